@@ -1,0 +1,583 @@
+//! An in-process model of Cognito's `CUSTOM_AUTH` loop (Define -> Create -> answer -> Verify ->
+//! Define ...) over the real trigger functions and fake I/O, plus the `events/` manifest test.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::create::{create, private, public};
+use crate::events::{
+    ChallengeResult, CreateAuthChallengeEvent, DefineAuthChallengeEvent, VerifyAuthChallengeEvent,
+};
+use crate::flow::{CUSTOM_CHALLENGE, Decision, PASSWORD_VERIFIER, SRP_A, define};
+use crate::testing::{config, config_with, entry, fakes, fixture, keys};
+use crate::verify::{TokenKeys, verify};
+
+const T0: u64 = 1_800_000_000;
+const SUB: &str = "7d3f0c1e-0000-4000-8000-000000000001";
+const ROUND_LIMIT: usize = 64;
+
+/// What the person (or attacker) sees for one challenge.
+struct Prompt<'a> {
+    public: &'a HashMap<String, String>,
+    sender: &'a fakes::Sender,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    Tokens,
+    Failed,
+    TriggerError,
+}
+
+struct Cognito {
+    config: Config,
+    sender: fakes::Sender,
+    captcha: fakes::Captcha,
+    keys: TokenKeys<Arc<fakes::Jwks>>,
+    jwks: Arc<fakes::Jwks>,
+    rng: StdRng,
+    now: u64,
+    attributes: HashMap<String, String>,
+    user_not_found: bool,
+    /// Every public map shown, in order.
+    shown: Vec<HashMap<String, String>>,
+}
+
+impl crate::ports::JwksFetcher for Arc<fakes::Jwks> {
+    async fn fetch(&self) -> Result<Vec<u8>, crate::ports::DependencyError> {
+        self.as_ref().fetch().await
+    }
+}
+
+impl Cognito {
+    fn new(config: Config) -> Cognito {
+        let jwks = Arc::new(fakes::Jwks::default());
+        Cognito {
+            keys: TokenKeys::new(&config, jwks.clone()),
+            jwks,
+            config,
+            sender: fakes::Sender::default(),
+            captcha: fakes::Captcha::default(),
+            rng: StdRng::seed_from_u64(42),
+            now: T0,
+            attributes: HashMap::from([
+                ("sub".into(), SUB.into()),
+                ("email".into(), "jane@example.com".into()),
+                ("phone_number".into(), "+15555550123".into()),
+                (
+                    "custom:accounts".into(),
+                    r#"{"acct-1":"Personal","acct-2":"Work"}"#.into(),
+                ),
+            ]),
+            user_not_found: false,
+            shown: Vec::new(),
+        }
+    }
+
+    fn unknown_user(mut self) -> Cognito {
+        self.user_not_found = true;
+        self.attributes.clear();
+        self
+    }
+
+    /// Runs a whole sign-in. `password_ok` is the SRP outcome (`None`: the client skips SRP).
+    async fn sign_in(
+        &mut self,
+        password_ok: Option<bool>,
+        mut answer: impl FnMut(&Prompt<'_>) -> Value,
+    ) -> End {
+        let mut session: Vec<Option<ChallengeResult>> = Vec::new();
+        if password_ok.is_some() {
+            session.push(entry(SRP_A, true, None));
+        }
+        for _ in 0..ROUND_LIMIT {
+            let mut d: DefineAuthChallengeEvent = fixture("define/email-otp-first.json");
+            d.request.session = session.clone();
+            d.request.user_not_found = self.user_not_found;
+            d.request.user_attributes = self.attributes.clone();
+            let decision = define(&self.config, &mut d);
+            assert!(!(d.response.issue_tokens && d.response.fail_authentication));
+            match decision {
+                Decision::IssueTokens => return End::Tokens,
+                Decision::Fail(_) => return End::Failed,
+                Decision::Challenge { name, .. } if name == PASSWORD_VERIFIER => {
+                    session.push(entry(PASSWORD_VERIFIER, password_ok == Some(true), None));
+                    continue;
+                }
+                Decision::Challenge { .. } => {}
+            }
+
+            let mut c: CreateAuthChallengeEvent = fixture("create/email-otp-first.json");
+            c.request.session = session.clone();
+            c.request.user_not_found = self.user_not_found;
+            c.request.user_attributes = self.attributes.clone();
+            c.request.challenge_name = Some(CUSTOM_CHALLENGE.into());
+            if self.user_not_found {
+                c.cognito_event_user_pools_header.user_name = Some("ghost".into());
+            }
+            if create(&self.config, &mut c, &self.sender, &mut self.rng, self.now)
+                .await
+                .is_err()
+            {
+                return End::TriggerError;
+            }
+            let public = c.response.public_challenge_parameters.clone();
+            self.shown.push(public.clone());
+            let reply = answer(&Prompt {
+                public: &public,
+                sender: &self.sender,
+            });
+
+            let mut v: VerifyAuthChallengeEvent = fixture("verify/email-otp-correct.json");
+            v.request.private_challenge_parameters =
+                c.response.private_challenge_parameters.clone();
+            v.request.challenge_answer = Some(reply);
+            v.request.user_not_found = self.user_not_found;
+            v.request.user_attributes = self.attributes.clone();
+            let ok = verify(&self.config, &mut v, &self.captcha, &self.keys, self.now)
+                .await
+                .is_ok();
+            assert_eq!(ok, v.response.answer_correct);
+            session.push(entry(
+                CUSTOM_CHALLENGE,
+                ok,
+                c.response.challenge_metadata.as_deref(),
+            ));
+        }
+        panic!("sign-in did not end within {ROUND_LIMIT} rounds");
+    }
+}
+
+fn hs_token(claims: Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(keys::HS_SECRET),
+    )
+    .unwrap()
+}
+
+/// The right answer to any challenge, as a person who holds every factor would give it.
+fn right(p: &Prompt<'_>) -> Value {
+    let answer = match p.public[public::CHALLENGE].as_str() {
+        "EMAIL_OTP" | "SMS_OTP" => p.sender.last_code().unwrap_or_default(),
+        "CAPTCHA" => "XXXX.DUMMY.TOKEN.XXXX".into(),
+        "SELECT_ACCOUNT" => {
+            let accounts: serde_json::Map<String, Value> =
+                serde_json::from_str(&p.public[public::ACCOUNTS]).unwrap();
+            accounts.keys().next_back().cloned().unwrap_or_default()
+        }
+        "SIGNED_TOKEN" => hs_token(json!({"sub": SUB, "exp": T0 + 300, "iat": T0})),
+        other => panic!("unexpected challenge {other}"),
+    };
+    Value::String(answer)
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn every_step_kind_signs_in() {
+    for flow in [
+        "email-otp",
+        "sms-otp",
+        "captcha",
+        "select-account",
+        "signed-token",
+        "password",
+    ] {
+        let mut cognito = Cognito::new(config(flow));
+        let srp = (flow == "password").then_some(true);
+        assert_eq!(block_on(cognito.sign_in(srp, right)), End::Tokens, "{flow}");
+    }
+}
+
+#[test]
+fn long_flow_with_retries() {
+    let flow = "password,captcha,email-otp,select-account";
+    let mut cognito = Cognito::new(config(flow));
+    // Answer each step wrong once, then right.
+    let mut wrong_done: Vec<String> = Vec::new();
+    let end = block_on(cognito.sign_in(Some(true), |p| {
+        let tag = p.public[public::CHALLENGE].clone();
+        if wrong_done.contains(&tag) {
+            right(p)
+        } else {
+            wrong_done.push(tag);
+            Value::String("wrong".into())
+        }
+    }));
+    assert_eq!(end, End::Tokens);
+    assert_eq!(cognito.sender.count(), 1, "one e-mail, reused on the retry");
+    let seen: Vec<(&str, &str, &str)> = cognito
+        .shown
+        .iter()
+        .map(|p| {
+            (
+                p["challenge"].as_str(),
+                p["attempt"].as_str(),
+                p["attemptsLeft"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("CAPTCHA", "1", "3"),
+            ("CAPTCHA", "2", "2"),
+            ("EMAIL_OTP", "1", "3"),
+            ("EMAIL_OTP", "2", "2"),
+            ("SELECT_ACCOUNT", "1", "3"),
+            ("SELECT_ACCOUNT", "2", "2"),
+        ]
+    );
+    assert_eq!(cognito.shown[2]["email"], "j***@example.com");
+}
+
+#[test]
+fn wrong_answers_exhaust_attempts() {
+    for flow in [
+        "email-otp",
+        "captcha",
+        "select-account",
+        "signed-token",
+        "captcha,sms-otp",
+    ] {
+        let mut cognito = Cognito::new(config_with(flow, &[("AUTH_MAX_ATTEMPTS", "4")]));
+        let end = block_on(cognito.sign_in(None, |_| Value::String("000000".into())));
+        assert_eq!(end, End::Failed, "{flow}");
+        assert_eq!(cognito.shown.len(), 4, "{flow}: four answers allowed");
+        assert!(cognito.sender.count() <= 1);
+    }
+}
+
+#[test]
+fn wrong_password_fails_before_any_challenge() {
+    let mut cognito = Cognito::new(config("password,email-otp"));
+    assert_eq!(block_on(cognito.sign_in(Some(false), right)), End::Failed);
+    let mut cognito = Cognito::new(config("password,email-otp"));
+    assert_eq!(
+        block_on(cognito.sign_in(None, right)),
+        End::Failed,
+        "no SRP at all"
+    );
+    assert!(cognito.shown.is_empty() && cognito.sender.count() == 0);
+}
+
+#[test]
+fn expired_code_is_refused_even_if_right() {
+    let mut cognito = Cognito::new(config_with("email-otp", &[("OTP_TTL_SECONDS", "60")]));
+    // Create at T0, then the right code at T0 + 60 (in time) and T0 + 61 (too late).
+    let mut c: CreateAuthChallengeEvent = fixture("create/email-otp-first.json");
+    block_on(create(
+        &cognito.config,
+        &mut c,
+        &cognito.sender,
+        &mut cognito.rng,
+        T0,
+    ))
+    .unwrap();
+    let code = cognito.sender.last_code().unwrap();
+    let mut v: VerifyAuthChallengeEvent = fixture("verify/email-otp-correct.json");
+    v.request.private_challenge_parameters = c.response.private_challenge_parameters.clone();
+    v.request.challenge_answer = Some(Value::String(code.clone()));
+    let late = block_on(verify(
+        &cognito.config,
+        &mut v,
+        &cognito.captcha,
+        &cognito.keys,
+        T0 + 61,
+    ));
+    assert_eq!(late, Err(crate::verify::Wrong::Expired));
+    let in_time = block_on(verify(
+        &cognito.config,
+        &mut v,
+        &cognito.captcha,
+        &cognito.keys,
+        T0 + 60,
+    ));
+    assert!(in_time.is_ok());
+
+    // A retry 61 s later reuses the first code and its first-send time: still expired.
+    let mut retry: CreateAuthChallengeEvent = fixture("create/email-otp-first.json");
+    retry.request.session = vec![entry(
+        CUSTOM_CHALLENGE,
+        false,
+        c.response.challenge_metadata.as_deref(),
+    )];
+    block_on(create(
+        &cognito.config,
+        &mut retry,
+        &cognito.sender,
+        &mut cognito.rng,
+        T0 + 61,
+    ))
+    .unwrap();
+    assert_eq!(cognito.sender.count(), 1, "nothing re-sent");
+    assert_eq!(
+        retry.response.private_challenge_parameters[private::CODE],
+        code
+    );
+    v.request.private_challenge_parameters = retry.response.private_challenge_parameters.clone();
+    let late = block_on(verify(
+        &cognito.config,
+        &mut v,
+        &cognito.captcha,
+        &cognito.keys,
+        T0 + 61,
+    ));
+    assert_eq!(late, Err(crate::verify::Wrong::Expired));
+}
+
+#[test]
+fn unknown_users_look_like_real_ones_and_never_get_tokens() {
+    for flow in [
+        "email-otp",
+        "sms-otp",
+        "captcha",
+        "select-account",
+        "signed-token",
+        "captcha,email-otp",
+    ] {
+        let mut real = Cognito::new(config(flow));
+        block_on(real.sign_in(None, |_| Value::String("wrong".into())));
+        let mut ghost = Cognito::new(config(flow)).unknown_user();
+        // Even answering "right" (a correct captcha, a listed account, a well-signed token).
+        let end = block_on(ghost.sign_in(None, right));
+        assert_eq!(end, End::Failed, "{flow}");
+        assert_eq!(ghost.sender.count(), 0, "{flow}: nothing sent");
+        let keys = |c: &Cognito| -> Vec<Vec<String>> {
+            c.shown
+                .iter()
+                .map(|p| {
+                    let mut k: Vec<String> = p.keys().cloned().collect();
+                    k.sort();
+                    k
+                })
+                .collect()
+        };
+        assert_eq!(keys(&ghost)[0], keys(&real)[0], "{flow}: same public shape");
+        // The masked destination stays the same across tries.
+        let dest = |p: &HashMap<String, String>| p.get("email").or(p.get("phone")).cloned();
+        for shown in &ghost.shown {
+            let same_step = ghost
+                .shown
+                .iter()
+                .filter(|p| p["challenge"] == shown["challenge"]);
+            assert!(
+                same_step.into_iter().all(|p| dest(p) == dest(shown)),
+                "{flow}"
+            );
+        }
+    }
+    let mut ghost = Cognito::new(config("email-otp")).unknown_user();
+    block_on(ghost.sign_in(None, right));
+    assert_eq!(
+        ghost.sender.imitations.load(Ordering::SeqCst),
+        1,
+        "decoy imitates one send"
+    );
+}
+
+#[test]
+fn failing_delivery_is_a_trigger_error_not_tokens() {
+    let mut cognito = Cognito::new(config("email-otp"));
+    cognito.sender.fail = Some(crate::ports::DependencyError::Timeout);
+    assert_eq!(block_on(cognito.sign_in(None, right)), End::TriggerError);
+}
+
+#[test]
+fn failing_captcha_provider_fails_closed() {
+    let mut cognito = Cognito::new(config("captcha"));
+    cognito.captcha.fail = Some(crate::ports::DependencyError::Timeout);
+    assert_eq!(block_on(cognito.sign_in(None, right)), End::Failed);
+    assert_eq!(cognito.captcha.calls.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn jwks_keys_by_kid_with_bounded_refetch_and_stale_fallback() {
+    let cfg = config_with(
+        "signed-token",
+        &[
+            ("SIGNED_TOKEN_SECRET", ""),
+            (
+                "SIGNED_TOKEN_JWKS_URL",
+                "https://issuer.example.com/jwks.json",
+            ),
+        ],
+    );
+    let es = EncodingKey::from_ec_pem(keys::EC_PRIVATE).unwrap();
+    let token = |kid: &str| {
+        let mut h = Header::new(Algorithm::ES256);
+        h.kid = Some(kid.into());
+        Value::String(jsonwebtoken::encode(&h, &json!({"sub": SUB, "exp": T0 + 300}), &es).unwrap())
+    };
+    let mut cognito = Cognito::new(cfg);
+    *cognito.jwks.document.lock().unwrap() = Some(keys::jwks(&["k1"]));
+    assert_eq!(
+        block_on(cognito.sign_in(None, |_| token("k1"))),
+        End::Tokens
+    );
+    assert_eq!(
+        block_on(cognito.sign_in(None, |_| token("k1"))),
+        End::Tokens
+    );
+    assert_eq!(
+        cognito.jwks.fetches.load(Ordering::SeqCst),
+        1,
+        "cached across sign-ins"
+    );
+
+    // Unknown kid: one refetch, then rate-limited, so three tries cost one fetch.
+    cognito.now += crate::jwt::JWKS_MIN_REFETCH_SECONDS;
+    assert_eq!(
+        block_on(cognito.sign_in(None, |_| token("k9"))),
+        End::Failed
+    );
+    assert_eq!(cognito.jwks.fetches.load(Ordering::SeqCst), 2);
+
+    // Rotation: after the rate limit, an unknown kid is fetched and accepted.
+    *cognito.jwks.document.lock().unwrap() = Some(keys::jwks(&["k1", "k2"]));
+    cognito.now += crate::jwt::JWKS_MIN_REFETCH_SECONDS;
+    assert_eq!(
+        block_on(cognito.sign_in(None, |_| token("k2"))),
+        End::Tokens
+    );
+
+    // Endpoint down and the set past its age: the cached key keeps working.
+    *cognito.jwks.document.lock().unwrap() = None;
+    cognito.now += crate::jwt::JWKS_MAX_AGE_SECONDS + 1;
+    let fresh = |kid: &str, now: u64| {
+        let mut h = Header::new(Algorithm::ES256);
+        h.kid = Some(kid.into());
+        Value::String(
+            jsonwebtoken::encode(&h, &json!({"sub": SUB, "exp": now + 300}), &es).unwrap(),
+        )
+    };
+    let now = cognito.now;
+    assert_eq!(
+        block_on(cognito.sign_in(None, |_| fresh("k1", now))),
+        End::Tokens
+    );
+}
+
+/// A writer that keeps every log line, to look for secrets in them.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn no_secret_reaches_the_logs() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let flow = "password,captcha,email-otp,sms-otp,select-account,signed-token";
+    let mut cognito = Cognito::new(config(flow));
+    let mut answers: Vec<String> = Vec::new();
+    let mut codes: Vec<String> = Vec::new();
+    let end = block_on(cognito.sign_in(Some(true), |p| {
+        let a = right(p);
+        let s = a.as_str().unwrap().to_owned();
+        if p.public["challenge"].ends_with("OTP") {
+            codes.push(s.clone());
+        }
+        answers.push(s);
+        a
+    }));
+    assert_eq!(end, End::Tokens);
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("challenge created") && logs.contains("answer checked"),
+        "{logs}"
+    );
+    let mut secrets: Vec<String> = answers.into_iter().filter(|a| a.len() >= 6).collect();
+    secrets.extend(codes);
+    secrets.push(std::str::from_utf8(keys::HS_SECRET).unwrap().into());
+    secrets.push("test-captcha-secret".into());
+    for secret in secrets {
+        assert!(!logs.contains(&secret), "a secret reached the logs");
+    }
+}
+
+/// Every event under `events/` gives the outcome `events/manifest.json` writes down for it.
+#[test]
+fn event_fixtures_match_the_manifest() {
+    let manifest: Value = fixture("manifest.json");
+    let now = manifest["now"].as_u64().unwrap();
+    let items = manifest["events"].as_array().unwrap();
+    assert!(items.len() >= 40);
+    for item in items {
+        let file = item["event"].as_str().unwrap();
+        let flow = item["flow"].as_str().unwrap();
+        let expect = item["expect"].as_str().unwrap();
+        let cfg = config(flow);
+        let sender = fakes::Sender::default();
+        let captcha = fakes::Captcha::default();
+        let keys = TokenKeys::new(&cfg, crate::ports::NoJwks);
+        let mut rng = StdRng::seed_from_u64(1);
+        let got = match file.split('/').next().unwrap() {
+            "define" => {
+                let mut e: DefineAuthChallengeEvent = fixture(file);
+                match define(&cfg, &mut e) {
+                    Decision::Challenge { name, .. } => format!("challenge:{name}"),
+                    Decision::IssueTokens => "tokens".into(),
+                    Decision::Fail(_) => "fail".into(),
+                }
+            }
+            "create" => {
+                let mut e: CreateAuthChallengeEvent = fixture(file);
+                match block_on(create(&cfg, &mut e, &sender, &mut rng, now)) {
+                    Err(_) => "error".into(),
+                    Ok(created) => {
+                        assert_eq!(Some(created.sent), item["sent"].as_bool(), "{file}");
+                        assert_eq!(sender.count(), usize::from(created.sent), "{file}");
+                        let private = &e.response.private_challenge_parameters;
+                        if let Some(code) = item["code"].as_str() {
+                            assert_eq!(private[private::CODE], code, "{file}");
+                        }
+                        assert!(!private.is_empty());
+                        format!(
+                            "challenge:{}",
+                            e.response.public_challenge_parameters["challenge"]
+                        )
+                    }
+                }
+            }
+            "verify" => {
+                let mut e: VerifyAuthChallengeEvent = fixture(file);
+                match block_on(verify(&cfg, &mut e, &captcha, &keys, now)) {
+                    Ok(_) => "correct".into(),
+                    Err(_) => "wrong".into(),
+                }
+            }
+            other => panic!("unknown trigger folder {other}"),
+        };
+        assert_eq!(got, expect, "{file} with AUTH_FLOW={flow}");
+    }
+}

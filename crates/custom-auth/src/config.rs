@@ -1,0 +1,577 @@
+//! Configuration: the flow and its settings, parsed from a lookup function.
+//!
+//! The crate never reads the environment itself: binaries pass `|name| std::env::var(name).ok()`
+//! and tests pass a map. Every error names the variable, and never echoes a secret value.
+
+use std::fmt;
+
+use crate::jwt::VerifyingKey;
+
+/// One sign-in step, as named in `AUTH_FLOW`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// Cognito's own SRP password check (`SRP_A` then `PASSWORD_VERIFIER`); only as the first step.
+    Password,
+    /// A CAPTCHA widget token, checked against the provider's siteverify endpoint.
+    Captcha,
+    /// A one-time code sent by e-mail through Amazon SES.
+    EmailOtp,
+    /// A one-time code sent by SMS through Amazon SNS.
+    SmsOtp,
+    /// The choice of one account among those in the `custom:accounts` attribute.
+    SelectAccount,
+    /// A JWT signed by the user's backend, for a passwordless hand-off.
+    SignedToken,
+}
+
+impl Step {
+    /// Every step, in the order the documentation lists them.
+    pub const ALL: [Step; 6] = [
+        Step::Password,
+        Step::Captcha,
+        Step::EmailOtp,
+        Step::SmsOtp,
+        Step::SelectAccount,
+        Step::SignedToken,
+    ];
+
+    /// The step's name in `AUTH_FLOW`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Password => "password",
+            Step::Captcha => "captcha",
+            Step::EmailOtp => "email-otp",
+            Step::SmsOtp => "sms-otp",
+            Step::SelectAccount => "select-account",
+            Step::SignedToken => "signed-token",
+        }
+    }
+
+    /// The tag of a custom step: the public `challenge` value and the start of its
+    /// `challengeMetadata`. `None` for the password step, which Cognito runs itself.
+    pub fn tag(self) -> Option<&'static str> {
+        match self {
+            Step::Password => None,
+            Step::Captcha => Some("CAPTCHA"),
+            Step::EmailOtp => Some("EMAIL_OTP"),
+            Step::SmsOtp => Some("SMS_OTP"),
+            Step::SelectAccount => Some("SELECT_ACCOUNT"),
+            Step::SignedToken => Some("SIGNED_TOKEN"),
+        }
+    }
+
+    /// The custom step whose tag is `tag`, if any.
+    pub fn from_tag(tag: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| s.tag() == Some(tag))
+    }
+
+    fn from_name(name: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The ordered steps of a sign-in. Non-empty, no duplicates, `password` only first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flow {
+    steps: Vec<Step>,
+}
+
+impl Flow {
+    /// Parses a comma-separated list such as `password,email-otp`.
+    pub fn parse(value: &str) -> Result<Flow, ConfigError> {
+        let bad = |why: &str| ConfigError::Invalid {
+            var: "AUTH_FLOW",
+            value: value.to_owned(),
+            why: why.to_owned(),
+        };
+        if value.trim().is_empty() {
+            return Err(bad("it is empty"));
+        }
+        let mut steps = Vec::new();
+        for part in value.split(',') {
+            let name = part.trim();
+            let step = Step::from_name(name).ok_or_else(|| {
+                bad(&format!(
+                    "unknown step {name:?}; known steps: password, captcha, email-otp, sms-otp, select-account, signed-token"
+                ))
+            })?;
+            if steps.contains(&step) {
+                return Err(bad(&format!("step {name:?} appears twice")));
+            }
+            if step == Step::Password && !steps.is_empty() {
+                return Err(bad("password may only be the first step"));
+            }
+            steps.push(step);
+        }
+        Ok(Flow { steps })
+    }
+
+    /// Builds a flow from steps, with the same rules as [`Flow::parse`].
+    pub fn from_steps(steps: &[Step]) -> Result<Flow, ConfigError> {
+        let names: Vec<&str> = steps.iter().map(|s| s.name()).collect();
+        Flow::parse(&names.join(","))
+    }
+
+    /// The steps, in order.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// Whether `step` is part of the flow.
+    pub fn contains(&self, step: Step) -> bool {
+        self.steps.contains(&step)
+    }
+}
+
+impl fmt::Display for Flow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.steps.iter().map(|s| s.name()).collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+/// A secret string whose `Debug` output is redacted, so a config dump never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Settings of the `email-otp` step.
+#[derive(Clone, Debug)]
+pub struct EmailSettings {
+    /// The verified SES sender (`OTP_EMAIL_FROM`).
+    pub from: String,
+    /// The subject line (`OTP_EMAIL_SUBJECT`).
+    pub subject: String,
+}
+
+/// Settings of the `captcha` step.
+#[derive(Clone, Debug)]
+pub struct CaptchaSettings {
+    /// The public site key the client's widget needs (`CAPTCHA_SITE_KEY`).
+    pub site_key: String,
+    /// The server-side secret sent to siteverify (`CAPTCHA_SECRET`).
+    pub secret: Secret,
+    /// The siteverify endpoint (`CAPTCHA_VERIFY_URL`).
+    pub verify_url: String,
+}
+
+/// Where the keys that sign `signed-token` JWTs come from.
+#[derive(Clone, Debug)]
+pub enum TokenKeySource {
+    /// One fixed key: an HS256 secret or a PEM public key, parsed at start-up.
+    Static(VerifyingKey),
+    /// A JWKS document, fetched by the verify function and cached; keys picked by `kid`.
+    Jwks(String),
+}
+
+/// Settings of the `signed-token` step.
+#[derive(Clone, Debug)]
+pub struct SignedTokenSettings {
+    /// The key or key set.
+    pub keys: TokenKeySource,
+    /// The required `iss`, when configured (`SIGNED_TOKEN_ISSUER`).
+    pub issuer: Option<String>,
+    /// The required `aud`, when configured (`SIGNED_TOKEN_AUDIENCE`).
+    pub audience: Option<String>,
+}
+
+/// Everything the three triggers need, identical on all of them.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The steps of the sign-in (`AUTH_FLOW`).
+    pub flow: Flow,
+    /// Answers allowed per custom step (`AUTH_MAX_ATTEMPTS`).
+    pub max_attempts: u32,
+    /// Digits in a one-time code (`OTP_LENGTH`).
+    pub otp_length: usize,
+    /// Seconds a one-time code stays valid from its first send (`OTP_TTL_SECONDS`).
+    pub otp_ttl_seconds: u64,
+    /// Present when the flow has `email-otp`.
+    pub email: Option<EmailSettings>,
+    /// Present when the flow has `captcha`.
+    pub captcha: Option<CaptchaSettings>,
+    /// Present when the flow has `signed-token`.
+    pub signed_token: Option<SignedTokenSettings>,
+}
+
+/// Default of `AUTH_MAX_ATTEMPTS`.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// Default of `OTP_LENGTH`.
+pub const DEFAULT_OTP_LENGTH: usize = 6;
+/// Default of `OTP_TTL_SECONDS`.
+pub const DEFAULT_OTP_TTL_SECONDS: u64 = 300;
+/// Default of `OTP_EMAIL_SUBJECT`.
+pub const DEFAULT_EMAIL_SUBJECT: &str = "Your sign-in code";
+/// Default of `CAPTCHA_VERIFY_URL`: Cloudflare Turnstile's siteverify.
+pub const DEFAULT_CAPTCHA_VERIFY_URL: &str =
+    "https://challenges.cloudflare.com/turnstile/v0/siteverify";
+/// Shortest accepted HS256 secret: RFC 7518 asks for a key at least as long as the hash.
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
+
+/// A configuration that cannot run. The message names the variable; secret values are never
+/// echoed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// A required variable is unset or empty.
+    #[error("{var} is required{why}")]
+    Missing {
+        /// The variable.
+        var: &'static str,
+        /// Why it is required, starting with a space, or empty.
+        why: &'static str,
+    },
+    /// A variable holds a value that cannot be used.
+    #[error("{var}={value:?} is invalid: {why}")]
+    Invalid {
+        /// The variable.
+        var: &'static str,
+        /// The value as given (never used for secrets).
+        value: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A secret variable holds a value that cannot be used; the value is not shown.
+    #[error("{var} is invalid: {why}")]
+    InvalidSecret {
+        /// The variable.
+        var: &'static str,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+}
+
+impl Config {
+    /// Reads every setting through `lookup` (usually `|k| std::env::var(k).ok()`).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |var: &str| lookup(var).filter(|v| !v.trim().is_empty());
+        let flow = Flow::parse(&get("AUTH_FLOW").ok_or(ConfigError::Missing {
+            var: "AUTH_FLOW",
+            why: " (comma-separated steps, for example password,email-otp)",
+        })?)?;
+        let max_attempts = number(&get, "AUTH_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1..=20)?;
+        let otp_length = number(&get, "OTP_LENGTH", DEFAULT_OTP_LENGTH, 4..=10)?;
+        let otp_ttl_seconds = number(&get, "OTP_TTL_SECONDS", DEFAULT_OTP_TTL_SECONDS, 10..=3600)?;
+
+        let email = if flow.contains(Step::EmailOtp) {
+            let from = get("OTP_EMAIL_FROM").ok_or(ConfigError::Missing {
+                var: "OTP_EMAIL_FROM",
+                why: " when AUTH_FLOW has email-otp",
+            })?;
+            if !from.contains('@') {
+                return Err(ConfigError::Invalid {
+                    var: "OTP_EMAIL_FROM",
+                    value: from,
+                    why: "not an e-mail address".into(),
+                });
+            }
+            let subject = get("OTP_EMAIL_SUBJECT").unwrap_or_else(|| DEFAULT_EMAIL_SUBJECT.into());
+            Some(EmailSettings { from, subject })
+        } else {
+            None
+        };
+
+        let captcha = if flow.contains(Step::Captcha) {
+            let site_key = get("CAPTCHA_SITE_KEY").ok_or(ConfigError::Missing {
+                var: "CAPTCHA_SITE_KEY",
+                why: " when AUTH_FLOW has captcha",
+            })?;
+            let secret = get("CAPTCHA_SECRET").ok_or(ConfigError::Missing {
+                var: "CAPTCHA_SECRET",
+                why: " when AUTH_FLOW has captcha",
+            })?;
+            let verify_url =
+                get("CAPTCHA_VERIFY_URL").unwrap_or_else(|| DEFAULT_CAPTCHA_VERIFY_URL.into());
+            check_url("CAPTCHA_VERIFY_URL", &verify_url)?;
+            Some(CaptchaSettings {
+                site_key,
+                secret: Secret::new(secret),
+                verify_url,
+            })
+        } else {
+            None
+        };
+
+        let signed_token = if flow.contains(Step::SignedToken) {
+            Some(signed_token_settings(&get)?)
+        } else {
+            None
+        };
+
+        Ok(Config {
+            flow,
+            max_attempts,
+            otp_length,
+            otp_ttl_seconds,
+            email,
+            captcha,
+            signed_token,
+        })
+    }
+}
+
+fn number<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+{
+    let Some(value) = get(var) else {
+        return Ok(default);
+    };
+    match value.trim().parse::<T>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            var,
+            value,
+            why: format!(
+                "expected a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        }),
+    }
+}
+
+/// Accepts `https://` anywhere and plain `http://` only on loopback, so a typo cannot send a
+/// secret in clear text across a network, while local tests and emulators still work.
+fn check_url(var: &'static str, url: &str) -> Result<(), ConfigError> {
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"];
+    let ok = url.starts_with("https://")
+        || loopback.iter().any(|p| {
+            url.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            var,
+            value: url.to_owned(),
+            why: "expected an https:// URL (plain http only on loopback)".into(),
+        })
+    }
+}
+
+fn signed_token_settings(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<SignedTokenSettings, ConfigError> {
+    let secret = get("SIGNED_TOKEN_SECRET");
+    let pem = get("SIGNED_TOKEN_PUBLIC_KEY");
+    let jwks = get("SIGNED_TOKEN_JWKS_URL");
+    let keys = match (secret, pem, jwks) {
+        (Some(secret), None, None) => {
+            if secret.len() < MIN_HS256_SECRET_BYTES {
+                return Err(ConfigError::InvalidSecret {
+                    var: "SIGNED_TOKEN_SECRET",
+                    why: "an HS256 secret needs at least 32 bytes",
+                });
+            }
+            TokenKeySource::Static(VerifyingKey::hs256(secret.as_bytes()))
+        }
+        (None, Some(pem), None) => {
+            // Lambda environment variables cannot hold newlines easily; accept `\n` escapes.
+            let pem = pem.replace("\\n", "\n");
+            let key = VerifyingKey::from_public_pem(pem.as_bytes()).ok_or(
+                ConfigError::InvalidSecret {
+                    var: "SIGNED_TOKEN_PUBLIC_KEY",
+                    why: "expected a PEM public key: RSA (RS256), P-256 (ES256) or Ed25519 (EdDSA)",
+                },
+            )?;
+            TokenKeySource::Static(key)
+        }
+        (None, None, Some(url)) => {
+            check_url("SIGNED_TOKEN_JWKS_URL", &url)?;
+            TokenKeySource::Jwks(url)
+        }
+        (None, None, None) => {
+            return Err(ConfigError::Missing {
+                var: "SIGNED_TOKEN_SECRET, SIGNED_TOKEN_PUBLIC_KEY or SIGNED_TOKEN_JWKS_URL",
+                why: " (exactly one) when AUTH_FLOW has signed-token",
+            });
+        }
+        _ => {
+            return Err(ConfigError::InvalidSecret {
+                var: "SIGNED_TOKEN_SECRET, SIGNED_TOKEN_PUBLIC_KEY, SIGNED_TOKEN_JWKS_URL",
+                why: "set exactly one of them",
+            });
+        }
+    };
+    Ok(SignedTokenSettings {
+        keys,
+        issuer: get("SIGNED_TOKEN_ISSUER"),
+        audience: get("SIGNED_TOKEN_AUDIENCE"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn flows() {
+        use Step::*;
+        let table: &[(&str, Option<&[Step]>)] = &[
+            ("password", Some(&[Password])),
+            ("password,email-otp", Some(&[Password, EmailOtp])),
+            (
+                " captcha , sms-otp,select-account,signed-token",
+                Some(&[Captcha, SmsOtp, SelectAccount, SignedToken]),
+            ),
+            ("", None),
+            ("  ", None),
+            ("email-otp,password", None),
+            ("email-otp,email-otp", None),
+            ("email_otp", None),
+            ("password,", None),
+            ("Password", None),
+        ];
+        for (input, want) in table {
+            let got = Flow::parse(input).ok();
+            assert_eq!(got.as_ref().map(|f| f.steps()), *want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn defaults_and_bounds() {
+        let c = parse(&[("AUTH_FLOW", "select-account")]).unwrap();
+        assert_eq!(c.max_attempts, 3);
+        assert_eq!(c.otp_length, 6);
+        assert_eq!(c.otp_ttl_seconds, 300);
+        assert!(c.email.is_none() && c.captcha.is_none() && c.signed_token.is_none());
+
+        let table: &[(&str, &str, bool)] = &[
+            ("OTP_LENGTH", "4", true),
+            ("OTP_LENGTH", "10", true),
+            ("OTP_LENGTH", "3", false),
+            ("OTP_LENGTH", "11", false),
+            ("OTP_LENGTH", "six", false),
+            ("AUTH_MAX_ATTEMPTS", "0", false),
+            ("AUTH_MAX_ATTEMPTS", "5", true),
+            ("AUTH_MAX_ATTEMPTS", "-1", false),
+            ("OTP_TTL_SECONDS", "60", true),
+            ("OTP_TTL_SECONDS", "0", false),
+        ];
+        for (var, value, ok) in table {
+            let got = parse(&[("AUTH_FLOW", "select-account"), (var, value)]);
+            assert_eq!(got.is_ok(), *ok, "{var}={value}: {got:?}");
+            if let Err(e) = got {
+                assert!(e.to_string().starts_with(var), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn errors_name_the_variable_and_hide_secrets() {
+        let table: &[(&[(&str, &str)], &str)] = &[
+            (&[], "AUTH_FLOW is required"),
+            (
+                &[("AUTH_FLOW", "sms-otp,nope")],
+                "AUTH_FLOW=\"sms-otp,nope\"",
+            ),
+            (&[("AUTH_FLOW", "email-otp")], "OTP_EMAIL_FROM is required"),
+            (
+                &[("AUTH_FLOW", "email-otp"), ("OTP_EMAIL_FROM", "nobody")],
+                "OTP_EMAIL_FROM=\"nobody\"",
+            ),
+            (
+                &[("AUTH_FLOW", "captcha"), ("CAPTCHA_SITE_KEY", "k")],
+                "CAPTCHA_SECRET is required",
+            ),
+            (
+                &[
+                    ("AUTH_FLOW", "captcha"),
+                    ("CAPTCHA_SITE_KEY", "k"),
+                    ("CAPTCHA_SECRET", "s"),
+                    ("CAPTCHA_VERIFY_URL", "http://example.com/verify"),
+                ],
+                "CAPTCHA_VERIFY_URL=",
+            ),
+            (&[("AUTH_FLOW", "signed-token")], "SIGNED_TOKEN_SECRET, "),
+            (
+                &[
+                    ("AUTH_FLOW", "signed-token"),
+                    ("SIGNED_TOKEN_SECRET", "short-secret-value"),
+                ],
+                "SIGNED_TOKEN_SECRET is invalid",
+            ),
+            (
+                &[
+                    ("AUTH_FLOW", "signed-token"),
+                    ("SIGNED_TOKEN_PUBLIC_KEY", "not-a-pem-super-secret"),
+                ],
+                "SIGNED_TOKEN_PUBLIC_KEY is invalid",
+            ),
+            (
+                &[
+                    ("AUTH_FLOW", "signed-token"),
+                    ("SIGNED_TOKEN_SECRET", "0123456789abcdef0123456789abcdef"),
+                    ("SIGNED_TOKEN_JWKS_URL", "https://example.com/jwks.json"),
+                ],
+                "set exactly one",
+            ),
+        ];
+        for (vars, want) in table {
+            let err = parse(vars).unwrap_err().to_string();
+            assert!(err.contains(want), "{vars:?}: {err}");
+            assert!(!err.contains("short-secret-value") && !err.contains("super-secret"));
+        }
+    }
+
+    #[test]
+    fn full_config() {
+        let c = parse(&[
+            ("AUTH_FLOW", "password,captcha,email-otp,signed-token"),
+            ("OTP_EMAIL_FROM", "no-reply@example.com"),
+            ("CAPTCHA_SITE_KEY", "site"),
+            ("CAPTCHA_SECRET", "captcha-secret"),
+            ("CAPTCHA_VERIFY_URL", "http://127.0.0.1:8080/siteverify"),
+            (
+                "SIGNED_TOKEN_JWKS_URL",
+                "https://issuer.example.com/.well-known/jwks.json",
+            ),
+            ("SIGNED_TOKEN_ISSUER", "https://issuer.example.com"),
+        ])
+        .unwrap();
+        assert_eq!(c.email.as_ref().unwrap().subject, DEFAULT_EMAIL_SUBJECT);
+        assert!(matches!(
+            c.signed_token.as_ref().unwrap().keys,
+            TokenKeySource::Jwks(_)
+        ));
+        assert!(!format!("{c:?}").contains("captcha-secret"));
+    }
+}

@@ -1,0 +1,418 @@
+//! The Create Auth Challenge trigger: build the challenge of the step the session stands at.
+//!
+//! Cognito keeps no state for us but `challengeMetadata`, so an OTP step stores its code and
+//! first-send time there (`EMAIL_OTP:<unix seconds>:<code>`). A retry of the step reads them
+//! back from the step's first round: the same code, the same age, nothing sent again. Only
+//! triggers ever see metadata; no log shows it.
+
+use std::collections::HashMap;
+
+use rand::{CryptoRng, Rng};
+use sha2::{Digest, Sha256};
+
+use crate::config::{Config, Step};
+use crate::error::AuthError;
+use crate::events::CreateAuthChallengeEvent;
+use crate::flow::{CUSTOM_CHALLENGE, Position, walk};
+use crate::ports::{Channel, CodeMessage, CodeSender};
+
+/// Public parameter keys, as clients read them.
+pub mod public {
+    /// The step's tag: `CAPTCHA`, `EMAIL_OTP`, `SMS_OTP`, `SELECT_ACCOUNT`, `SIGNED_TOKEN`.
+    pub const CHALLENGE: &str = "challenge";
+    /// 1-based round within the step.
+    pub const ATTEMPT: &str = "attempt";
+    /// Answers still allowed for the step, the current one included.
+    pub const ATTEMPTS_LEFT: &str = "attemptsLeft";
+    /// The masked e-mail address a code went to.
+    pub const EMAIL: &str = "email";
+    /// The masked phone number a code went to.
+    pub const PHONE: &str = "phone";
+    /// The CAPTCHA widget's site key.
+    pub const SITE_KEY: &str = "siteKey";
+    /// The accounts to choose from: a JSON object of id to display name, as a string.
+    pub const ACCOUNTS: &str = "accounts";
+}
+
+/// Private parameter keys, read by Verify. Never logged.
+pub mod private {
+    /// The step's tag.
+    pub const STEP: &str = "step";
+    /// The one-time code.
+    pub const CODE: &str = "code";
+    /// Unix seconds of the code's first send.
+    pub const ISSUED_AT: &str = "issuedAt";
+    /// The accounts offered, as JSON.
+    pub const ACCOUNTS: &str = "accounts";
+}
+
+/// What Create did, for the log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Created {
+    /// The step.
+    pub step: Step,
+    /// 1-based round within the step.
+    pub attempt: u32,
+    /// Whether a code was sent in this round.
+    pub sent: bool,
+    /// Whether this is a decoy round (unknown user, or no destination to send to).
+    pub decoy: bool,
+}
+
+/// A fresh code of `length` digits, each uniform over 0..=9.
+pub fn generate_code(rng: &mut impl CryptoRng, length: usize) -> String {
+    (0..length)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect()
+}
+
+/// Masks an e-mail address to its first character and domain: `j***@example.com`.
+pub fn mask_email(email: &str) -> Option<String> {
+    let (local, domain) = email.trim().rsplit_once('@')?;
+    let first = local.chars().next()?;
+    if domain.is_empty() || !domain.contains('.') {
+        return None;
+    }
+    Some(format!("{first}***@{domain}"))
+}
+
+/// Masks a phone number to its last four digits: `+********0123`.
+pub fn mask_phone(phone: &str) -> Option<String> {
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 6 {
+        return None;
+    }
+    let stars = "*".repeat(digits.len() - 4);
+    let last: String = digits[digits.len() - 4..].iter().collect();
+    Some(format!("+{stars}{last}"))
+}
+
+/// Parses `custom:accounts`: a non-empty JSON object of account id to display name.
+pub fn parse_accounts(raw: Option<&str>) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(raw?).ok()?;
+    let valid = !map.is_empty()
+        && map
+            .iter()
+            .all(|(id, name)| !id.is_empty() && name.is_string());
+    valid.then_some(map)
+}
+
+/// Stable pseudo-random bytes for an unknown user's decoy, so its masked destination and
+/// account list stay the same across tries and cold starts.
+fn decoy_seed(pool: &str, user: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"custom-auth decoy v1\0");
+    h.update(pool.as_bytes());
+    h.update([0]);
+    h.update(user.as_bytes());
+    h.finalize().into()
+}
+
+fn decoy_email(user: &str, seed: &[u8; 32]) -> String {
+    if let Some(masked) = mask_email(user) {
+        return masked;
+    }
+    const DOMAINS: [&str; 5] = [
+        "gmail.com",
+        "outlook.com",
+        "yahoo.com",
+        "icloud.com",
+        "hotmail.com",
+    ];
+    let first = user
+        .chars()
+        .find(char::is_ascii_alphanumeric)
+        .map_or('u', |c| c.to_ascii_lowercase());
+    format!(
+        "{first}***@{}",
+        DOMAINS[usize::from(seed[0]) % DOMAINS.len()]
+    )
+}
+
+fn decoy_phone(seed: &[u8; 32]) -> String {
+    let last: String = seed[1..5]
+        .iter()
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
+    format!("+*******{last}")
+}
+
+fn decoy_accounts(seed: &[u8; 32]) -> String {
+    const NAMES: [&str; 5] = ["Personal", "Work", "Family", "Business", "Savings"];
+    let count = 1 + usize::from(seed[5] % 3);
+    let map: serde_json::Map<String, serde_json::Value> = (0..count)
+        .map(|i| {
+            let id = format!(
+                "acct-{:02x}{:02x}{:02x}",
+                seed[6 + 3 * i],
+                seed[7 + 3 * i],
+                seed[8 + 3 * i]
+            );
+            let name = NAMES[(usize::from(seed[20]) + i) % NAMES.len()];
+            (id, serde_json::Value::String(name.to_owned()))
+        })
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+/// Reads `TAG:<issued_at>:<code>` back from the first round of an OTP step.
+fn stored_code(metadata: &str, tag: &str, length: usize) -> Option<(u64, String)> {
+    let mut parts = metadata.splitn(3, ':');
+    if parts.next()? != tag {
+        return None;
+    }
+    let issued_at = parts.next()?.parse().ok()?;
+    let code = parts.next()?;
+    let valid = code.len() == length && code.bytes().all(|b| b.is_ascii_digit());
+    valid.then(|| (issued_at, code.to_owned()))
+}
+
+/// Runs the Create trigger at time `now` (Unix seconds): fills `event.response`.
+pub async fn create<S: CodeSender>(
+    config: &Config,
+    event: &mut CreateAuthChallengeEvent,
+    sender: &S,
+    rng: &mut impl CryptoRng,
+    now: u64,
+) -> Result<Created, AuthError> {
+    let request = &event.request;
+    if request.challenge_name.as_deref() != Some(CUSTOM_CHALLENGE) {
+        return Err(AuthError::UnexpectedChallenge);
+    }
+    let Position::Custom {
+        step,
+        attempt,
+        first_round,
+    } = walk(&config.flow, &request.session, config.max_attempts)
+    else {
+        return Err(AuthError::SessionOutOfPlace);
+    };
+    let tag = step.tag().ok_or(AuthError::SessionOutOfPlace)?;
+    let header = &event.cognito_event_user_pools_header;
+    let user = header.user_name.as_deref().unwrap_or_default();
+    let unknown = request.user_not_found;
+    let seed = decoy_seed(header.user_pool_id.as_deref().unwrap_or_default(), user);
+    let attrs = &request.user_attributes;
+
+    let mut public = HashMap::from([
+        (public::CHALLENGE.to_owned(), tag.to_owned()),
+        (public::ATTEMPT.to_owned(), attempt.to_string()),
+        (
+            public::ATTEMPTS_LEFT.to_owned(),
+            (config.max_attempts + 1)
+                .saturating_sub(attempt)
+                .to_string(),
+        ),
+    ]);
+    let mut private = HashMap::from([(private::STEP.to_owned(), tag.to_owned())]);
+    let mut metadata = tag.to_owned();
+    let mut created = Created {
+        step,
+        attempt,
+        sent: false,
+        decoy: unknown,
+    };
+
+    match step {
+        Step::EmailOtp | Step::SmsOtp => {
+            let (channel, key, destination, masked) = if step == Step::EmailOtp {
+                let to = attrs.get("email").filter(|_| !unknown);
+                let masked = to.and_then(|e| mask_email(e));
+                let to = to.filter(|_| masked.is_some());
+                (
+                    Channel::Email,
+                    public::EMAIL,
+                    to,
+                    masked.unwrap_or_else(|| decoy_email(user, &seed)),
+                )
+            } else {
+                let to = attrs.get("phone_number").filter(|_| !unknown);
+                let masked = to.and_then(|p| mask_phone(p));
+                let to = to.filter(|_| masked.is_some());
+                (
+                    Channel::Sms,
+                    public::PHONE,
+                    to,
+                    masked.unwrap_or_else(|| decoy_phone(&seed)),
+                )
+            };
+            public.insert(key.to_owned(), masked);
+            // A real user with no usable destination gets the decoy treatment: a code nobody
+            // receives. An error instead would tell such users apart from unknown ones.
+            if destination.is_none() && !unknown {
+                tracing::warn!(step = %step, "user has no usable destination; running a decoy round");
+                created.decoy = true;
+            }
+            let (issued_at, code) = match first_round {
+                Some(index) => {
+                    let stored = request.session[index]
+                        .as_ref()
+                        .and_then(|r| r.challenge_metadata.as_deref())
+                        .and_then(|m| stored_code(m, tag, config.otp_length));
+                    stored.ok_or(AuthError::TamperedSession)?
+                }
+                None => {
+                    let code = generate_code(rng, config.otp_length);
+                    match destination {
+                        Some(to) if !created.decoy => {
+                            sender
+                                .send(&message(config, channel, to, &code))
+                                .await
+                                .map_err(AuthError::Delivery)?;
+                            created.sent = true;
+                        }
+                        _ => sender.imitate_send().await,
+                    }
+                    (now, code)
+                }
+            };
+            metadata = format!("{tag}:{issued_at}:{code}");
+            private.insert(private::CODE.to_owned(), code);
+            private.insert(private::ISSUED_AT.to_owned(), issued_at.to_string());
+        }
+        Step::Captcha => {
+            let site_key = config.captcha.as_ref().map(|c| c.site_key.clone());
+            public.insert(
+                public::SITE_KEY.to_owned(),
+                site_key.ok_or(AuthError::Misconfigured)?,
+            );
+        }
+        Step::SelectAccount => {
+            let accounts = if unknown {
+                decoy_accounts(&seed)
+            } else {
+                match parse_accounts(attrs.get("custom:accounts").map(String::as_str)) {
+                    Some(map) => serde_json::Value::Object(map).to_string(),
+                    None => {
+                        tracing::warn!(step = %step, "custom:accounts is missing or malformed; the step cannot pass");
+                        "{}".to_owned()
+                    }
+                }
+            };
+            public.insert(public::ACCOUNTS.to_owned(), accounts.clone());
+            private.insert(private::ACCOUNTS.to_owned(), accounts);
+        }
+        Step::SignedToken => {}
+        Step::Password => return Err(AuthError::SessionOutOfPlace),
+    }
+
+    let response = &mut event.response;
+    response.public_challenge_parameters = public;
+    response.private_challenge_parameters = private;
+    response.challenge_metadata = Some(metadata);
+    tracing::info!(
+        trigger = "create",
+        step = %created.step,
+        attempt = created.attempt,
+        sent = created.sent,
+        decoy = created.decoy,
+        "challenge created"
+    );
+    Ok(created)
+}
+
+fn message(config: &Config, channel: Channel, to: &str, code: &str) -> CodeMessage {
+    let minutes = config.otp_ttl_seconds.div_ceil(60);
+    CodeMessage {
+        channel,
+        destination: to.to_owned(),
+        subject: config
+            .email
+            .as_ref()
+            .map(|e| e.subject.clone())
+            .unwrap_or_default(),
+        body: format!(
+            "Your sign-in code is {code}. It expires in {minutes} minute{}. If you did not try to sign in, ignore this message.",
+            if minutes == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    #[test]
+    fn codes_are_uniform_over_all_digits() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut counts = [0u32; 10];
+        for _ in 0..20_000 {
+            let code = generate_code(&mut rng, 6);
+            assert_eq!(code.len(), 6);
+            for b in code.bytes() {
+                counts[usize::from(b - b'0')] += 1;
+            }
+        }
+        // 120,000 digits: each expected 12,000; a missing 9 (the exclusive-bound bug) fails.
+        for (digit, n) in counts.iter().enumerate() {
+            assert!((11_000..13_000).contains(n), "digit {digit}: {n}");
+        }
+    }
+
+    #[test]
+    fn masks() {
+        let table: &[(&str, Option<&str>)] = &[
+            ("jane@example.com", Some("j***@example.com")),
+            ("  j@x.io ", Some("j***@x.io")),
+            ("@example.com", None),
+            ("jane@localhost", None),
+            ("jane", None),
+        ];
+        for (input, want) in table {
+            assert_eq!(mask_email(input).as_deref(), *want, "{input}");
+        }
+        assert_eq!(mask_phone("+15555550123").as_deref(), Some("+*******0123"));
+        assert_eq!(
+            mask_phone("+44 7700 900123").as_deref(),
+            Some("+********0123")
+        );
+        assert_eq!(mask_phone("123"), None);
+    }
+
+    #[test]
+    fn accounts() {
+        let table: &[(Option<&str>, bool)] = &[
+            (Some(r#"{"acc-1":"Personal","acc-2":"Work"}"#), true),
+            (Some("{}"), false),
+            (Some("[]"), false),
+            (Some(r#"{"acc-1":5}"#), false),
+            (Some(r#"{"":"Empty"}"#), false),
+            (Some("not json"), false),
+            (None, false),
+        ];
+        for (raw, ok) in table {
+            assert_eq!(parse_accounts(*raw).is_some(), *ok, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn decoys_are_stable_and_plausible() {
+        let a = decoy_seed("pool", "ghost");
+        assert_eq!(a, decoy_seed("pool", "ghost"));
+        assert_ne!(a, decoy_seed("pool", "ghost2"));
+        assert_eq!(decoy_email("someone@corp.example", &a), "s***@corp.example");
+        assert!(decoy_email("ghost", &a).starts_with("g***@"));
+        let phone = decoy_phone(&a);
+        assert_eq!(phone.len(), 12);
+        assert!(phone.starts_with("+*******"));
+        assert!(parse_accounts(Some(&decoy_accounts(&a))).is_some());
+    }
+
+    #[test]
+    fn stored_codes() {
+        let table: &[(&str, Option<(u64, &str)>)] = &[
+            ("EMAIL_OTP:100:123456", Some((100, "123456"))),
+            ("EMAIL_OTP:100:12345", None),
+            ("EMAIL_OTP:100:12345a", None),
+            ("EMAIL_OTP:x:123456", None),
+            ("SMS_OTP:100:123456", None),
+            ("EMAIL_OTP", None),
+        ];
+        for (m, want) in table {
+            let got = stored_code(m, "EMAIL_OTP", 6);
+            assert_eq!(got.as_ref().map(|(t, c)| (*t, c.as_str())), *want, "{m}");
+        }
+    }
+}

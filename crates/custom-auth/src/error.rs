@@ -1,0 +1,27 @@
+//! The one error type of the shared crate.
+//!
+//! Its `Display` text reaches the person signing in (Cognito wraps it in
+//! `UserLambdaValidationException`), so it says nothing about internals; the variant name,
+//! which carries no secret, is what the logs show.
+
+use crate::ports::DependencyError;
+
+/// Why a trigger could not answer. Cognito fails the sign-in on any of them.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    /// Create was asked for a challenge other than `CUSTOM_CHALLENGE`.
+    #[error("the sign-in cannot continue")]
+    UnexpectedChallenge,
+    /// The session does not stand at a custom step of this flow.
+    #[error("the sign-in cannot continue")]
+    SessionOutOfPlace,
+    /// A retry's stored state (the first round's metadata) is unreadable.
+    #[error("the sign-in cannot continue")]
+    TamperedSession,
+    /// The configuration lacks what this step needs.
+    #[error("the sign-in cannot continue")]
+    Misconfigured,
+    /// The code could not be delivered.
+    #[error("the code could not be sent; try again later")]
+    Delivery(DependencyError),
+}

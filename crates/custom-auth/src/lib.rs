@@ -1,0 +1,36 @@
+//! The challenge-sequence engine of a Cognito `CUSTOM_AUTH` sign-in.
+//!
+//! Pure code, shared by the three trigger binaries: the configuration, the walk of the session
+//! history against the configured flow ([`flow`]), the Define decision, challenge
+//! construction ([`create`]) and answer checking ([`verify`]). Every I/O stays behind the
+//! traits of [`ports`]; the clock and the random generator are parameters.
+
+pub mod config;
+pub mod create;
+pub mod error;
+pub mod events;
+pub mod flow;
+pub mod jwt;
+pub mod ports;
+pub mod verify;
+
+#[cfg(test)]
+mod cognito_model;
+#[cfg(test)]
+mod flow_props;
+#[cfg(test)]
+mod testing;
+
+pub use config::{Config, ConfigError, Flow, Step};
+pub use create::{Created, create};
+pub use error::AuthError;
+pub use flow::{Decision, FailReason, decide, define};
+pub use verify::{TokenKeys, Verdict, Wrong, verify};
+
+/// Seconds since the Unix epoch, from the system clock. Binaries call it once per invocation
+/// and pass the result down; the engine never reads a clock itself.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,82 @@
+//! The small traits behind which every I/O of the triggers lives. The binaries implement them
+//! with the AWS SDK and HTTP; tests implement them with fakes.
+
+use std::future::Future;
+
+/// How a one-time code travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// Amazon SES v2 e-mail.
+    Email,
+    /// Amazon SNS SMS.
+    Sms,
+}
+
+/// A message that carries a one-time code. Its `Debug` hides the body, which holds the code.
+pub struct CodeMessage {
+    /// E-mail or SMS.
+    pub channel: Channel,
+    /// The e-mail address or phone number.
+    pub destination: String,
+    /// The e-mail subject (unused for SMS).
+    pub subject: String,
+    /// The text, code included.
+    pub body: String,
+}
+
+impl std::fmt::Debug for CodeMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeMessage")
+            .field("channel", &self.channel)
+            .field("body", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// A failed call to a dependency. It carries no text from the dependency, which could echo a
+/// secret back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DependencyError {
+    /// No answer within the time limit.
+    #[error("timed out")]
+    Timeout,
+    /// A refusal, an error status or an unreadable answer.
+    #[error("failed")]
+    Failed,
+}
+
+/// Sends one-time codes.
+pub trait CodeSender: Sync {
+    /// Sends `message`; must give up within 2 seconds.
+    fn send(
+        &self,
+        message: &CodeMessage,
+    ) -> impl Future<Output = Result<(), DependencyError>> + Send;
+
+    /// Takes about as long as a real send, sending nothing: the decoy path of unknown users
+    /// calls it so that timing does not tell them apart.
+    fn imitate_send(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// Asks a CAPTCHA provider whether a widget token is genuine.
+pub trait CaptchaVerifier: Sync {
+    /// `Ok(true)` only for a token the provider accepts; must give up within 2 seconds.
+    fn siteverify(&self, token: &str)
+    -> impl Future<Output = Result<bool, DependencyError>> + Send;
+}
+
+/// Fetches the JWKS document of the `signed-token` step.
+pub trait JwksFetcher: Sync {
+    /// The raw document; must give up within 2 seconds.
+    fn fetch(&self) -> impl Future<Output = Result<Vec<u8>, DependencyError>> + Send;
+}
+
+/// A [`JwksFetcher`] for configurations without a JWKS URL: always fails.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoJwks;
+
+impl JwksFetcher for NoJwks {
+    async fn fetch(&self) -> Result<Vec<u8>, DependencyError> {
+        Err(DependencyError::Failed)
+    }
+}

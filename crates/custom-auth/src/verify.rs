@@ -1,0 +1,197 @@
+//! The Verify Auth Challenge Response trigger: is the answer right?
+//!
+//! Every doubt is a wrong answer: a missing or unknown step, a non-string, empty or oversized
+//! answer, an expired code, a dependency that fails or times out. Verify never errors on the
+//! answer path; Define then counts the wrong answer against the step's attempts.
+
+use subtle::ConstantTimeEq;
+
+use crate::config::{Config, Step, TokenKeySource};
+use crate::create::{parse_accounts, private};
+use crate::events::VerifyAuthChallengeEvent;
+use crate::jwt::{JwksCache, TokenRejection, TokenRules, VerifyingKey, token_kid, verify_token};
+use crate::ports::{CaptchaVerifier, JwksFetcher};
+
+/// Largest answer accepted, in bytes.
+pub const MAX_ANSWER_BYTES: usize = 4096;
+
+/// Why an answer was judged wrong. Logged; never shown to the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wrong {
+    /// Not a string, empty, or over [`MAX_ANSWER_BYTES`].
+    BadAnswer,
+    /// The private parameters name no step of this flow.
+    UnknownStep,
+    /// The private parameters lack what the step needs.
+    MissingParameters,
+    /// The unknown-user decoy: no answer passes.
+    Decoy,
+    /// The code does not match.
+    Mismatch,
+    /// The code is older than `OTP_TTL_SECONDS`.
+    Expired,
+    /// The CAPTCHA provider refused the token.
+    CaptchaRejected,
+    /// A dependency failed or timed out.
+    Dependency,
+    /// The JWT was refused.
+    Token(TokenRejection),
+}
+
+/// The outcome of Verify.
+pub type Verdict = Result<Step, Wrong>;
+
+/// The keys of the `signed-token` step: a fixed key, or a JWKS endpoint behind a cache that
+/// outlives invocations.
+pub struct TokenKeys<F> {
+    source: Option<TokenKeySource>,
+    cache: JwksCache,
+    fetcher: F,
+}
+
+impl<F: JwksFetcher> TokenKeys<F> {
+    /// Keys as configured; `fetcher` is used only for a JWKS source.
+    pub fn new(config: &Config, fetcher: F) -> TokenKeys<F> {
+        TokenKeys {
+            source: config.signed_token.as_ref().map(|s| s.keys.clone()),
+            cache: JwksCache::new(),
+            fetcher,
+        }
+    }
+
+    /// The key for a token with header `kid`. A JWKS source needs a `kid`; an unknown one
+    /// triggers at most one rate-limited refetch; a failed fetch falls back to cached keys.
+    pub async fn key(&self, kid: Option<&str>, now: u64) -> Option<VerifyingKey> {
+        match self.source.as_ref()? {
+            TokenKeySource::Static(key) => Some(key.clone()),
+            TokenKeySource::Jwks(_) => {
+                let kid = kid?;
+                if let Some(key) = self.cache.get(kid, now) {
+                    return Some(key);
+                }
+                if self.cache.begin_fetch(now) {
+                    match self.fetcher.fetch().await {
+                        Ok(doc) => {
+                            if !self.cache.store(&doc, now) {
+                                tracing::warn!("JWKS document unusable; keeping cached keys");
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "JWKS fetch failed; keeping cached keys")
+                        }
+                    }
+                }
+                self.cache.get_stale(kid)
+            }
+        }
+    }
+}
+
+fn answer_text(event: &VerifyAuthChallengeEvent) -> Option<&str> {
+    match event.request.challenge_answer.as_ref()? {
+        serde_json::Value::String(s) if !s.is_empty() && s.len() <= MAX_ANSWER_BYTES => Some(s),
+        _ => None,
+    }
+}
+
+/// Runs the Verify trigger at time `now` (Unix seconds): sets `answerCorrect`.
+pub async fn verify<C: CaptchaVerifier, F: JwksFetcher>(
+    config: &Config,
+    event: &mut VerifyAuthChallengeEvent,
+    captcha: &C,
+    keys: &TokenKeys<F>,
+    now: u64,
+) -> Verdict {
+    let verdict = judge(config, event, captcha, keys, now).await;
+    event.response.answer_correct = verdict.is_ok();
+    let step = event
+        .request
+        .private_challenge_parameters
+        .get(private::STEP)
+        .and_then(|t| Step::from_tag(t));
+    match verdict {
+        Ok(_) => {
+            tracing::info!(trigger = "verify", step = ?step, decision = "correct", "answer checked")
+        }
+        Err(why) => {
+            tracing::info!(trigger = "verify", step = ?step, decision = "wrong", reason = ?why, "answer checked")
+        }
+    }
+    verdict
+}
+
+async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
+    config: &Config,
+    event: &VerifyAuthChallengeEvent,
+    captcha: &C,
+    keys: &TokenKeys<F>,
+    now: u64,
+) -> Verdict {
+    let params = &event.request.private_challenge_parameters;
+    let step = params
+        .get(private::STEP)
+        .and_then(|t| Step::from_tag(t))
+        .filter(|s| config.flow.contains(*s))
+        .ok_or(Wrong::UnknownStep)?;
+    let answer = answer_text(event).ok_or(Wrong::BadAnswer)?;
+    let unknown = event.request.user_not_found;
+    match step {
+        Step::EmailOtp | Step::SmsOtp => {
+            let code = params.get(private::CODE).ok_or(Wrong::MissingParameters)?;
+            let issued_at: u64 = params
+                .get(private::ISSUED_AT)
+                .and_then(|t| t.parse().ok())
+                .ok_or(Wrong::MissingParameters)?;
+            // Compare first, in constant time, so timing says nothing about expiry or decoys.
+            let matches: bool = answer.trim().as_bytes().ct_eq(code.as_bytes()).into();
+            if unknown {
+                return Err(Wrong::Decoy);
+            }
+            if now > issued_at.saturating_add(config.otp_ttl_seconds) {
+                return Err(Wrong::Expired);
+            }
+            if matches {
+                Ok(step)
+            } else {
+                Err(Wrong::Mismatch)
+            }
+        }
+        // CAPTCHA and account choice hold no secret of the user: the decoy checks them like a
+        // real round, so a correct solution cannot reveal that a user name is unknown.
+        Step::Captcha => match captcha.siteverify(answer).await {
+            Ok(true) => Ok(step),
+            Ok(false) => Err(Wrong::CaptchaRejected),
+            Err(_) => Err(Wrong::Dependency),
+        },
+        Step::SelectAccount => {
+            let offered = params.get(private::ACCOUNTS).map(String::as_str);
+            let accounts = parse_accounts(offered).ok_or(Wrong::Mismatch)?;
+            if accounts.contains_key(answer) {
+                Ok(step)
+            } else {
+                Err(Wrong::Mismatch)
+            }
+        }
+        Step::SignedToken => {
+            let settings = config.signed_token.as_ref().ok_or(Wrong::UnknownStep)?;
+            let kid = token_kid(answer).map_err(Wrong::Token)?;
+            let key = keys
+                .key(kid.as_deref(), now)
+                .await
+                .ok_or(Wrong::Token(TokenRejection::UnknownKey))?;
+            let subject = event
+                .request
+                .user_attributes
+                .get("sub")
+                .map_or("", String::as_str);
+            let rules = TokenRules {
+                subject,
+                issuer: settings.issuer.as_deref(),
+                audience: settings.audience.as_deref(),
+            };
+            verify_token(answer, &key, &rules, now).map_err(Wrong::Token)?;
+            if unknown { Err(Wrong::Decoy) } else { Ok(step) }
+        }
+        Step::Password => Err(Wrong::UnknownStep),
+    }
+}
