@@ -1,1 +1,53 @@
-fn main() {}
+//! Create Auth Challenge: builds the challenge of the current step and sends one-time codes.
+
+mod delivery;
+
+use custom_auth::Config;
+use custom_auth::events::CreateAuthChallengeEvent;
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn, tracing};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::delivery::AwsSender;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let config = Config::from_lookup(|name| std::env::var(name).ok())?;
+    let sender = AwsSender::from_config(&config).await;
+    run(service_fn(|event| handler(&config, &sender, event))).await
+}
+
+async fn handler(
+    config: &Config,
+    sender: &AwsSender,
+    event: LambdaEvent<CreateAuthChallengeEvent>,
+) -> Result<CreateAuthChallengeEvent, CreateError> {
+    let mut payload = event.payload;
+    // A fresh CSPRNG seeded from the OS for each challenge; failing to seed is an error.
+    let mut rng = StdRng::try_from_os_rng().map_err(|_| CreateError::Entropy)?;
+    let now = custom_auth::unix_now();
+    if let Err(e) = custom_auth::create(config, &mut payload, sender, &mut rng, now).await {
+        tracing::warn!(trigger = "create", error = ?e, "challenge not created");
+        return Err(e.into());
+    }
+    Ok(payload)
+}
+
+/// Why Create failed. The text reaches the person signing in, so it reveals nothing inside.
+#[derive(Debug, thiserror::Error)]
+enum CreateError {
+    #[error(transparent)]
+    Auth(#[from] custom_auth::AuthError),
+    #[error("the sign-in cannot continue")]
+    Entropy,
+}
+
+impl From<CreateError> for Diagnostic {
+    fn from(e: CreateError) -> Diagnostic {
+        Diagnostic {
+            error_type: "SignInError".into(),
+            error_message: e.to_string(),
+        }
+    }
+}

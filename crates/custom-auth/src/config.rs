@@ -232,8 +232,8 @@ pub const DEFAULT_CAPTCHA_VERIFY_URL: &str =
 pub const MIN_HS256_SECRET_BYTES: usize = 32;
 
 /// A configuration that cannot run. The message names the variable; secret values are never
-/// echoed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// echoed. `Debug` prints the message too, so `main` returning it prints one clear line.
+#[derive(thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     /// A required variable is unset or empty.
     #[error("{var} is required{why}")]
@@ -261,6 +261,12 @@ pub enum ConfigError {
         /// What is wrong with it.
         why: &'static str,
     },
+}
+
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 impl Config {

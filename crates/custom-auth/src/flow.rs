@@ -183,6 +183,24 @@ pub fn define(config: &Config, event: &mut DefineAuthChallengeEvent) -> Decision
         Decision::IssueTokens => response.issue_tokens = true,
         Decision::Fail(_) => response.fail_authentication = true,
     }
+    match &decision {
+        Decision::Challenge {
+            name,
+            step,
+            attempt,
+        } => tracing::info!(trigger = "define", step = %step, attempt, decision = name, "decided"),
+        Decision::IssueTokens => {
+            tracing::info!(trigger = "define", decision = "issue-tokens", "decided")
+        }
+        Decision::Fail(reason) => {
+            tracing::info!(
+                trigger = "define",
+                decision = "fail",
+                reason = reason.as_str(),
+                "decided"
+            )
+        }
+    }
     decision
 }
 

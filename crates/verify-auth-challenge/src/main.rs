@@ -1,1 +1,33 @@
-fn main() {}
+//! Verify Auth Challenge Response: checks the answer; every doubt is a wrong answer.
+
+mod http;
+
+use std::convert::Infallible;
+
+use custom_auth::events::VerifyAuthChallengeEvent;
+use custom_auth::{Config, TokenKeys};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+
+use crate::http::{HttpCaptcha, HttpJwks};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let config = Config::from_lookup(|name| std::env::var(name).ok())?;
+    let client = http::client()?;
+    let captcha = HttpCaptcha::new(&config, client.clone());
+    let keys = TokenKeys::new(&config, HttpJwks::new(&config, client));
+    run(service_fn(|event| handler(&config, &captcha, &keys, event))).await
+}
+
+async fn handler(
+    config: &Config,
+    captcha: &HttpCaptcha,
+    keys: &TokenKeys<HttpJwks>,
+    event: LambdaEvent<VerifyAuthChallengeEvent>,
+) -> Result<VerifyAuthChallengeEvent, Infallible> {
+    let mut payload = event.payload;
+    let now = custom_auth::unix_now();
+    let _ = custom_auth::verify(config, &mut payload, captcha, keys, now).await;
+    Ok(payload)
+}

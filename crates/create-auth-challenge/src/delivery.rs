@@ -1,0 +1,248 @@
+//! Sends one-time codes with Amazon SES v2 and Amazon SNS, each call bounded to 2 seconds.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_sesv2::error::ProvideErrorMetadata;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sns::types::MessageAttributeValue;
+use custom_auth::config::{Config, Step};
+use custom_auth::ports::{Channel, CodeMessage, CodeSender, DependencyError};
+
+/// The most a send may take, so the trigger answers well inside Cognito's 5 seconds.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(2);
+/// What a decoy waits before the first real send has been timed.
+const INITIAL_SEND_MICROS: u64 = 150_000;
+
+/// SES and SNS clients, built once at start-up and only for the channels the flow uses.
+pub struct AwsSender {
+    ses: Option<aws_sdk_sesv2::Client>,
+    sns: Option<aws_sdk_sns::Client>,
+    from: String,
+    /// A moving average of real send times, which decoys imitate.
+    typical_micros: AtomicU64,
+}
+
+impl AwsSender {
+    /// Loads the standard AWS configuration (region, credentials, `AWS_ENDPOINT_URL`) once,
+    /// and only when the flow sends codes.
+    pub async fn from_config(config: &Config) -> AwsSender {
+        let sends = config.flow.contains(Step::EmailOtp) || config.flow.contains(Step::SmsOtp);
+        let sdk = if sends {
+            let timeouts = TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_timeout(SEND_TIMEOUT)
+                .build();
+            let sdk = aws_config::defaults(BehaviorVersion::latest())
+                .timeout_config(timeouts)
+                .retry_config(RetryConfig::standard().with_max_attempts(2))
+                .load()
+                .await;
+            Some(sdk)
+        } else {
+            None
+        };
+        AwsSender::new(config, sdk.as_ref())
+    }
+
+    /// Builds the clients the flow needs from an SDK configuration.
+    pub fn new(config: &Config, sdk: Option<&SdkConfig>) -> AwsSender {
+        let email = config.flow.contains(Step::EmailOtp);
+        let sms = config.flow.contains(Step::SmsOtp);
+        AwsSender {
+            ses: sdk.filter(|_| email).map(aws_sdk_sesv2::Client::new),
+            sns: sdk.filter(|_| sms).map(aws_sdk_sns::Client::new),
+            from: config
+                .email
+                .as_ref()
+                .map(|e| e.from.clone())
+                .unwrap_or_default(),
+            typical_micros: AtomicU64::new(INITIAL_SEND_MICROS),
+        }
+    }
+
+    async fn send_email(&self, m: &CodeMessage) -> Result<(), DependencyError> {
+        let ses = self.ses.as_ref().ok_or(DependencyError::Failed)?;
+        let text = |data: &str| Content::builder().data(data).charset("UTF-8").build();
+        let (Ok(subject), Ok(body)) = (text(&m.subject), text(&m.body)) else {
+            return Err(DependencyError::Failed);
+        };
+        let message = Message::builder()
+            .subject(subject)
+            .body(Body::builder().text(body).build())
+            .build();
+        ses.send_email()
+            .from_email_address(&self.from)
+            .destination(Destination::builder().to_addresses(&m.destination).build())
+            .content(EmailContent::builder().simple(message).build())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                // The error code only: service messages may echo the address.
+                tracing::warn!(code = e.code(), "SES SendEmail failed");
+                DependencyError::Failed
+            })
+    }
+
+    async fn send_sms(&self, m: &CodeMessage) -> Result<(), DependencyError> {
+        let sns = self.sns.as_ref().ok_or(DependencyError::Failed)?;
+        let transactional = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value("Transactional")
+            .build()
+            .map_err(|_| DependencyError::Failed)?;
+        sns.publish()
+            .phone_number(&m.destination)
+            .message(&m.body)
+            .message_attributes("AWS.SNS.SMS.SMSType", transactional)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                tracing::warn!(code = e.code(), "SNS Publish failed");
+                DependencyError::Failed
+            })
+    }
+}
+
+impl CodeSender for AwsSender {
+    async fn send(&self, m: &CodeMessage) -> Result<(), DependencyError> {
+        let started = Instant::now();
+        let send = async {
+            match m.channel {
+                Channel::Email => self.send_email(m).await,
+                Channel::Sms => self.send_sms(m).await,
+            }
+        };
+        let result = tokio::time::timeout(SEND_TIMEOUT, send)
+            .await
+            .unwrap_or(Err(DependencyError::Timeout));
+        if result.is_ok() {
+            let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let old = self.typical_micros.load(Ordering::Relaxed);
+            self.typical_micros
+                .store((old * 7 + took.min(1_500_000)) / 8, Ordering::Relaxed);
+        }
+        result
+    }
+
+    async fn imitate_send(&self) {
+        let micros = self.typical_micros.load(Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_micros(micros)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_config::Region;
+    use aws_sdk_sesv2::config::{Credentials, SharedCredentialsProvider};
+    use test_support::{Behaviour, FakeServer, refused_url};
+
+    use super::*;
+
+    fn sender(endpoint: &str) -> AwsSender {
+        let config = Config::from_lookup(|k| {
+            match k {
+                "AUTH_FLOW" => Some("email-otp,sms-otp"),
+                "OTP_EMAIL_FROM" => Some("no-reply@example.com"),
+                _ => None,
+            }
+            .map(str::to_owned)
+        })
+        .unwrap();
+        let credentials = Credentials::new("AKIDTEST", "test-secret", None, None, "test");
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .endpoint_url(endpoint)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(1))
+                    .operation_timeout(SEND_TIMEOUT)
+                    .build(),
+            )
+            .retry_config(RetryConfig::standard().with_max_attempts(2))
+            .build();
+        AwsSender::new(&config, Some(&sdk))
+    }
+
+    fn message(channel: Channel) -> CodeMessage {
+        CodeMessage {
+            channel,
+            destination: if channel == Channel::Email {
+                "jane@example.com".into()
+            } else {
+                "+15555550123".into()
+            },
+            subject: "Your sign-in code".into(),
+            body: "Your sign-in code is 123456.".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn ses_and_sns_outcomes() {
+        let ok_sns = "<PublishResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></PublishResponse>";
+        let table: Vec<(Channel, Behaviour, Result<(), DependencyError>)> = vec![
+            (
+                Channel::Email,
+                Behaviour::Respond(200, "application/json", r#"{"MessageId":"m-1"}"#.into()),
+                Ok(()),
+            ),
+            (
+                Channel::Email,
+                Behaviour::Respond(500, "application/json", r#"{"message":"boom"}"#.into()),
+                Err(DependencyError::Failed),
+            ),
+            (
+                Channel::Email,
+                Behaviour::Respond(429, "application/json", r#"{"message":"slow down"}"#.into()),
+                Err(DependencyError::Failed),
+            ),
+            (
+                Channel::Email,
+                Behaviour::Hang,
+                Err(DependencyError::Timeout),
+            ),
+            (
+                Channel::Sms,
+                Behaviour::Respond(200, "text/xml", ok_sns.into()),
+                Ok(()),
+            ),
+            (
+                Channel::Sms,
+                Behaviour::Respond(500, "text/xml", "<oops".into()),
+                Err(DependencyError::Failed),
+            ),
+            (Channel::Sms, Behaviour::Hang, Err(DependencyError::Timeout)),
+        ];
+        for (channel, behaviour, want) in table {
+            let server = FakeServer::start(behaviour.clone()).await;
+            let started = std::time::Instant::now();
+            let got = sender(&server.url).send(&message(channel)).await;
+            let took = started.elapsed();
+            // The SDK's own operation timeout may fire first and read as a plain failure.
+            let same = got == want || (want == Err(DependencyError::Timeout) && got.is_err());
+            assert!(same, "{channel:?} {behaviour:?}: {got:?}");
+            assert!(
+                took < Duration::from_millis(2500),
+                "{channel:?} {behaviour:?}: {took:?}"
+            );
+            let requests = server.requests().concat();
+            let to = if channel == Channel::Email {
+                "jane@example.com"
+            } else {
+                "%2B15555550123"
+            };
+            assert!(requests.contains(to), "{requests}");
+        }
+        let refused = sender(&refused_url().await)
+            .send(&message(Channel::Email))
+            .await;
+        assert_eq!(refused, Err(DependencyError::Failed));
+    }
+}

@@ -1,0 +1,120 @@
+//! Test-only helpers: a loopback HTTP server that answers with a script, so the real HTTP and
+//! AWS SDK clients can be pointed at a dependency that succeeds, fails, hangs or refuses.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// How the fake dependency behaves on every request.
+#[derive(Clone, Debug)]
+pub enum Behaviour {
+    /// Answers with this status, content type and body.
+    Respond(u16, &'static str, String),
+    /// Reads the request and never answers (for the test's lifetime).
+    Hang,
+}
+
+/// A running fake dependency on 127.0.0.1.
+pub struct FakeServer {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    requests: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeServer {
+    /// Starts serving `behaviour` on a free loopback port.
+    pub async fn start(behaviour: Behaviour) -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        let task = tokio::spawn(async move {
+            // Bounded: a test never needs more than a few hundred connections.
+            for _ in 0..512 {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let behaviour = behaviour.clone();
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let request = read_request(&mut socket).await;
+                    seen.lock().expect("lock").push(request);
+                    match behaviour {
+                        Behaviour::Hang => tokio::time::sleep(Duration::from_secs(30)).await,
+                        Behaviour::Respond(status, content_type, body) => {
+                            let head = format!(
+                                "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                                body.len()
+                            );
+                            let _ = socket.write_all(head.as_bytes()).await;
+                            let _ = socket.write_all(body.as_bytes()).await;
+                            let _ = socket.shutdown().await;
+                        }
+                    }
+                });
+            }
+        });
+        FakeServer {
+            url,
+            requests,
+            task,
+        }
+    }
+
+    /// The raw requests received so far (head and body).
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().expect("lock").clone()
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A loopback URL where nothing listens: connections are refused.
+pub async fn refused_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let url = format!("http://{}", listener.local_addr().expect("local addr"));
+    drop(listener);
+    url
+}
+
+async fn read_request(socket: &mut tokio::net::TcpStream) -> String {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let read = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf)).await;
+        let Ok(Ok(n)) = read else { break };
+        if n == 0 {
+            break;
+        }
+        data.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&data);
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
+                })
+                .unwrap_or(0usize);
+            if data.len() >= end + 4 + length {
+                break;
+            }
+        }
+        if data.len() > 1 << 20 {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&data).into_owned()
+}
