@@ -1,0 +1,77 @@
+//! Showing a custom challenge to a person, and taking the answer from flags or the terminal.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+
+use crate::CliError;
+
+/// A one-line description of a challenge from its public parameters.
+pub fn describe(params: &HashMap<String, String>) -> String {
+    let get = |k: &str| params.get(k).map(String::as_str).unwrap_or("?");
+    let tries = format!("attempt {}, {} left", get("attempt"), get("attemptsLeft"));
+    match get("challenge") {
+        "EMAIL_OTP" => format!("e-mail code: a code was sent to {} ({tries})", get("email")),
+        "SMS_OTP" => format!("SMS code: a code was sent to {} ({tries})", get("phone")),
+        "CAPTCHA" => format!(
+            "CAPTCHA: solve the widget with site key {} and give its token ({tries})",
+            get("siteKey")
+        ),
+        "SELECT_ACCOUNT" => {
+            let accounts: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(get("accounts")).unwrap_or_default();
+            let list: Vec<String> = accounts
+                .iter()
+                .map(|(id, name)| format!("  {id}  {}", name.as_str().unwrap_or("")))
+                .collect();
+            format!("choose an account by id ({tries}):\n{}", list.join("\n"))
+        }
+        "SIGNED_TOKEN" => format!("signed token: give the JWT from your backend ({tries})"),
+        other => format!("challenge {other} ({tries})"),
+    }
+}
+
+/// Answers from `--answer` flags first, then from standard input.
+pub struct Answers {
+    given: std::vec::IntoIter<String>,
+    before_prompt: Option<String>,
+}
+
+impl Answers {
+    /// Answers in order, then the terminal.
+    pub fn new(given: Vec<String>, before_prompt: Option<String>) -> Answers {
+        Answers {
+            given: given.into_iter(),
+            before_prompt,
+        }
+    }
+
+    /// The answer to the next challenge, of kind `kind`.
+    pub fn next(&mut self, kind: &str) -> Result<String, CliError> {
+        if let Some(answer) = self.given.next() {
+            return Ok(answer);
+        }
+        if let Some(command) = &self.before_prompt {
+            // A helper's failure is shown but does not stop the sign-in.
+            let status = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(command)
+                .env("CHALLENGE", kind)
+                .status();
+            if !status.is_ok_and(|s| s.success()) {
+                eprintln!("(--before-prompt command failed)");
+            }
+        }
+        eprint!("answer> ");
+        let mut line = String::new();
+        let read = std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| CliError::Input(format!("cannot read the answer: {e}")))?;
+        if read == 0 {
+            return Err(CliError::Input(
+                "no answer: standard input is closed (pass --answer for scripts)".into(),
+            ));
+        }
+        Ok(line.trim().to_owned())
+    }
+}
