@@ -1,14 +1,25 @@
-# The two commands of the README are `make demo` and `make test`; the rest are their parts.
+# The README's two commands are `make demo` and `make test`; the other targets are their parts.
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 VENV := .venv
 PYTHON ?= python3
+DEMO_PORT ?= 4599
+DEMO_FLOW ?= password,email-otp
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export SAM_CLI_TELEMETRY := 0
 
-.PHONY: test check fmt-check clippy unit venv clean
+.PHONY: test demo demo-down fmt-check clippy unit template-lint e2e venv clean
 
-## Every check: formatting, lints, and all tests.
-test: fmt-check clippy unit
+## Every check: formatting, lints, unit/property/loop tests, template lints, end-to-end.
+test: fmt-check clippy unit template-lint e2e
+
+## A whole sign-in on a local AWS: build, deploy template.yaml, sign the demo user in.
+demo: venv
+	$(VENV)/bin/python tools/local_aws.py demo --port $(DEMO_PORT) --flow $(DEMO_FLOW)
+
+## Stop the local AWS that `make demo` started.
+demo-down:
+	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python tools/local_aws.py down --port $(DEMO_PORT); fi
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -17,16 +28,28 @@ clippy:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 unit:
-	cargo test --workspace --locked
+	cargo test --workspace --exclude e2e --locked
 
-## The project-local Python tools (cargo-lambda, pinned in tools/requirements.txt).
+template-lint: venv
+	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/sam validate --lint --region us-east-1
+
+## Deploys template.yaml into a fresh ministack on a free loopback port and signs in.
+e2e: venv
+	cargo test -p e2e --locked -- --nocapture
+
+## The project-local tools, pinned: .venv (cargo-lambda + zig, aws-sam-cli, cfn-lint) and
+## .venv/ministack (the emulator, whose botocore pin conflicts with aws-sam-cli's).
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: tools/requirements.txt
+$(VENV)/.installed: tools/requirements.txt tools/requirements-ministack.txt
+	@echo "==> installing the pinned tools into $(VENV) (first run only)"
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
+	test -x $(VENV)/ministack/bin/python || $(PYTHON) -m venv $(VENV)/ministack
+	$(VENV)/ministack/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-ministack.txt
 	touch $@
 
-clean:
+clean: demo-down
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .aws-sam .ministack

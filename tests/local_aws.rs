@@ -1,0 +1,260 @@
+//! End to end: `template.yaml` built with `sam build`, deployed with `sam deploy` into a fresh
+//! ministack on a free loopback port, and signed in through the `cognito-signin` CLI as a person
+//! would, answering the e-mail code read from the local SES mailbox. The emulator runs our real
+//! `bootstrap` binaries as the Cognito triggers.
+//!
+//! Needs the project `.venv` (`make venv`); `make e2e` and `make test` provide it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn local_aws(args: &[&str]) -> Output {
+    let python = root().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "the project .venv is missing: run `make venv`"
+    );
+    Command::new(python)
+        .arg(root().join("tools/local_aws.py"))
+        .args(args)
+        .current_dir(root())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run tools/local_aws.py")
+}
+
+/// The local AWS of one test run; stopped on drop, also when the test fails.
+struct LocalAws {
+    port: String,
+    stacks: Vec<Value>,
+}
+
+impl LocalAws {
+    fn up(stacks: &[(&str, &str)]) -> LocalAws {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free loopback port")
+            .port()
+            .to_string();
+        let mut args = vec!["up", "--port", port.as_str()];
+        for (stack, flow) in stacks {
+            args.extend(["--stack", stack, "--flow", flow]);
+        }
+        let mut aws = LocalAws {
+            port: port.clone(),
+            stacks: Vec::new(),
+        };
+        let out = local_aws(&args);
+        assert!(out.status.success(), "local AWS did not come up");
+        aws.stacks = serde_json::from_slice(&out.stdout).expect("stack outputs");
+        aws
+    }
+
+    fn stack(&self, name: &str) -> &Value {
+        self.stacks
+            .iter()
+            .find(|s| s["stack"] == name)
+            .expect("stack")
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Every e-mail the local SES has accepted, as raw JSON text.
+    fn mails(&self) -> usize {
+        let out = http_get(&self.port, "/_ministack/ses/messages");
+        out.matches("\"MessageId\"").count()
+    }
+
+    fn newest_code(&self) -> Option<String> {
+        let out = local_aws(&["code", "--port", &self.port, "--to", "jane@example.com"]);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+}
+
+impl Drop for LocalAws {
+    fn drop(&mut self) {
+        local_aws(&["down", "--port", &self.port]);
+    }
+}
+
+fn http_get(port: &str, path: &str) -> String {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut body = String::new();
+    stream.read_to_string(&mut body).expect("read");
+    body
+}
+
+fn cli() -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--locked", "-p", "cognito-signin"])
+        .current_dir(root())
+        .status()
+        .expect("cargo build");
+    assert!(status.success());
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    target.join("debug/cognito-signin")
+}
+
+struct SignIn {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl SignIn {
+    fn start(aws: &LocalAws, stack: &str, password: Option<&str>, answers: &[&str]) -> SignIn {
+        let s = aws.stack(stack);
+        let mut cmd = Command::new(cli());
+        cmd.args(["--user-pool-id", s["userPoolId"].as_str().unwrap()])
+            .args(["--client-id", s["clientId"].as_str().unwrap()])
+            .args(["--username", "jane"])
+            .env("AWS_ENDPOINT_URL", aws.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(p) = password {
+            cmd.args(["--password", p]);
+        }
+        for a in answers {
+            cmd.args(["--answer", a]);
+        }
+        let mut child = cmd.spawn().expect("spawn cognito-signin");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("  cli: {line}");
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        SignIn { child, lines }
+    }
+
+    /// Waits for a stderr line containing `text`.
+    fn expect_line(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            match self.lines.recv_timeout(Duration::from_secs(1)) {
+                Ok(line) if line.contains(text) => return,
+                Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!("the CLI never printed {text:?}");
+    }
+
+    fn answer(&mut self, text: &str) {
+        let stdin = self.child.stdin.as_mut().expect("stdin");
+        writeln!(stdin, "{text}").expect("write answer");
+    }
+
+    /// Exit code and stdout, killing the CLI if it runs past a minute.
+    fn finish(mut self) -> (Option<i32>, String) {
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                let out = self.child.wait_with_output().expect("output");
+                return (
+                    out.status.code(),
+                    String::from_utf8_lossy(&out.stdout).into_owned(),
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        panic!("the CLI did not finish within a minute");
+    }
+}
+
+fn new_code(aws: &LocalAws, mails_before: usize) -> String {
+    for _ in 0..100 {
+        if aws.mails() > mails_before
+            && let Some(code) = aws.newest_code()
+        {
+            return code;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no new e-mail reached the local mailbox");
+}
+
+fn assert_signed_in(code: Option<i32>, stdout: &str) {
+    assert_eq!(code, Some(0), "sign-in should succeed");
+    let claims: Value = serde_json::from_str(stdout).expect("ID token claims as JSON");
+    assert_eq!(claims["cognito:username"], "jane");
+    assert_eq!(claims["email"], "jane@example.com");
+    assert_eq!(claims["token_use"], "id");
+}
+
+#[test]
+fn sign_in_through_the_local_aws() {
+    let aws = LocalAws::up(&[
+        ("e2e-email", "email-otp"),
+        ("e2e-password", "password,email-otp"),
+    ]);
+
+    // email-otp: the code is read from the local mailbox and typed in.
+    let before = aws.mails();
+    let mut run = SignIn::start(&aws, "e2e-email", None, &[]);
+    run.expect_line("a code was sent to j***@example.com (attempt 1, 3 left)");
+    let code = new_code(&aws, before);
+    run.answer(&code);
+    let (exit, stdout) = run.finish();
+    assert_signed_in(exit, &stdout);
+
+    // password,email-otp: SRP first, then the code.
+    let before = aws.mails();
+    let mut run = SignIn::start(&aws, "e2e-password", Some("Demo-Passw0rd!"), &[]);
+    run.expect_line("password: proof sent");
+    run.expect_line("a code was sent to j***@example.com");
+    let code = new_code(&aws, before);
+    run.answer(&code);
+    let (exit, stdout) = run.finish();
+    assert_signed_in(exit, &stdout);
+
+    // A wrong password fails, and no code is sent.
+    let before = aws.mails();
+    let run = SignIn::start(&aws, "e2e-password", Some("Wrong-Passw0rd!"), &[]);
+    let (exit, stdout) = run.finish();
+    assert_eq!(exit, Some(2), "a wrong password must fail the sign-in");
+    assert!(stdout.is_empty(), "no claims on failure");
+    assert_eq!(aws.mails(), before, "no code for a wrong password");
+
+    // Three wrong codes fail the sign-in; the retries reuse the first code: one e-mail.
+    let before = aws.mails();
+    let run = SignIn::start(&aws, "e2e-email", None, &["000000", "000001", "000002"]);
+    let (exit, stdout) = run.finish();
+    assert_eq!(exit, Some(2), "wrong codes must fail the sign-in");
+    assert!(stdout.is_empty());
+    assert_eq!(aws.mails(), before + 1, "one e-mail for all three tries");
+}

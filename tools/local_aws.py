@@ -1,0 +1,295 @@
+"""Runs the project on a local AWS: ministack on 127.0.0.1, `sam build`, `sam deploy`, a demo user.
+
+Used by `make demo` and the end-to-end tests. Every AWS call made here, and by the tools it
+starts, goes to the local emulator: credentials are fixed test values and AWS_ENDPOINT_URL is
+always set, so a run can never touch a real account.
+
+    python tools/local_aws.py up --port 4599 --stack custom-auth-demo --flow password,email-otp
+    python tools/local_aws.py mailbox --port 4599 --to jane@example.com
+    python tools/local_aws.py code --port 4599 --to jane@example.com
+    python tools/local_aws.py down --port 4599
+"""
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+MINISTACK = VENV / "ministack" / "bin" / "ministack"
+STATE = ROOT / ".ministack"
+SENDER = "no-reply@example.com"
+DEMO_USER = {
+    "username": "jane",
+    "password": "Demo-Passw0rd!",
+    "email": "jane@example.com",
+    "phone": "+15555550123",
+    "accounts": '{"acct-1001":"Personal","acct-2002":"Acme Corp"}',
+}
+
+
+def say(message):
+    print(f"==> {message}", file=sys.stderr, flush=True)
+
+
+def fail(message, fix):
+    print(f"error: {message}\n  fix: {fix}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def aws_env(port):
+    env = dict(os.environ)
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "SAM_CLI_TELEMETRY": "0",
+            "SAM_CLI_BETA_RUST_CARGO_LAMBDA": "1",
+            "PATH": f"{VENV / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+        }
+    )
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        env.pop(name, None)
+    return env
+
+
+def http_get(url, timeout=2.0):
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # loopback only
+        return response.read()
+
+
+def healthy(port):
+    try:
+        http_get(f"http://127.0.0.1:{port}/_ministack/health")
+        return True
+    except OSError:
+        return False
+
+
+def pid_file(port):
+    return STATE / str(port) / "pid"
+
+
+def start(port):
+    if healthy(port):
+        say(f"local AWS already running on 127.0.0.1:{port}")
+        return
+    if not MINISTACK.exists():
+        fail("ministack is not installed", "run `make venv`")
+    (STATE / str(port)).mkdir(parents=True, exist_ok=True)
+    log = open(STATE / str(port) / "ministack.log", "ab")
+    env = aws_env(port)
+    # Loopback only: the gateway on 127.0.0.1, and no MQTT/SFTP listeners (they bind 0.0.0.0).
+    env.update({"BIND_HOST": "127.0.0.1", "GATEWAY_PORT": str(port), "IOT_MTLS_ENABLED": "0", "SFTP_ENABLED": "0"})
+    # Its own process group, so `down` stops it and every function process it spawned.
+    process = subprocess.Popen([str(MINISTACK)], env=env, stdout=log, stderr=log, start_new_session=True)
+    pid_file(port).write_text(str(process.pid))
+    for _ in range(120):
+        if healthy(port):
+            say(f"local AWS (ministack) running on 127.0.0.1:{port}, pid {process.pid}")
+            return
+        if process.poll() is not None:
+            break
+        time.sleep(0.25)
+    stop(port)
+    fail(f"ministack did not start on port {port}", f"see {STATE / str(port) / 'ministack.log'}; try another port")
+
+
+def stop(port):
+    path = pid_file(port)
+    if not path.exists():
+        return
+    pid = int(path.read_text())
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            break
+        for _ in range(40):
+            try:
+                os.killpg(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            continue
+        break
+    path.unlink(missing_ok=True)
+    say(f"local AWS on port {port} stopped")
+
+
+def run(cmd, env, what, fix):
+    say(what)
+    result = subprocess.run(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        print(result.stdout[-4000:], file=sys.stderr)
+        fail(f"{what} failed", fix)
+    return result.stdout
+
+
+def build(port):
+    run(
+        ["sam", "build", "--parameter-overrides", "Architecture=x86_64"],
+        aws_env(port),
+        "sam build (cargo lambda build --release of the three functions)",
+        "check the Rust build output above; `make venv` reinstalls cargo-lambda and zig",
+    )
+
+
+def deploy(port, stack, flow, extra):
+    overrides = [f"Architecture=x86_64", f"AuthFlow={flow}", f"OtpEmailFrom={SENDER}"] + extra
+    run(
+        ["sam", "deploy", "--stack-name", stack, "--resolve-s3", "--capabilities", "CAPABILITY_IAM",
+         "--no-confirm-changeset", "--no-fail-on-empty-changeset", "--parameter-overrides", *overrides],
+        aws_env(port),
+        f"sam deploy of stack {stack} with AUTH_FLOW={flow}",
+        "see the CloudFormation events above",
+    )
+
+
+def boto(port, service):
+    import boto3  # from the project .venv (aws-sam-cli pins it)
+
+    env = aws_env(port)
+    return boto3.client(
+        service,
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_REGION"],
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def outputs(port, stack):
+    described = boto(port, "cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
+def prepare(port, stack):
+    say(f"verifying the SES sender {SENDER} and creating demo user {DEMO_USER['username']}")
+    boto(port, "sesv2").create_email_identity(EmailIdentity=SENDER)
+    out = outputs(port, stack)
+    pool = out["UserPoolId"]
+    idp = boto(port, "cognito-idp")
+    attributes = [
+        {"Name": "email", "Value": DEMO_USER["email"]},
+        {"Name": "email_verified", "Value": "true"},
+        {"Name": "phone_number", "Value": DEMO_USER["phone"]},
+        {"Name": "custom:accounts", "Value": DEMO_USER["accounts"]},
+    ]
+    try:
+        idp.admin_create_user(UserPoolId=pool, Username=DEMO_USER["username"], MessageAction="SUPPRESS",
+                              UserAttributes=attributes)
+    except idp.exceptions.UsernameExistsException:
+        idp.admin_update_user_attributes(UserPoolId=pool, Username=DEMO_USER["username"], UserAttributes=attributes)
+    idp.admin_set_user_password(UserPoolId=pool, Username=DEMO_USER["username"], Password=DEMO_USER["password"],
+                                Permanent=True)
+    info = {"port": port, "stack": stack, "userPoolId": pool, "clientId": out["UserPoolClientId"], **DEMO_USER}
+    (STATE / str(port)).mkdir(parents=True, exist_ok=True)
+    (STATE / str(port) / f"{stack}.json").write_text(json.dumps(info, indent=2))
+    return info
+
+
+def messages(port, to):
+    data = json.loads(http_get(f"http://127.0.0.1:{port}/_ministack/ses/messages"))
+    found = []
+    for per_account in (data.get("messages") or {}).values():
+        found.extend(m for m in per_account if to in m.get("To", []))
+    return sorted(found, key=lambda m: m.get("Timestamp", 0))
+
+
+def run_demo(port, flow):
+    stack = "custom-auth-demo"
+    say(f"step 1/4: local AWS on 127.0.0.1:{port}")
+    start(port)
+    say("step 2/4: build the three functions")
+    build(port)
+    say("step 3/4: deploy template.yaml")
+    deploy(port, stack, flow, [])
+    info = prepare(port, stack)
+    say("step 4/4: sign in as the demo user with cognito-signin")
+    print(f"""
+  user pool  {info['userPoolId']}   app client  {info['clientId']}
+  user       {info['username']}   password  {info['password']}   e-mail  {info['email']}
+  flow       {flow}
+
+  Each e-mailed code lands in the local mailbox, printed just before you are asked for it.
+  Stop the local AWS afterwards with `make demo-down`.
+""", file=sys.stderr, flush=True)
+    mailbox = f"{sys.executable} {Path(__file__).resolve()} mailbox --port {port} --to {info['email']}"
+    cmd = ["cargo", "run", "--quiet", "--locked", "-p", "cognito-signin", "--",
+           "--user-pool-id", info["userPoolId"], "--client-id", info["clientId"],
+           "--username", info["username"], "--before-prompt", mailbox]
+    if flow.split(",")[0].strip() == "password":
+        cmd += ["--password", info["password"]]
+    result = subprocess.run(cmd, env=aws_env(port), cwd=ROOT)
+    if result.returncode != 0:
+        fail("the sign-in did not succeed", "run `make demo` again and type the code from the mailbox above")
+    say("signed in: the ID token claims are printed above")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the local AWS, build, deploy, create the demo user")
+    up.add_argument("--port", type=int, required=True)
+    up.add_argument("--stack", action="append", required=True, help="stack name (repeat with --flow)")
+    up.add_argument("--flow", action="append", required=True, help="AUTH_FLOW of the matching --stack")
+    up.add_argument("--no-build", action="store_true", help="reuse .aws-sam/build")
+    up.add_argument("--param", action="append", default=[], help="extra Key=Value parameter override")
+    demo = sub.add_parser("demo", help="up, then sign the demo user in interactively")
+    demo.add_argument("--port", type=int, required=True)
+    demo.add_argument("--flow", required=True)
+    down = sub.add_parser("down", help="stop the local AWS")
+    down.add_argument("--port", type=int, required=True)
+    box = sub.add_parser("mailbox", help="print the newest e-mail sent to an address")
+    box.add_argument("--port", type=int, required=True)
+    box.add_argument("--to", required=True)
+    code = sub.add_parser("code", help="print the code in the newest e-mail sent to an address")
+    code.add_argument("--port", type=int, required=True)
+    code.add_argument("--to", required=True)
+    args = parser.parse_args()
+
+    if args.command == "up":
+        if len(args.stack) != len(args.flow):
+            parser.error("give one --flow per --stack")
+        start(args.port)
+        if not args.no_build:
+            build(args.port)
+        infos = []
+        for stack, flow in zip(args.stack, args.flow):
+            deploy(args.port, stack, flow, args.param)
+            infos.append(prepare(args.port, stack))
+        print(json.dumps(infos))
+    elif args.command == "demo":
+        run_demo(args.port, args.flow)
+    elif args.command == "down":
+        stop(args.port)
+    elif args.command == "mailbox":
+        found = messages(args.port, args.to)
+        if not found:
+            print(f"(local mailbox of {args.to} is empty)", file=sys.stderr)
+            sys.exit(1)
+        m = found[-1]
+        print(f"\n--- local mailbox: newest message to {args.to} ---\nFrom: {m.get('Source')}\n"
+              f"Subject: {m.get('Subject')}\n\n{m.get('BodyText')}\n---", file=sys.stderr)
+    elif args.command == "code":
+        found = messages(args.port, args.to)
+        match = re.search(r"code is (\d+)", found[-1].get("BodyText", "")) if found else None
+        if not match:
+            sys.exit(1)
+        print(match.group(1))
+
+
+if __name__ == "__main__":
+    main()
