@@ -44,6 +44,8 @@ pub mod private {
     pub const ISSUED_AT: &str = "issuedAt";
     /// The accounts offered, as JSON.
     pub const ACCOUNTS: &str = "accounts";
+    /// 1-based round within the step (not secret: Verify logs it).
+    pub const ATTEMPT: &str = "attempt";
 }
 
 /// What Create did, for the log line.
@@ -204,7 +206,10 @@ pub async fn create<S: CodeSender>(
                 .to_string(),
         ),
     ]);
-    let mut private = HashMap::from([(private::STEP.to_owned(), tag.to_owned())]);
+    let mut private = HashMap::from([
+        (private::STEP.to_owned(), tag.to_owned()),
+        (private::ATTEMPT.to_owned(), attempt.to_string()),
+    ]);
     let mut metadata = tag.to_owned();
     let mut created = Created {
         step,

@@ -104,17 +104,17 @@ pub async fn verify<C: CaptchaVerifier, F: JwksFetcher>(
 ) -> Verdict {
     let verdict = judge(config, event, captcha, keys, now).await;
     event.response.answer_correct = verdict.is_ok();
-    let step = event
-        .request
-        .private_challenge_parameters
-        .get(private::STEP)
-        .and_then(|t| Step::from_tag(t));
+    let params = &event.request.private_challenge_parameters;
+    let step = params.get(private::STEP).and_then(|t| Step::from_tag(t));
+    let attempt = params
+        .get(private::ATTEMPT)
+        .and_then(|a| a.parse::<u32>().ok());
     match verdict {
         Ok(_) => {
-            tracing::info!(trigger = "verify", step = ?step, decision = "correct", "answer checked")
+            tracing::info!(trigger = "verify", step = ?step, attempt, decision = "correct", "answer checked")
         }
         Err(why) => {
-            tracing::info!(trigger = "verify", step = ?step, decision = "wrong", reason = ?why, "answer checked")
+            tracing::info!(trigger = "verify", step = ?step, attempt, decision = "wrong", reason = ?why, "answer checked")
         }
     }
     verdict
