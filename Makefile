@@ -8,7 +8,7 @@ DEMO_FLOW ?= password,email-otp
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: test demo demo-down fmt-check clippy unit template-lint e2e venv clean
+.PHONY: test demo demo-down fmt-check clippy unit template-lint e2e bench venv clean
 
 ## Every check: formatting, lints, unit/property/loop tests, template lints, end-to-end.
 test: fmt-check clippy unit template-lint e2e
@@ -37,6 +37,15 @@ template-lint: venv
 ## Deploys template.yaml into a fresh ministack on a free loopback port and signs in.
 e2e: venv
 	cargo test -p e2e --locked -- --nocapture
+
+FUNCTIONS := -p define-auth-challenge -p create-auth-challenge -p verify-auth-challenge
+
+## Speed and size (not part of `make test`: timings are reported, never asserted).
+bench: venv
+	cargo build --release --locked $(FUNCTIONS) -p bench
+	cargo bench --locked -p bench --bench logic -- --warm-up-time 1 --measurement-time 3
+	cargo lambda build --release --output-format zip $(FUNCTIONS)
+	cargo run --release --locked -p bench --bin bench
 
 ## The project-local tools, pinned: .venv (cargo-lambda + zig, aws-sam-cli, cfn-lint) and
 ## .venv/ministack (the emulator, whose botocore pin conflicts with aws-sam-cli's).

@@ -1,0 +1,216 @@
+//! Logic cost of each trigger on events from `events/`: parse, decide or build or check, and
+//! serialize, beside the floor of the same event (serde_json parse + serialize alone). JWT
+//! checks are also shown beside `jsonwebtoken`'s own verify.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::path::Path;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use custom_auth::events::{
+    CreateAuthChallengeEvent, DefineAuthChallengeEvent, VerifyAuthChallengeEvent,
+};
+use custom_auth::ports::{CaptchaVerifier, CodeMessage, CodeSender, DependencyError, NoJwks};
+use custom_auth::{Config, TokenKeys};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// `now` of the fixtures (`events/manifest.json`), so codes are in date.
+const NOW: u64 = 1_767_225_630;
+const SUB: &str = "a1b2c3d4-5e6f-4a0b-9c8d-7e6f5a4b3c2d";
+const HS_SECRET: &str = "test-hs256-secret-of-32-bytes-or-more!";
+
+struct NoSend;
+
+impl CodeSender for NoSend {
+    async fn send(&self, _: &CodeMessage) -> Result<(), DependencyError> {
+        Ok(())
+    }
+    async fn imitate_send(&self) {}
+}
+
+struct NoCaptcha;
+
+impl CaptchaVerifier for NoCaptcha {
+    async fn siteverify(&self, _: &str) -> Result<bool, DependencyError> {
+        Ok(false)
+    }
+}
+
+/// Runs a future whose I/O fakes never wait.
+fn ready<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = f.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+fn event(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../events")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn config(vars: &[(&str, &str)]) -> Config {
+    let map: HashMap<&str, &str> = vars.iter().copied().collect();
+    Config::from_lookup(|k| map.get(k).map(|v| v.to_string())).expect("bench config")
+}
+
+fn floor<T: DeserializeOwned + Serialize>(c: &mut Criterion, group: &str, bytes: &[u8]) {
+    c.bench_function(&format!("{group}/serde-floor"), |b| {
+        b.iter(|| {
+            let e: T = serde_json::from_slice(black_box(bytes)).unwrap();
+            serde_json::to_vec(&e).unwrap()
+        })
+    });
+}
+
+const FLOW: (&str, &str) = ("AUTH_FLOW", "password,captcha,email-otp,select-account");
+const FROM: (&str, &str) = ("OTP_EMAIL_FROM", "no-reply@example.com");
+const CAPTCHA: [(&str, &str); 2] = [("CAPTCHA_SITE_KEY", "site"), ("CAPTCHA_SECRET", "secret")];
+
+fn define(c: &mut Criterion) {
+    let cfg = config(&[FLOW, FROM, CAPTCHA[0], CAPTCHA[1]]);
+    let bytes = event("define/multi-step-mid.json");
+    c.bench_function("define/logic", |b| {
+        b.iter(|| {
+            let mut e: DefineAuthChallengeEvent =
+                serde_json::from_slice(black_box(&bytes)).unwrap();
+            custom_auth::define(&cfg, &mut e);
+            serde_json::to_vec(&e).unwrap()
+        })
+    });
+    floor::<DefineAuthChallengeEvent>(c, "define", &bytes);
+}
+
+fn create(c: &mut Criterion) {
+    let cases = [
+        (
+            "create-select-account",
+            "create/multi-step-select-account.json",
+            config(&[FLOW, FROM, CAPTCHA[0], CAPTCHA[1]]),
+        ),
+        (
+            "create-otp-retry",
+            "create/email-otp-retry.json",
+            config(&[("AUTH_FLOW", "email-otp"), FROM]),
+        ),
+    ];
+    for (group, file, cfg) in cases {
+        let bytes = event(file);
+        c.bench_function(&format!("{group}/logic"), |b| {
+            b.iter(|| {
+                let mut e: CreateAuthChallengeEvent =
+                    serde_json::from_slice(black_box(&bytes)).unwrap();
+                // As the binary does: a CSPRNG seeded from the OS for each challenge.
+                let mut rng = StdRng::try_from_os_rng().unwrap();
+                ready(custom_auth::create(&cfg, &mut e, &NoSend, &mut rng, NOW)).unwrap();
+                serde_json::to_vec(&e).unwrap()
+            })
+        });
+        floor::<CreateAuthChallengeEvent>(c, group, &bytes);
+    }
+}
+
+fn es256_event() -> Vec<u8> {
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(include_bytes!(
+        "../../custom-auth/testdata/ec-private.pem"
+    ))
+    .unwrap();
+    let claims = serde_json::json!({"sub": SUB, "iat": NOW, "exp": 4_102_444_800u64});
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
+        &claims,
+        &key,
+    )
+    .unwrap();
+    let mut e: serde_json::Value =
+        serde_json::from_slice(&event("verify/signed-token-correct.json")).unwrap();
+    e["request"]["challengeAnswer"] = serde_json::Value::String(token);
+    serde_json::to_vec(&e).unwrap()
+}
+
+fn verify(c: &mut Criterion) {
+    let es_public =
+        std::str::from_utf8(include_bytes!("../../custom-auth/testdata/ec-public.pem")).unwrap();
+    let cases = [
+        (
+            "verify-otp",
+            event("verify/email-otp-correct.json"),
+            config(&[("AUTH_FLOW", "email-otp"), FROM]),
+        ),
+        (
+            "verify-select-account",
+            event("verify/select-account-correct.json"),
+            config(&[("AUTH_FLOW", "select-account")]),
+        ),
+        (
+            "verify-jwt-hs256",
+            event("verify/signed-token-correct.json"),
+            config(&[
+                ("AUTH_FLOW", "signed-token"),
+                ("SIGNED_TOKEN_SECRET", HS_SECRET),
+            ]),
+        ),
+        (
+            "verify-jwt-es256",
+            es256_event(),
+            config(&[
+                ("AUTH_FLOW", "signed-token"),
+                ("SIGNED_TOKEN_PUBLIC_KEY", es_public),
+            ]),
+        ),
+    ];
+    for (group, bytes, cfg) in cases {
+        let keys = TokenKeys::new(&cfg, NoJwks);
+        c.bench_function(&format!("{group}/logic"), |b| {
+            b.iter(|| {
+                let mut e: VerifyAuthChallengeEvent =
+                    serde_json::from_slice(black_box(&bytes)).unwrap();
+                let verdict = ready(custom_auth::verify(&cfg, &mut e, &NoCaptcha, &keys, NOW));
+                assert!(verdict.is_ok(), "{group}: the fixture's answer is right");
+                serde_json::to_vec(&e).unwrap()
+            })
+        });
+        floor::<VerifyAuthChallengeEvent>(c, group, &bytes);
+        if group.starts_with("verify-jwt") {
+            let e: VerifyAuthChallengeEvent = serde_json::from_slice(&bytes).unwrap();
+            let token = e
+                .request
+                .challenge_answer
+                .as_ref()
+                .and_then(|a| a.as_str())
+                .unwrap()
+                .to_owned();
+            let (key, alg) = if group.ends_with("hs256") {
+                (
+                    jsonwebtoken::DecodingKey::from_secret(HS_SECRET.as_bytes()),
+                    jsonwebtoken::Algorithm::HS256,
+                )
+            } else {
+                (
+                    jsonwebtoken::DecodingKey::from_ec_pem(es_public.as_bytes()).unwrap(),
+                    jsonwebtoken::Algorithm::ES256,
+                )
+            };
+            let validation = jsonwebtoken::Validation::new(alg);
+            c.bench_function(&format!("{group}/jsonwebtoken-decode"), |b| {
+                b.iter(|| {
+                    jsonwebtoken::decode::<serde_json::Value>(black_box(&token), &key, &validation)
+                        .unwrap()
+                })
+            });
+        }
+    }
+}
+
+criterion_group!(benches, define, create, verify);
+criterion_main!(benches);

@@ -1,0 +1,302 @@
+//! `make bench`: one table of cold start, warm latency, peak RSS, logic cost and size for the
+//! three functions, as medians over repeated runs with ratios to baselines taken in the same
+//! run (this machine is noisy: the ratios are what count).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bench::{Cold, Warm, cold, median, quantile, warm};
+
+const USAGE: &str = "usage: bench [--runs N] [--invocations N] [--bin-dir DIR]";
+
+struct Function {
+    label: &'static str,
+    bin: &'static str,
+    event: &'static str,
+}
+
+const FUNCTIONS: [Function; 4] = [
+    Function {
+        label: "hello-world baseline",
+        bin: "hello-lambda",
+        event: "define/multi-step-mid.json",
+    },
+    Function {
+        label: "define",
+        bin: "define-auth-challenge",
+        event: "define/multi-step-mid.json",
+    },
+    Function {
+        label: "create",
+        bin: "create-auth-challenge",
+        event: "create/multi-step-select-account.json",
+    },
+    Function {
+        label: "verify",
+        bin: "verify-auth-challenge",
+        event: "verify/select-account-correct.json",
+    },
+];
+
+/// The configuration every trigger runs with: a flow whose Create builds the SES client at
+/// start-up, as the budget requires.
+const CONFIG: [(&str, &str); 5] = [
+    ("AUTH_FLOW", "password,captcha,email-otp,select-account"),
+    ("OTP_EMAIL_FROM", "no-reply@example.com"),
+    ("CAPTCHA_SITE_KEY", "1x00000000000000000000AA"),
+    ("CAPTCHA_SECRET", "1x0000000000000000000000000000000AA"),
+    ("AWS_LAMBDA_LOG_LEVEL", "info"),
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn arg(args: &[String], flag: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1e3)
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.0}", d.as_secs_f64() * 1e6)
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 {
+        format!("{:.2}x", a / b)
+    } else {
+        "-".into()
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "MISSED" }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let runs: usize = arg(&args, "--runs")
+        .map_or(Ok(21), |v| v.parse())
+        .map_err(|_| USAGE)?;
+    let invocations: usize = arg(&args, "--invocations")
+        .map_or(Ok(3000), |v| v.parse())
+        .map_err(|_| USAGE)?;
+    let bin_dir =
+        arg(&args, "--bin-dir").map_or_else(|| root().join("target/release"), PathBuf::from);
+
+    let mut colds: Vec<Vec<Cold>> = vec![Vec::new(); FUNCTIONS.len()];
+    let mut warms: Vec<Option<Warm>> = vec![None; FUNCTIONS.len()];
+    let events: Vec<Vec<u8>> = FUNCTIONS
+        .iter()
+        .map(|f| {
+            std::fs::read(root().join("events").join(f.event))
+                .map_err(|e| format!("{}: {e}", f.event))
+        })
+        .collect::<Result<_, _>>()?;
+    let env_for = |f: &Function| {
+        let mut env = bench::lambda_env(f.bin);
+        env.extend(CONFIG.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env
+    };
+
+    eprintln!("cold starts: {runs} runs of each function, interleaved");
+    for _ in 0..runs {
+        for (i, f) in FUNCTIONS.iter().enumerate() {
+            colds[i].push(cold(&bin_dir.join(f.bin), &env_for(f), &events[i]).await?);
+        }
+    }
+    eprintln!("warm: {invocations} invocations of each function");
+    for (i, f) in FUNCTIONS.iter().enumerate() {
+        warms[i] = Some(warm(&bin_dir.join(f.bin), &env_for(f), &events[i], invocations).await?);
+    }
+
+    let init: Vec<Duration> = colds
+        .iter()
+        .map(|c| median(c.iter().map(|c| c.init).collect()))
+        .collect();
+    let first: Vec<Duration> = colds
+        .iter()
+        .map(|c| median(c.iter().map(|c| c.init_and_first).collect()))
+        .collect();
+    let rss: Vec<f64> = warms
+        .iter()
+        .map(|w| w.as_ref().map_or(0.0, |w| w.peak_rss_kib as f64))
+        .collect();
+
+    println!(
+        "\n## Runtime (release binaries, loopback Runtime API; medians of {runs} cold starts, {invocations} warm invocations)\n"
+    );
+    println!(
+        "| function | init ms | × baseline | init + 1st ms | × baseline | warm p50 µs | warm p99 µs | errors | peak RSS MiB | × baseline |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (i, f) in FUNCTIONS.iter().enumerate() {
+        let w = warms[i].as_ref().ok_or("no warm run")?;
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {} |",
+            f.label,
+            ms(init[i]),
+            ratio(init[i].as_secs_f64(), init[0].as_secs_f64()),
+            ms(first[i]),
+            ratio(first[i].as_secs_f64(), first[0].as_secs_f64()),
+            us(quantile(&w.latencies, 0.5)),
+            us(quantile(&w.latencies, 0.99)),
+            w.errors,
+            rss[i] / 1024.0,
+            ratio(rss[i], rss[0]),
+        );
+    }
+
+    let r = |i: usize| init[i].as_secs_f64() / init[0].as_secs_f64();
+    let rf = |i: usize| first[i].as_secs_f64() / first[0].as_secs_f64();
+    let rr = |i: usize| rss[i] / rss[0];
+    println!("\n## Budget (ratios from this run)\n");
+    println!(
+        "- cold start define ≤ 1.25×: {:.2}× {}",
+        r(1),
+        verdict(r(1) <= 1.25)
+    );
+    println!(
+        "- cold start verify ≤ 1.25×: {:.2}× {}",
+        r(3),
+        verdict(r(3) <= 1.25)
+    );
+    println!(
+        "- cold start create ≤ 2.5×: {:.2}× {}",
+        r(2),
+        verdict(r(2) <= 2.5)
+    );
+    println!(
+        "- init + first invocation of create ≤ 3×: {:.2}× {}",
+        rf(2),
+        verdict(rf(2) <= 3.0)
+    );
+    for (i, f) in FUNCTIONS.iter().enumerate().skip(1) {
+        println!(
+            "- peak RSS {} ≤ 2×: {:.2}× {}",
+            f.label,
+            rr(i),
+            verdict(rr(i) <= 2.0)
+        );
+    }
+    logic_table();
+    size_table();
+    Ok(())
+}
+
+/// Median of a criterion benchmark from its saved estimates, in nanoseconds.
+fn criterion_median(id: &str) -> Option<f64> {
+    let path = root()
+        .join("target/criterion")
+        .join(id)
+        .join("new/estimates.json");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    json["median"]["point_estimate"].as_f64()
+}
+
+fn logic_table() {
+    // (label, benchmark, floor, budget): the floor is serde_json parse + serialize of the same
+    // event; JWT checks are reported beside jsonwebtoken's own verify instead.
+    let rows: [(&str, &str, &str, Option<f64>); 8] = [
+        ("define", "define/logic", "define/serde-floor", Some(2.0)),
+        (
+            "create (select-account)",
+            "create-select-account/logic",
+            "create-select-account/serde-floor",
+            Some(2.0),
+        ),
+        (
+            "create (OTP retry)",
+            "create-otp-retry/logic",
+            "create-otp-retry/serde-floor",
+            Some(2.0),
+        ),
+        (
+            "verify (OTP)",
+            "verify-otp/logic",
+            "verify-otp/serde-floor",
+            Some(2.0),
+        ),
+        (
+            "verify (select-account)",
+            "verify-select-account/logic",
+            "verify-select-account/serde-floor",
+            Some(2.0),
+        ),
+        (
+            "verify (JWT HS256)",
+            "verify-jwt-hs256/logic",
+            "verify-jwt-hs256/jsonwebtoken-decode",
+            None,
+        ),
+        (
+            "verify (JWT ES256)",
+            "verify-jwt-es256/logic",
+            "verify-jwt-es256/jsonwebtoken-decode",
+            None,
+        ),
+        (
+            "verify (JWT HS256) vs serde",
+            "verify-jwt-hs256/logic",
+            "verify-jwt-hs256/serde-floor",
+            None,
+        ),
+    ];
+    println!("\n## Logic cost (criterion medians; `cargo bench -p bench`)\n");
+    println!("| handler work | µs | reference | reference µs | ratio | budget |");
+    println!("|---|---:|---|---:|---:|---|");
+    for (label, id, floor, budget) in rows {
+        let (Some(a), Some(b)) = (criterion_median(id), criterion_median(floor)) else {
+            println!("| {label} | – | {floor} | – | – | run `cargo bench -p bench` first |");
+            continue;
+        };
+        let budget = budget.map_or("reported".to_owned(), |max| {
+            format!("≤ {max}× {}", verdict(a / b <= max))
+        });
+        println!(
+            "| {label} | {:.2} | {floor} | {:.2} | {} | {budget} |",
+            a / 1e3,
+            b / 1e3,
+            ratio(a, b)
+        );
+    }
+}
+
+fn size_table() {
+    let budget = [
+        ("define-auth-challenge", 1.0),
+        ("verify-auth-challenge", 2.0),
+        ("create-auth-challenge", 4.0),
+    ];
+    println!(
+        "\n## Size (zipped bootstrap, `cargo lambda build --release --output-format zip`, x86_64)\n"
+    );
+    println!("| function | zip MiB | budget |");
+    println!("|---|---:|---|");
+    for (name, max) in budget {
+        let path = root()
+            .join("target/lambda")
+            .join(name)
+            .join("bootstrap.zip");
+        match std::fs::metadata(&path) {
+            Ok(m) => {
+                let mib = m.len() as f64 / (1024.0 * 1024.0);
+                println!(
+                    "| {name} | {mib:.2} | ≤ {max} MiB {} |",
+                    verdict(mib <= max)
+                );
+            }
+            Err(_) => println!("| {name} | – | not built |"),
+        }
+    }
+}
