@@ -11,50 +11,48 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_sdk_sns::types::MessageAttributeValue;
 use custom_auth::config::{Config, Step};
 use custom_auth::ports::{Channel, CodeMessage, CodeSender, DependencyError};
+use tokio::sync::OnceCell;
 
 /// The most a send may take, so the trigger answers well inside Cognito's 5 seconds.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(2);
 /// What a decoy waits before the first real send has been timed.
 const INITIAL_SEND_MICROS: u64 = 150_000;
 
-/// SES and SNS clients, built once at start-up and only for the channels the flow uses.
+/// SES and SNS clients, built once, on the first send, and only for the channels the flow
+/// uses. Building them loads the AWS configuration and the system's root certificates (about
+/// 150 files), which would otherwise add milliseconds to every cold start, also for rounds and
+/// flows that send nothing.
 pub struct AwsSender {
-    ses: Option<aws_sdk_sesv2::Client>,
-    sns: Option<aws_sdk_sns::Client>,
+    clients: OnceCell<Clients>,
+    email: bool,
+    sms: bool,
     from: String,
     /// A moving average of real send times, which decoys imitate.
     typical_micros: AtomicU64,
 }
 
-impl AwsSender {
-    /// Loads the standard AWS configuration (region, credentials, `AWS_ENDPOINT_URL`) once,
-    /// and only when the flow sends codes.
-    pub async fn from_config(config: &Config) -> AwsSender {
-        let sends = config.flow.contains(Step::EmailOtp) || config.flow.contains(Step::SmsOtp);
-        let sdk = if sends {
-            let timeouts = TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_timeout(SEND_TIMEOUT)
-                .build();
-            let sdk = aws_config::defaults(BehaviorVersion::latest())
-                .timeout_config(timeouts)
-                .retry_config(RetryConfig::standard().with_max_attempts(2))
-                .load()
-                .await;
-            Some(sdk)
-        } else {
-            None
-        };
-        AwsSender::new(config, sdk.as_ref())
-    }
+struct Clients {
+    ses: Option<aws_sdk_sesv2::Client>,
+    sns: Option<aws_sdk_sns::Client>,
+}
 
-    /// Builds the clients the flow needs from an SDK configuration.
-    pub fn new(config: &Config, sdk: Option<&SdkConfig>) -> AwsSender {
-        let email = config.flow.contains(Step::EmailOtp);
-        let sms = config.flow.contains(Step::SmsOtp);
+impl Clients {
+    fn new(sdk: &SdkConfig, email: bool, sms: bool) -> Clients {
+        Clients {
+            ses: email.then(|| aws_sdk_sesv2::Client::new(sdk)),
+            sns: sms.then(|| aws_sdk_sns::Client::new(sdk)),
+        }
+    }
+}
+
+impl AwsSender {
+    /// A sender for the flow's channels; the standard AWS configuration (region, credentials,
+    /// `AWS_ENDPOINT_URL`) is loaded on the first send.
+    pub fn from_config(config: &Config) -> AwsSender {
         AwsSender {
-            ses: sdk.filter(|_| email).map(aws_sdk_sesv2::Client::new),
-            sns: sdk.filter(|_| sms).map(aws_sdk_sns::Client::new),
+            clients: OnceCell::new(),
+            email: config.flow.contains(Step::EmailOtp),
+            sms: config.flow.contains(Step::SmsOtp),
             from: config
                 .email
                 .as_ref()
@@ -64,8 +62,41 @@ impl AwsSender {
         }
     }
 
+    /// A sender whose clients come from `sdk` (tests point it at a fake endpoint).
+    #[cfg(test)]
+    pub fn with_sdk(config: &Config, sdk: &SdkConfig) -> AwsSender {
+        let sender = AwsSender::from_config(config);
+        let clients = Clients::new(sdk, sender.email, sender.sms);
+        AwsSender {
+            clients: OnceCell::new_with(Some(clients)),
+            ..sender
+        }
+    }
+
+    async fn clients(&self) -> &Clients {
+        self.clients
+            .get_or_init(|| async {
+                let timeouts = TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(1))
+                    .operation_timeout(SEND_TIMEOUT)
+                    .build();
+                let sdk = aws_config::defaults(BehaviorVersion::latest())
+                    .timeout_config(timeouts)
+                    .retry_config(RetryConfig::standard().with_max_attempts(2))
+                    .load()
+                    .await;
+                Clients::new(&sdk, self.email, self.sms)
+            })
+            .await
+    }
+
     async fn send_email(&self, m: &CodeMessage) -> Result<(), DependencyError> {
-        let ses = self.ses.as_ref().ok_or(DependencyError::Failed)?;
+        let ses = self
+            .clients()
+            .await
+            .ses
+            .as_ref()
+            .ok_or(DependencyError::Failed)?;
         let text = |data: &str| Content::builder().data(data).charset("UTF-8").build();
         let (Ok(subject), Ok(body)) = (text(&m.subject), text(&m.body)) else {
             return Err(DependencyError::Failed);
@@ -89,7 +120,12 @@ impl AwsSender {
     }
 
     async fn send_sms(&self, m: &CodeMessage) -> Result<(), DependencyError> {
-        let sns = self.sns.as_ref().ok_or(DependencyError::Failed)?;
+        let sns = self
+            .clients()
+            .await
+            .sns
+            .as_ref()
+            .ok_or(DependencyError::Failed)?;
         let transactional = MessageAttributeValue::builder()
             .data_type("String")
             .string_value("Transactional")
@@ -168,7 +204,7 @@ mod tests {
             )
             .retry_config(RetryConfig::standard().with_max_attempts(2))
             .build();
-        AwsSender::new(&config, Some(&sdk))
+        AwsSender::with_sdk(&config, &sdk)
     }
 
     fn message(channel: Channel) -> CodeMessage {

@@ -14,7 +14,7 @@ use crate::delivery::AwsSender;
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let config = Config::from_lookup(|name| std::env::var(name).ok())?;
-    let sender = AwsSender::from_config(&config).await;
+    let sender = AwsSender::from_config(&config);
     run(service_fn(|event| handler(&config, &sender, event))).await
 }
 

@@ -34,8 +34,8 @@ impl FakeServer {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
         let task = tokio::spawn(async move {
-            // Bounded: a test never needs more than a few hundred connections.
-            for _ in 0..512 {
+            // Bounded: enough for a benchmark's few thousand requests, and no more.
+            for _ in 0..20_000 {
                 let Ok((mut socket, _)) = listener.accept().await else {
                     return;
                 };

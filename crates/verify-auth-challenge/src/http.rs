@@ -1,6 +1,7 @@
 //! The HTTP calls of Verify: CAPTCHA siteverify and the JWKS document. One client, built once;
 //! every call bounded to 2 seconds and every body to a size limit.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use custom_auth::config::{Config, TokenKeySource};
@@ -13,13 +14,26 @@ const MAX_SITEVERIFY_BYTES: usize = 16 * 1024;
 /// The largest JWKS document read.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 
-/// The shared HTTP client.
-pub fn client() -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
-        .timeout(CALL_TIMEOUT)
-        .connect_timeout(Duration::from_secs(1))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+/// The HTTP client, built once on first use: building it loads the system's root
+/// certificates (about 150 files), which would otherwise add milliseconds to every cold start,
+/// also for flows that never call out.
+#[derive(Clone, Default)]
+pub struct LazyClient(Arc<OnceLock<Option<reqwest::Client>>>);
+
+impl LazyClient {
+    fn get(&self) -> Result<&reqwest::Client, DependencyError> {
+        self.0
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .timeout(CALL_TIMEOUT)
+                    .connect_timeout(Duration::from_secs(1))
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+            .ok_or(DependencyError::Failed)
+    }
 }
 
 /// Reads at most `limit` bytes of a successful answer.
@@ -60,13 +74,13 @@ async fn bounded<T>(
 
 /// Checks CAPTCHA tokens with the provider's siteverify (Turnstile, reCAPTCHA, hCaptcha).
 pub struct HttpCaptcha {
-    client: reqwest::Client,
+    client: LazyClient,
     settings: Option<(String, custom_auth::config::Secret)>,
 }
 
 impl HttpCaptcha {
     /// Uses `CAPTCHA_VERIFY_URL` and `CAPTCHA_SECRET`, when the flow has a CAPTCHA step.
-    pub fn new(config: &Config, client: reqwest::Client) -> HttpCaptcha {
+    pub fn new(config: &Config, client: LazyClient) -> HttpCaptcha {
         let settings = config
             .captcha
             .as_ref()
@@ -86,6 +100,7 @@ impl CaptchaVerifier for HttpCaptcha {
         bounded(async {
             let response = self
                 .client
+                .get()?
                 .post(url)
                 .form(&[("secret", secret.expose()), ("response", token)])
                 .send()
@@ -102,13 +117,13 @@ impl CaptchaVerifier for HttpCaptcha {
 
 /// Fetches the JWKS document of `SIGNED_TOKEN_JWKS_URL`.
 pub struct HttpJwks {
-    client: reqwest::Client,
+    client: LazyClient,
     url: Option<String>,
 }
 
 impl HttpJwks {
     /// Uses `SIGNED_TOKEN_JWKS_URL`, when configured.
-    pub fn new(config: &Config, client: reqwest::Client) -> HttpJwks {
+    pub fn new(config: &Config, client: LazyClient) -> HttpJwks {
         let url = match config.signed_token.as_ref().map(|s| &s.keys) {
             Some(TokenKeySource::Jwks(url)) => Some(url.clone()),
             _ => None,
@@ -121,7 +136,7 @@ impl JwksFetcher for HttpJwks {
     async fn fetch(&self) -> Result<Vec<u8>, DependencyError> {
         let url = self.url.as_ref().ok_or(DependencyError::Failed)?;
         bounded(async {
-            let response = self.client.get(url).send().await.map_err(classify)?;
+            let response = self.client.get()?.get(url).send().await.map_err(classify)?;
             body(response, MAX_JWKS_BYTES).await
         })
         .await
@@ -182,7 +197,7 @@ mod tests {
         ];
         for (behaviour, want) in table {
             let server = FakeServer::start(behaviour.clone()).await;
-            let captcha = HttpCaptcha::new(&config(&server.url), client().unwrap());
+            let captcha = HttpCaptcha::new(&config(&server.url), LazyClient::default());
             let started = Instant::now();
             let got = captcha.siteverify("widget-token").await;
             assert_eq!(got, want, "{behaviour:?}");
@@ -194,7 +209,7 @@ mod tests {
             assert!(request.starts_with("POST "), "{request}");
             assert!(request.contains("secret=captcha-secret-value&response=widget-token"));
         }
-        let refused = HttpCaptcha::new(&config(&refused_url().await), client().unwrap());
+        let refused = HttpCaptcha::new(&config(&refused_url().await), LazyClient::default());
         assert_eq!(refused.siteverify("t").await, Err(DependencyError::Failed));
     }
 
@@ -212,7 +227,7 @@ mod tests {
         ];
         for (behaviour, want) in table {
             let server = FakeServer::start(behaviour.clone()).await;
-            let jwks = HttpJwks::new(&config(&server.url), client().unwrap());
+            let jwks = HttpJwks::new(&config(&server.url), LazyClient::default());
             let started = Instant::now();
             assert_eq!(jwks.fetch().await, want, "{behaviour:?}");
             assert!(

@@ -14,7 +14,7 @@ use crate::http::{HttpCaptcha, HttpJwks};
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let config = Config::from_lookup(|name| std::env::var(name).ok())?;
-    let client = http::client()?;
+    let client = http::LazyClient::default();
     let captcha = HttpCaptcha::new(&config, client.clone());
     let keys = TokenKeys::new(&config, HttpJwks::new(&config, client));
     run(service_fn(|event| handler(&config, &captcha, &keys, event))).await
