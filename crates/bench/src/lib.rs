@@ -24,6 +24,10 @@ pub struct Warm {
     pub latencies: Vec<Duration>,
     /// Peak resident set (`VmHWM`), in KiB.
     pub peak_rss_kib: u64,
+    /// Resident anonymous memory (heap, stacks) at the end, in KiB.
+    pub anon_kib: u64,
+    /// Resident file-backed memory (the binary's pages, libc) at the end, in KiB.
+    pub file_kib: u64,
     /// How many answers were errors.
     pub errors: usize,
 }
@@ -116,9 +120,13 @@ pub async fn warm(
         }
         latencies.sort();
         let peak_rss_kib = peak_rss_kib(child.id()).unwrap_or(0);
+        let rollup = |key: &str| proc_kib(child.id(), "smaps_rollup", key).unwrap_or(0);
+        let (rss, anon_kib) = (rollup("Rss:"), rollup("Anonymous:"));
         Ok(Warm {
             latencies,
             peak_rss_kib,
+            anon_kib,
+            file_kib: rss.saturating_sub(anon_kib),
             errors,
         })
     }
@@ -130,8 +138,13 @@ pub async fn warm(
 
 /// `VmHWM` of a process, in KiB.
 pub fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    proc_kib(pid, "status", "VmHWM:")
+}
+
+/// A `key: N kB` line of `/proc/<pid>/<file>`.
+fn proc_kib(pid: u32, file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
+    let line = text.lines().find(|l| l.starts_with(key))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 

@@ -153,13 +153,13 @@ async fn main() -> Result<(), String> {
         "\n## Runtime (release binaries, loopback Runtime API; medians of {runs} cold starts, {invocations} warm invocations)\n"
     );
     println!(
-        "| function | init ms | × baseline | init + 1st ms | × baseline | warm p50 µs | warm p99 µs | errors | peak RSS MiB | × baseline |"
+        "| function | init ms | × baseline | init + 1st ms | × baseline | warm p50 µs | warm p99 µs | errors | peak RSS MiB | × baseline | anon / file MiB |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (i, f) in FUNCTIONS.iter().enumerate() {
         let w = warms[i].as_ref().ok_or("no warm run")?;
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {:.1} / {:.1} |",
             f.label,
             ms(init[i]),
             ratio(init[i].as_secs_f64(), init[0].as_secs_f64()),
@@ -170,6 +170,8 @@ async fn main() -> Result<(), String> {
             w.errors,
             rss[i] / 1024.0,
             ratio(rss[i], rss[0]),
+            w.anon_kib as f64 / 1024.0,
+            w.file_kib as f64 / 1024.0,
         );
     }
 
