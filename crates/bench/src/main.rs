@@ -214,9 +214,10 @@ async fn main() -> Result<(), String> {
 
 /// Median of a criterion benchmark from its saved estimates, in nanoseconds.
 fn criterion_median(id: &str) -> Option<f64> {
+    // Criterion names a benchmark's folder after its id, with `/` turned into `_`.
     let path = root()
         .join("target/criterion")
-        .join(id)
+        .join(id.replace('/', "_"))
         .join("new/estimates.json");
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
     json["median"]["point_estimate"].as_f64()
