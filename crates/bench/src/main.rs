@@ -178,34 +178,24 @@ async fn main() -> Result<(), String> {
     let r = |i: usize| init[i].as_secs_f64() / init[0].as_secs_f64();
     let rf = |i: usize| first[i].as_secs_f64() / first[0].as_secs_f64();
     let rr = |i: usize| rss[i] / rss[0];
+    let budgets: Vec<(String, f64, f64)> = [
+        ("cold start define".to_owned(), r(1), 1.25),
+        ("cold start verify".to_owned(), r(3), 1.25),
+        ("cold start create".to_owned(), r(2), 2.5),
+        ("init + first invocation of create".to_owned(), rf(2), 3.0),
+    ]
+    .into_iter()
+    .chain(
+        FUNCTIONS
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, f)| (format!("peak RSS {}", f.label), rr(i), 2.0)),
+    )
+    .collect();
     println!("\n## Budget (ratios from this run)\n");
-    println!(
-        "- cold start define ≤ 1.25×: {:.2}× {}",
-        r(1),
-        verdict(r(1) <= 1.25)
-    );
-    println!(
-        "- cold start verify ≤ 1.25×: {:.2}× {}",
-        r(3),
-        verdict(r(3) <= 1.25)
-    );
-    println!(
-        "- cold start create ≤ 2.5×: {:.2}× {}",
-        r(2),
-        verdict(r(2) <= 2.5)
-    );
-    println!(
-        "- init + first invocation of create ≤ 3×: {:.2}× {}",
-        rf(2),
-        verdict(rf(2) <= 3.0)
-    );
-    for (i, f) in FUNCTIONS.iter().enumerate().skip(1) {
-        println!(
-            "- peak RSS {} ≤ 2×: {:.2}× {}",
-            f.label,
-            rr(i),
-            verdict(rr(i) <= 2.0)
-        );
+    for (what, value, max) in budgets {
+        println!("- {what} ≤ {max}×: {value:.2}× {}", verdict(value <= max));
     }
     logic_table();
     size_table();

@@ -496,6 +496,9 @@ fn no_secret_reaches_the_logs() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Callsites that another test thread met first, with no subscriber, cached "never"; ask
+    // them again now that this thread has one, or their lines would be missing at random.
+    tracing::callsite::rebuild_interest_cache();
 
     let flow = "password,captcha,email-otp,sms-otp,select-account,signed-token";
     let mut cognito = Cognito::new(config(flow));
