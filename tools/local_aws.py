@@ -147,7 +147,7 @@ def build(port):
 
 
 def deploy(port, stack, flow, extra):
-    overrides = [f"Architecture=x86_64", f"AuthFlow={flow}", f"OtpEmailFrom={SENDER}"] + extra
+    overrides = ["Architecture=x86_64", f"AuthFlow={flow}", f"OtpEmailFrom={SENDER}"] + extra
     run(
         ["sam", "deploy", "--stack-name", stack, "--resolve-s3", "--capabilities", "CAPABILITY_IAM",
          "--no-confirm-changeset", "--no-fail-on-empty-changeset", "--parameter-overrides", *overrides],

@@ -250,8 +250,10 @@ pub async fn create<S: CodeSender>(
             }
             let (issued_at, code) = match first_round {
                 Some(index) => {
-                    let stored = request.session[index]
-                        .as_ref()
+                    let stored = request
+                        .session
+                        .get(index)
+                        .and_then(Option::as_ref)
                         .and_then(|r| r.challenge_metadata.as_deref())
                         .and_then(|m| stored_code(m, tag, config.otp_length));
                     stored.ok_or(AuthError::TamperedSession)?
