@@ -8,7 +8,7 @@ DEMO_FLOW ?= password,email-otp
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: test demo demo-down fmt-check clippy unit template-lint e2e bench venv clean
+.PHONY: test demo demo-down fmt-check clippy unit template-lint e2e bench fuzz venv clean
 
 ## Every check: formatting, lints, unit/property/loop tests, template lints, end-to-end.
 test: fmt-check clippy unit template-lint e2e
@@ -47,6 +47,15 @@ bench: venv
 	cargo lambda build --release --output-format zip $(FUNCTIONS)
 	cargo run --release --locked -p bench --bin bench
 
+## Coverage-guided fuzzing of the three triggers' logic (nightly), FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+CARGO_FUZZ_VERSION := 0.13.1
+fuzz: .tools/bin/cargo-fuzz
+	PATH=$(CURDIR)/.tools/bin:$$PATH FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh
+
+.tools/bin/cargo-fuzz:
+	cargo install --locked --root .tools cargo-fuzz --version $(CARGO_FUZZ_VERSION)
+
 ## The project-local tools, pinned: .venv (cargo-lambda + zig, aws-sam-cli, cfn-lint) and
 ## .venv/ministack (the emulator, whose botocore pin conflicts with aws-sam-cli's).
 venv: $(VENV)/.installed
@@ -61,4 +70,4 @@ $(VENV)/.installed: tools/requirements.txt tools/requirements-ministack.txt
 
 clean: demo-down
 	cargo clean
-	rm -rf $(VENV) .aws-sam .ministack
+	rm -rf $(VENV) .tools .aws-sam .ministack fuzz/target

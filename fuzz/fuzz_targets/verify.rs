@@ -1,0 +1,42 @@
+//! Verify Auth Challenge Response from arbitrary bytes: never panics; an unknown user's code
+//! or token is never right, and a right code is exactly the private one.
+#![no_main]
+
+use custom_auth::events::VerifyAuthChallengeEvent;
+use custom_auth::{Step, TokenKeys};
+use custom_auth_fuzz::{Captcha, Down, block_on, config};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(mut event) = serde_json::from_slice::<VerifyAuthChallengeEvent>(data) else {
+        return;
+    };
+    let keys = TokenKeys::new(config(), Down);
+    let verdict = block_on(custom_auth::verify(
+        config(),
+        &mut event,
+        &Captcha,
+        &keys,
+        1_767_225_630,
+    ));
+    assert_eq!(verdict.is_ok(), event.response.answer_correct);
+    if let Ok(step) = verdict {
+        let answer = event
+            .request
+            .challenge_answer
+            .as_ref()
+            .and_then(|a| a.as_str());
+        assert!(answer.is_some(), "a non-string answer passed");
+        if matches!(step, Step::EmailOtp | Step::SmsOtp | Step::SignedToken) {
+            assert!(
+                !event.request.user_not_found,
+                "an unknown user passed {step:?}"
+            );
+        }
+        if matches!(step, Step::EmailOtp | Step::SmsOtp) {
+            let code = event.request.private_challenge_parameters.get("code");
+            assert_eq!(answer.map(str::trim), code.map(String::as_str));
+        }
+    }
+    let _ = serde_json::to_vec(&event);
+});

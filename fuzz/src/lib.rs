@@ -1,0 +1,77 @@
+//! Shared set-up of the fuzz targets: one configuration with every step, fakes for the I/O
+//! ports that answer at once, and a runtime to drive the async triggers.
+
+use std::sync::OnceLock;
+
+use custom_auth::Config;
+use custom_auth::ports::{CaptchaVerifier, CodeMessage, CodeSender, DependencyError, JwksFetcher};
+
+/// The HS256 secret the `signed-token` step trusts in the fuzz configuration.
+pub const HS_SECRET: &str = "fuzz-hs256-secret-of-32-bytes-or-more!!";
+
+/// Every step kind, so that any `step` named in a session or private parameter is live.
+pub fn config() -> &'static Config {
+    static CONFIG: OnceLock<Config> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        Config::from_lookup(|k| {
+            match k {
+                "AUTH_FLOW" => {
+                    Some("password,captcha,email-otp,sms-otp,select-account,signed-token")
+                }
+                "AUTH_MAX_ATTEMPTS" => Some("3"),
+                "OTP_EMAIL_FROM" => Some("no-reply@example.com"),
+                "CAPTCHA_SITE_KEY" => Some("site"),
+                "CAPTCHA_SECRET" => Some("captcha-secret"),
+                "CAPTCHA_VERIFY_URL" => Some("http://127.0.0.1:9/siteverify"),
+                "SIGNED_TOKEN_SECRET" => Some(HS_SECRET),
+                _ => None,
+            }
+            .map(str::to_owned)
+        })
+        .unwrap_or_else(|e| panic!("fuzz configuration: {e}"))
+    })
+}
+
+/// Drives an async trigger to completion on one reused current-thread runtime.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap_or_else(|e| panic!("runtime: {e}"))
+        })
+        .block_on(future)
+}
+
+/// Accepts every message at once (or refuses every one, to reach the error path).
+pub struct Sender(pub bool);
+
+impl CodeSender for Sender {
+    async fn send(&self, _message: &CodeMessage) -> Result<(), DependencyError> {
+        if self.0 {
+            Ok(())
+        } else {
+            Err(DependencyError::Failed)
+        }
+    }
+    async fn imitate_send(&self) {}
+}
+
+/// A CAPTCHA provider that accepts exactly the token `"solved"`.
+pub struct Captcha;
+
+impl CaptchaVerifier for Captcha {
+    async fn siteverify(&self, token: &str) -> Result<bool, DependencyError> {
+        Ok(token == "solved")
+    }
+}
+
+/// A JWKS endpoint that is always down.
+pub struct Down;
+
+impl JwksFetcher for Down {
+    async fn fetch(&self) -> Result<Vec<u8>, DependencyError> {
+        Err(DependencyError::Failed)
+    }
+}
