@@ -309,6 +309,17 @@ fn expired_code_is_refused_even_if_right() {
         T0 + 60,
     ));
     assert!(in_time.is_ok());
+    // A code "issued" more than a minute after now is not one of ours.
+    for (now, want) in [(T0 - 60, true), (T0 - 61, false)] {
+        let got = block_on(verify(
+            &cognito.config,
+            &mut v,
+            &cognito.captcha,
+            &cognito.keys,
+            now,
+        ));
+        assert_eq!(got.is_ok(), want, "now = T0 {}", now as i64 - T0 as i64);
+    }
 
     // A retry 61 s later reuses the first code and its first-send time: still expired.
     let mut retry: CreateAuthChallengeEvent = fixture("create/email-otp-first.json");
@@ -583,4 +594,38 @@ fn event_fixtures_match_the_manifest() {
         };
         assert_eq!(got, expect, "{file} with AUTH_FLOW={flow}");
     }
+}
+
+#[test]
+fn events_without_a_trigger_source_fail_closed() {
+    // Each fixture passes as it is; without `triggerSource` each must fail.
+    let now = fixture::<Value>("manifest.json")["now"].as_u64().unwrap();
+    let cfg = config("email-otp");
+    let mut d: DefineAuthChallengeEvent = fixture("define/email-otp-final.json");
+    let mut c: CreateAuthChallengeEvent = fixture("create/email-otp-first.json");
+    let mut v: VerifyAuthChallengeEvent = fixture("verify/email-otp-correct.json");
+    let sender = fakes::Sender::default();
+    let keys = TokenKeys::new(&cfg, crate::ports::NoJwks);
+    let mut rng = StdRng::seed_from_u64(1);
+    for strip in [false, true] {
+        if strip {
+            d.cognito_event_user_pools_header.trigger_source = None;
+            c.cognito_event_user_pools_header.trigger_source = None;
+            v.cognito_event_user_pools_header.trigger_source = None;
+        }
+        let decision = define(&cfg, &mut d);
+        let created = block_on(create(&cfg, &mut c, &sender, &mut rng, now));
+        let verdict = block_on(verify(&cfg, &mut v, &fakes::Captcha::default(), &keys, now));
+        if strip {
+            assert_eq!(decision, Decision::Fail(crate::FailReason::NotFromCognito));
+            assert!(!d.response.issue_tokens && d.response.fail_authentication);
+            assert_eq!(created.err(), Some(crate::AuthError::NotFromCognito));
+            assert_eq!(verdict, Err(crate::Wrong::NotFromCognito));
+            assert!(!v.response.answer_correct);
+        } else {
+            assert_eq!(decision, Decision::IssueTokens);
+            assert!(created.is_ok() && verdict.is_ok());
+        }
+    }
+    assert_eq!(sender.count(), 1, "nothing sent without a trigger source");
 }

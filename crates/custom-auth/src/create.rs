@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use rand::{CryptoRng, Rng};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::config::{Config, Step};
 use crate::error::AuthError;
@@ -157,16 +158,62 @@ fn decoy_accounts(seed: &[u8; 32]) -> String {
     serde_json::Value::Object(map).to_string()
 }
 
-/// Reads `TAG:<issued_at>:<code>` back from the first round of an OTP step.
-fn stored_code(metadata: &str, tag: &str, length: usize) -> Option<(u64, String)> {
-    let mut parts = metadata.splitn(3, ':');
+/// Who a stored code belongs to: the pool, the user name and the user's `sub`. A retry only
+/// reuses a code whose metadata names the same user, so a session store that mixes up
+/// sessions (a buggy emulator, say) cannot hand one user's code to another.
+struct Owner<'a> {
+    pool: &'a str,
+    user: &'a str,
+    sub: &'a str,
+}
+
+impl Owner<'_> {
+    /// 16 hex digits of SHA-256 over the owner, the step, the time and the code. Not a MAC:
+    /// Cognito keeps the metadata server-side, and this only detects mix-ups.
+    fn binding(&self, tag: &str, issued_at: u64, code: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(b"custom-auth otp owner v1\0");
+        for part in [
+            self.pool,
+            self.user,
+            self.sub,
+            tag,
+            &issued_at.to_string(),
+            code,
+        ] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        h.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// The metadata of an OTP round: `TAG:<issued_at>:<code>:<owner binding>`.
+fn code_metadata(owner: &Owner, tag: &str, issued_at: u64, code: &str) -> String {
+    let binding = owner.binding(tag, issued_at, code);
+    format!("{tag}:{issued_at}:{code}:{binding}")
+}
+
+/// Reads [`code_metadata`] back from the first round of an OTP step; `None` if it is malformed
+/// or bound to another user.
+fn stored_code(metadata: &str, owner: &Owner, tag: &str, length: usize) -> Option<(u64, String)> {
+    let mut parts = metadata.split(':');
     if parts.next()? != tag {
         return None;
     }
     let issued_at = parts.next()?.parse().ok()?;
     let code = parts.next()?;
+    let binding = parts.next()?;
+    if parts.next().is_some() {
+        return None;
+    }
     let valid = code.len() == length && code.bytes().all(|b| b.is_ascii_digit());
-    valid.then(|| (issued_at, code.to_owned()))
+    let expected = owner.binding(tag, issued_at, code);
+    let owned: bool = binding.as_bytes().ct_eq(expected.as_bytes()).into();
+    (valid && owned).then(|| (issued_at, code.to_owned()))
 }
 
 /// Runs the Create trigger at time `now` (Unix seconds): fills `event.response`.
@@ -177,6 +224,14 @@ pub async fn create<S: CodeSender>(
     rng: &mut impl CryptoRng,
     now: u64,
 ) -> Result<Created, AuthError> {
+    // A wrong `triggerSource` never deserializes; a missing one is refused here.
+    if event
+        .cognito_event_user_pools_header
+        .trigger_source
+        .is_none()
+    {
+        return Err(AuthError::NotFromCognito);
+    }
     let request = &event.request;
     if request.challenge_name.as_deref() != Some(CUSTOM_CHALLENGE) {
         return Err(AuthError::UnexpectedChallenge);
@@ -195,6 +250,11 @@ pub async fn create<S: CodeSender>(
     let unknown = request.user_not_found;
     let seed = decoy_seed(header.user_pool_id.as_deref().unwrap_or_default(), user);
     let attrs = &request.user_attributes;
+    let owner = Owner {
+        pool: header.user_pool_id.as_deref().unwrap_or_default(),
+        user,
+        sub: attrs.get("sub").map_or("", String::as_str),
+    };
 
     let mut public = HashMap::from([
         (public::CHALLENGE.to_owned(), tag.to_owned()),
@@ -255,7 +315,7 @@ pub async fn create<S: CodeSender>(
                         .get(index)
                         .and_then(Option::as_ref)
                         .and_then(|r| r.challenge_metadata.as_deref())
-                        .and_then(|m| stored_code(m, tag, config.otp_length));
+                        .and_then(|m| stored_code(m, &owner, tag, config.otp_length));
                     stored.ok_or(AuthError::TamperedSession)?
                 }
                 None => {
@@ -273,7 +333,7 @@ pub async fn create<S: CodeSender>(
                     (now, code)
                 }
             };
-            metadata = format!("{tag}:{issued_at}:{code}");
+            metadata = code_metadata(&owner, tag, issued_at, &code);
             private.insert(private::CODE.to_owned(), code);
             private.insert(private::ISSUED_AT.to_owned(), issued_at.to_string());
         }
@@ -409,17 +469,47 @@ mod tests {
 
     #[test]
     fn stored_codes() {
-        let table: &[(&str, Option<(u64, &str)>)] = &[
-            ("EMAIL_OTP:100:123456", Some((100, "123456"))),
-            ("EMAIL_OTP:100:12345", None),
-            ("EMAIL_OTP:100:12345a", None),
-            ("EMAIL_OTP:x:123456", None),
-            ("SMS_OTP:100:123456", None),
-            ("EMAIL_OTP", None),
+        let jane = Owner {
+            pool: "pool",
+            user: "jane",
+            sub: "sub-1",
+        };
+        let good = code_metadata(&jane, "EMAIL_OTP", 100, "123456");
+        let bound = &good["EMAIL_OTP:100:123456:".len()..];
+        let other_user = code_metadata(
+            &Owner {
+                user: "john",
+                ..jane
+            },
+            "EMAIL_OTP",
+            100,
+            "123456",
+        );
+        let other_sub = code_metadata(
+            &Owner {
+                sub: "sub-2",
+                ..jane
+            },
+            "EMAIL_OTP",
+            100,
+            "123456",
+        );
+        let table: Vec<(String, Option<(u64, &str)>)> = vec![
+            (good.clone(), Some((100, "123456"))),
+            (other_user, None),
+            (other_sub, None),
+            (format!("EMAIL_OTP:101:123456:{bound}"), None),
+            (format!("EMAIL_OTP:100:123457:{bound}"), None),
+            (format!("{good}:extra"), None),
+            ("EMAIL_OTP:100:123456".into(), None),
+            ("EMAIL_OTP:100:12345:0000000000000000".into(), None),
+            ("EMAIL_OTP:x:123456:0000000000000000".into(), None),
+            (good.replace("EMAIL_OTP", "SMS_OTP"), None),
+            ("EMAIL_OTP".into(), None),
         ];
         for (m, want) in table {
-            let got = stored_code(m, "EMAIL_OTP", 6);
-            assert_eq!(got.as_ref().map(|(t, c)| (*t, c.as_str())), *want, "{m}");
+            let got = stored_code(&m, &jane, "EMAIL_OTP", 6);
+            assert_eq!(got.as_ref().map(|(t, c)| (*t, c.as_str())), want, "{m}");
         }
     }
 }

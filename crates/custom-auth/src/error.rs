@@ -9,6 +9,9 @@ use crate::ports::DependencyError;
 /// Why a trigger could not answer. Cognito fails the sign-in on any of them.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AuthError {
+    /// The event has no `triggerSource`: it did not come from Cognito's sign-in loop.
+    #[error("the sign-in cannot continue")]
+    NotFromCognito,
     /// Create was asked for a challenge other than `CUSTOM_CHALLENGE`.
     #[error("the sign-in cannot continue")]
     UnexpectedChallenge,

@@ -46,6 +46,8 @@ pub enum FailReason {
     AttemptsExhausted,
     /// The user does not exist (`userNotFound`); the decoy flow ends here.
     UnknownUser,
+    /// The event has no `triggerSource`: it did not come from Cognito's sign-in loop.
+    NotFromCognito,
 }
 
 impl FailReason {
@@ -56,6 +58,7 @@ impl FailReason {
             FailReason::PasswordRejected => "password-rejected",
             FailReason::AttemptsExhausted => "attempts-exhausted",
             FailReason::UnknownUser => "unknown-user",
+            FailReason::NotFromCognito => "no-trigger-source",
         }
     }
 }
@@ -173,7 +176,16 @@ pub fn decide(
 /// Runs the Define trigger: decides, then writes every response field so that nothing the
 /// incoming event carried in `response` survives.
 pub fn define(config: &Config, event: &mut DefineAuthChallengeEvent) -> Decision {
-    let decision = decide(config, &event.request.session, event.request.user_not_found);
+    // A wrong `triggerSource` never deserializes; a missing one is refused here.
+    let decision = if event
+        .cognito_event_user_pools_header
+        .trigger_source
+        .is_none()
+    {
+        Decision::Fail(FailReason::NotFromCognito)
+    } else {
+        decide(config, &event.request.session, event.request.user_not_found)
+    };
     let response = &mut event.response;
     response.challenge_name = None;
     response.issue_tokens = false;

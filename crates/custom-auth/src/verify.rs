@@ -15,11 +15,17 @@ use crate::ports::{CaptchaVerifier, JwksFetcher};
 /// Largest answer accepted, in bytes.
 pub const MAX_ANSWER_BYTES: usize = 4096;
 
+/// How far in the future a code's issue time may lie (clock skew between trigger instances).
+/// A code issued later than that was not issued by our Create: it is refused.
+pub const MAX_ISSUE_SKEW_SECONDS: u64 = 60;
+
 /// Why an answer was judged wrong. Logged; never shown to the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wrong {
     /// Not a string, empty, or over [`MAX_ANSWER_BYTES`].
     BadAnswer,
+    /// The event has no `triggerSource`: it did not come from Cognito's sign-in loop.
+    NotFromCognito,
     /// The private parameters name no step of this flow.
     UnknownStep,
     /// The private parameters lack what the step needs.
@@ -28,7 +34,7 @@ pub enum Wrong {
     Decoy,
     /// The code does not match.
     Mismatch,
-    /// The code is older than `OTP_TTL_SECONDS`.
+    /// The code is older than `OTP_TTL_SECONDS`, or claims to be issued in the future.
     Expired,
     /// The CAPTCHA provider refused the token.
     CaptchaRejected,
@@ -127,6 +133,14 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
     keys: &TokenKeys<F>,
     now: u64,
 ) -> Verdict {
+    // A wrong `triggerSource` never deserializes; a missing one is refused here.
+    if event
+        .cognito_event_user_pools_header
+        .trigger_source
+        .is_none()
+    {
+        return Err(Wrong::NotFromCognito);
+    }
     let params = &event.request.private_challenge_parameters;
     let step = params
         .get(private::STEP)
@@ -147,7 +161,8 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
             if unknown {
                 return Err(Wrong::Decoy);
             }
-            if now > issued_at.saturating_add(config.otp_ttl_seconds) {
+            let from_future = issued_at > now.saturating_add(MAX_ISSUE_SKEW_SECONDS);
+            if from_future || now > issued_at.saturating_add(config.otp_ttl_seconds) {
                 return Err(Wrong::Expired);
             }
             if matches {
