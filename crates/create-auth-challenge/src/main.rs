@@ -3,7 +3,7 @@
 mod delivery;
 
 use custom_auth::Config;
-use custom_auth::events::CreateAuthChallengeEvent;
+use custom_auth::events::{CreateAuthChallengeEvent, Incoming};
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn, tracing};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -21,9 +21,9 @@ async fn main() -> Result<(), Error> {
 async fn handler(
     config: &Config,
     sender: &AwsSender,
-    event: LambdaEvent<CreateAuthChallengeEvent>,
+    event: LambdaEvent<Incoming<CreateAuthChallengeEvent>>,
 ) -> Result<CreateAuthChallengeEvent, CreateError> {
-    let mut payload = event.payload;
+    let Incoming(mut payload) = event.payload;
     // A fresh CSPRNG seeded from the OS for each challenge; failing to seed is an error.
     let mut rng = StdRng::try_from_os_rng().map_err(|_| CreateError::Entropy)?;
     let now = custom_auth::unix_now();

@@ -69,25 +69,31 @@ pub fn generate_code(rng: &mut impl CryptoRng, length: usize) -> String {
         .collect()
 }
 
-/// Masks an e-mail address to its first character and domain: `j***@example.com`.
+/// Masks a usable e-mail address to its first character and domain: `j***@example.com`;
+/// `None` for anything that is not one.
 pub fn mask_email(email: &str) -> Option<String> {
-    let (local, domain) = email.trim().rsplit_once('@')?;
+    // Only what could be sent as is: one `@`, a dotted domain, no whitespace or control
+    // characters (a CR/LF would be a header injection attempt), at most 254 bytes.
+    let clean = email.len() <= 254
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',');
+    let (local, domain) = email.split_once('@')?;
     let first = local.chars().next()?;
-    if domain.is_empty() || !domain.contains('.') {
-        return None;
-    }
-    Some(format!("{first}***@{domain}"))
+    let domain_ok = domain.contains('.') && !domain.contains('@') && !domain.starts_with('.');
+    (clean && domain_ok).then(|| format!("{first}***@{domain}"))
 }
 
-/// Masks a phone number to its last four digits: `+********0123`.
+/// Masks an E.164 phone number (`+` and 8 to 15 digits, as Cognito stores `phone_number`) to
+/// its last four digits: `+*******0123`. Anything else is not a usable number.
 pub fn mask_phone(phone: &str) -> Option<String> {
-    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() < 6 {
+    let digits = phone.strip_prefix('+')?;
+    let valid = (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    if !valid {
         return None;
     }
     let stars = "*".repeat(digits.len() - 4);
-    let last: String = digits[digits.len() - 4..].iter().collect();
-    Some(format!("+{stars}{last}"))
+    Some(format!("+{stars}{}", &digits[digits.len() - 4..]))
 }
 
 /// Parses `custom:accounts`: a non-empty JSON object of account id to display name.
@@ -422,7 +428,13 @@ mod tests {
     fn masks() {
         let table: &[(&str, Option<&str>)] = &[
             ("jane@example.com", Some("j***@example.com")),
-            ("  j@x.io ", Some("j***@x.io")),
+            ("j@x.io", Some("j***@x.io")),
+            ("  j@x.io ", None),
+            ("jane@example.com\r\nBcc: mallory@example.net", None),
+            ("jane@example.com,mallory@example.net", None),
+            ("Jane <jane@example.com>", None),
+            ("jane@@example.com", None),
+            ("jane@.example.com", None),
             ("@example.com", None),
             ("jane@localhost", None),
             ("jane", None),
@@ -432,10 +444,19 @@ mod tests {
         }
         assert_eq!(mask_phone("+15555550123").as_deref(), Some("+*******0123"));
         assert_eq!(
-            mask_phone("+44 7700 900123").as_deref(),
+            mask_phone("+447700900123").as_deref(),
             Some("+********0123")
         );
-        assert_eq!(mask_phone("123"), None);
+        for bad in [
+            "123",
+            "+1234567",
+            "+44 7700 900123",
+            "15555550123",
+            "+1555555012a",
+            "",
+        ] {
+            assert_eq!(mask_phone(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 
 use custom_auth::Config;
-use custom_auth::events::DefineAuthChallengeEvent;
+use custom_auth::events::{DefineAuthChallengeEvent, Incoming};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 
 #[tokio::main(flavor = "current_thread")]
@@ -15,9 +15,9 @@ async fn main() -> Result<(), Error> {
 
 async fn handler(
     config: &Config,
-    event: LambdaEvent<DefineAuthChallengeEvent>,
+    event: LambdaEvent<Incoming<DefineAuthChallengeEvent>>,
 ) -> Result<DefineAuthChallengeEvent, Infallible> {
-    let mut payload = event.payload;
+    let Incoming(mut payload) = event.payload;
     custom_auth::define(config, &mut payload);
     Ok(payload)
 }

@@ -14,6 +14,24 @@ pub enum Behaviour {
     Respond(u16, &'static str, String),
     /// Reads the request and never answers (for the test's lifetime).
     Hang,
+    /// Picks the behaviour by the request path's prefix (first match); 404 if none matches.
+    Routes(Vec<(&'static str, Behaviour)>),
+}
+
+impl Behaviour {
+    fn for_request(&self, request: &str) -> Behaviour {
+        let Behaviour::Routes(routes) = self else {
+            return self.clone();
+        };
+        let path = request.split(' ').nth(1).unwrap_or_default();
+        routes
+            .iter()
+            .find(|(prefix, _)| path.starts_with(prefix))
+            .map_or(
+                Behaviour::Respond(404, "text/plain", "no route".into()),
+                |(_, b)| b.for_request(request),
+            )
+    }
 }
 
 /// A running fake dependency on 127.0.0.1.
@@ -21,6 +39,7 @@ pub struct FakeServer {
     /// `http://127.0.0.1:<port>`.
     pub url: String,
     requests: Arc<Mutex<Vec<String>>>,
+    behaviour: Arc<Mutex<Behaviour>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -33,16 +52,19 @@ impl FakeServer {
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
+        let behaviour = Arc::new(Mutex::new(behaviour));
+        let current = behaviour.clone();
         let task = tokio::spawn(async move {
             // Bounded: enough for a benchmark's few thousand requests, and no more.
             for _ in 0..20_000 {
                 let Ok((mut socket, _)) = listener.accept().await else {
                     return;
                 };
-                let behaviour = behaviour.clone();
+                let current = current.clone();
                 let seen = seen.clone();
                 tokio::spawn(async move {
                     let request = read_request(&mut socket).await;
+                    let behaviour = current.lock().expect("lock").for_request(&request);
                     seen.lock().expect("lock").push(request);
                     match behaviour {
                         Behaviour::Hang => tokio::time::sleep(Duration::from_secs(30)).await,
@@ -55,6 +77,7 @@ impl FakeServer {
                             let _ = socket.write_all(body.as_bytes()).await;
                             let _ = socket.shutdown().await;
                         }
+                        Behaviour::Routes(_) => unreachable!("resolved by for_request"),
                     }
                 });
             }
@@ -62,8 +85,14 @@ impl FakeServer {
         FakeServer {
             url,
             requests,
+            behaviour,
             task,
         }
+    }
+
+    /// Changes how every later request is answered (an endpoint going down, say).
+    pub fn set(&self, behaviour: Behaviour) {
+        *self.behaviour.lock().expect("lock") = behaviour;
     }
 
     /// The raw requests received so far (head and body).

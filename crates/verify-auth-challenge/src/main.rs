@@ -4,7 +4,7 @@ mod http;
 
 use std::convert::Infallible;
 
-use custom_auth::events::VerifyAuthChallengeEvent;
+use custom_auth::events::{Incoming, VerifyAuthChallengeEvent};
 use custom_auth::{Config, TokenKeys};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 
@@ -24,9 +24,9 @@ async fn handler(
     config: &Config,
     captcha: &HttpCaptcha,
     keys: &TokenKeys<HttpJwks>,
-    event: LambdaEvent<VerifyAuthChallengeEvent>,
+    event: LambdaEvent<Incoming<VerifyAuthChallengeEvent>>,
 ) -> Result<VerifyAuthChallengeEvent, Infallible> {
-    let mut payload = event.payload;
+    let Incoming(mut payload) = event.payload;
     let now = custom_auth::unix_now();
     let _ = custom_auth::verify(config, &mut payload, captcha, keys, now).await;
     Ok(payload)

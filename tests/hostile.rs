@@ -1,0 +1,346 @@
+//! The hostile corpus (`events/hostile/`) against the real release binaries: each event is
+//! sent with `cargo lambda invoke` to the three functions running under `cargo lambda watch`
+//! (the pinned `cargo-lambda` of the project `.venv`), its outcome checked against the
+//! manifest, and after each one the same function process must answer a valid event right.
+//! The functions log JSON at debug level; the log must hold none of the corpus's secrets.
+//!
+//! Dependencies are one loopback fake: siteverify refuses every token, the JWKS holds the test
+//! keys, SES accepts every mail. Needs the project `.venv` (`make venv`).
+
+use std::collections::HashMap;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use test_support::{Behaviour, FakeServer};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn cargo_lambda() -> PathBuf {
+    let path = root().join(".venv/bin/cargo-lambda");
+    assert!(
+        path.exists(),
+        "the project .venv is missing: run `make venv`"
+    );
+    path
+}
+
+/// `cargo lambda watch` in its own process group; the group is killed on drop.
+struct Watch {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Watch {
+    fn start(port: u16, env_file: &Path, log: PathBuf) -> Watch {
+        let out = std::fs::File::create(&log).expect("watch log");
+        let child = Command::new(cargo_lambda())
+            .args([
+                "lambda",
+                "watch",
+                "--release",
+                "--ignore-changes",
+                "--quiet",
+            ])
+            .args(["--invoke-address", "127.0.0.1", "--invoke-port"])
+            .arg(port.to_string())
+            .arg("--env-file")
+            .arg(env_file)
+            .current_dir(root())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("log handle"))
+            .stderr(out)
+            .process_group(0)
+            .spawn()
+            .expect("start cargo lambda watch");
+        Watch { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// What an invocation came to: an error, or the function's response payload.
+enum Outcome {
+    Error(String),
+    Payload(Value),
+}
+
+fn invoke(port: u16, function: &str, file: &Path) -> Outcome {
+    let out = Command::new(cargo_lambda())
+        .args(["lambda", "invoke", function, "--output-format", "json"])
+        .args(["--invoke-address", "127.0.0.1", "--invoke-port"])
+        .arg(port.to_string())
+        .arg("--data-file")
+        .arg(file)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run cargo lambda invoke");
+    if out.status.success() {
+        let payload = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("{function} {}: response is not JSON ({e})", file.display())
+        });
+        Outcome::Payload(payload)
+    } else {
+        Outcome::Error(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The outcome in the manifest's words; panics if a response ever carries tokens.
+fn describe(function: &str, outcome: &Outcome) -> String {
+    let Outcome::Payload(payload) = outcome else {
+        return "error".into();
+    };
+    let response = &payload["response"];
+    assert_ne!(
+        response["issueTokens"],
+        Value::Bool(true),
+        "{function} issued tokens"
+    );
+    match function {
+        "define-auth-challenge" => {
+            match (&response["challengeName"], &response["failAuthentication"]) {
+                (Value::Null, Value::Bool(true)) => "fail".into(),
+                (Value::String(name), Value::Bool(false)) => format!("challenge:{name}"),
+                other => format!("odd define response {other:?}"),
+            }
+        }
+        "create-auth-challenge" => {
+            let public = &response["publicChallengeParameters"];
+            let private = &response["privateChallengeParameters"];
+            if let Some(code) = private["code"].as_str() {
+                let shown = public.to_string();
+                assert!(!shown.contains(code), "a code in the public parameters");
+            }
+            format!("created:{}", public["challenge"].as_str().unwrap_or("?"))
+        }
+        _ => match response["answerCorrect"] {
+            Value::Bool(true) => "correct".into(),
+            Value::Bool(false) => "wrong".into(),
+            ref other => format!("odd verify response {other}"),
+        },
+    }
+}
+
+/// Pids of running processes whose executable is `target/release/<function>`.
+fn pids(function: &str) -> Vec<u32> {
+    let want = root()
+        .join("target/release")
+        .join(function)
+        .canonicalize()
+        .expect("release binary");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if std::fs::read_link(entry.path().join("exe")).is_ok_and(|exe| exe == want) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+fn sent_mails(deps: &FakeServer) -> usize {
+    deps.requests()
+        .iter()
+        .filter(|r| r.starts_with("POST /v2/email/outbound-emails"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_events_fail_closed_and_every_function_keeps_serving() {
+    let dir = root().join("events/hostile");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect(name);
+    let manifest: Value = serde_json::from_str(&read("manifest.json")).expect("manifest");
+    let json = |body: String| Behaviour::Respond(200, "application/json", body);
+    let deps = FakeServer::start(Behaviour::Routes(vec![
+        ("/siteverify", json(r#"{"success":false}"#.into())),
+        ("/jwks", json(read("jwks.json"))),
+        (
+            "/v2/email/outbound-emails",
+            json(r#"{"MessageId":"hostile-1"}"#.into()),
+        ),
+    ]))
+    .await;
+
+    let work = root().join("target/hostile");
+    std::fs::create_dir_all(&work).expect("target/hostile");
+    let mut env = String::new();
+    let mut secrets: Vec<String> = Vec::new();
+    for (key, value) in manifest["env"].as_object().expect("env") {
+        let value = value
+            .as_str()
+            .expect("env value")
+            .replace("{deps}", &deps.url);
+        if key.contains("SECRET") {
+            secrets.push(value.clone());
+        }
+        env.push_str(&format!("{key}={value}\n"));
+    }
+    env.push_str("AWS_LAMBDA_LOG_FORMAT=JSON\nAWS_LAMBDA_LOG_LEVEL=debug\n");
+    let env_file = work.join("env");
+    std::fs::write(&env_file, env).expect("env file");
+
+    let functions = [
+        "define-auth-challenge",
+        "create-auth-challenge",
+        "verify-auth-challenge",
+    ];
+    tokio::task::block_in_place(|| {
+        // Built first so that the watch's own `cargo run` finds them up to date.
+        let built = Command::new("cargo")
+            .args(["build", "--release", "--locked"])
+            .args(functions.iter().flat_map(|f| ["-p", f]))
+            .current_dir(root())
+            .status()
+            .expect("cargo build");
+        assert!(built.success(), "release build failed");
+
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let watch = Watch::start(port, &env_file, work.join("watch.log"));
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "cargo lambda watch did not listen:\n{}",
+                watch.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+
+        let valid = &manifest["valid"];
+        let check_valid = |function: &str, after: &str| {
+            let v = &valid[function];
+            let mails = sent_mails(&deps);
+            let outcome = invoke(
+                port,
+                function,
+                &dir.join(v["event"].as_str().expect("event")),
+            );
+            let got = describe(function, &outcome);
+            assert_eq!(
+                got,
+                v["expect"].as_str().expect("expect"),
+                "{function}: the valid event after {after}"
+            );
+            if let Some(sent) = v["sent"].as_bool() {
+                assert_eq!(sent_mails(&deps) - mails, usize::from(sent), "{after}");
+            }
+        };
+        let mut first_pid = HashMap::new();
+        for function in functions {
+            check_valid(function, "start");
+            let running = pids(function);
+            assert_eq!(running.len(), 1, "{function}: {running:?}");
+            first_pid.insert(function, running[0]);
+        }
+
+        let cases = manifest["cases"].as_array().expect("cases");
+        assert!(cases.len() >= 40, "{} cases", cases.len());
+        let mut tally: HashMap<String, usize> = HashMap::new();
+        let mut mismatches = Vec::new();
+        for case in cases {
+            let file = case["event"].as_str().expect("event");
+            let function = case["function"].as_str().expect("function");
+            let want = case["expect"].as_str().expect("expect");
+            let mails = sent_mails(&deps);
+            let outcome = invoke(port, function, &dir.join(file));
+            let got = describe(function, &outcome);
+            if got != want {
+                mismatches.push(format!("{file}: got {got}, want {want} ({})", case["why"]));
+            }
+            if let Some(sent) = case["sent"].as_bool() {
+                assert_eq!(sent_mails(&deps) - mails, usize::from(sent), "{file}");
+            }
+            if let (Some(not), Outcome::Payload(p)) = (case["code_not"].as_str(), &outcome) {
+                let code = &p["response"]["privateChallengeParameters"]["code"];
+                assert!(code.is_string() && code != not, "{file}: code {code}");
+            }
+            if let Outcome::Error(text) = &outcome {
+                for secret in case["secret"]
+                    .as_str()
+                    .into_iter()
+                    .chain(secrets.iter().map(String::as_str))
+                {
+                    assert!(
+                        !text.contains(secret),
+                        "{file}: the error text shows a secret"
+                    );
+                }
+            }
+            *tally.entry(format!("{function} {want}")).or_default() += 1;
+            check_valid(function, file);
+            assert_eq!(
+                pids(function),
+                vec![first_pid[function]],
+                "{function}: not the same process after {file}"
+            );
+        }
+
+        assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+        let log = watch.log();
+        let mut leaks: Vec<String> = secrets.clone();
+        leaks.extend(["482913", "000000", "hostile-1"].map(String::from));
+        for case in cases {
+            leaks.extend(case["secret"].as_str().map(String::from));
+            // Every answer and private parameter the corpus sends is a secret too.
+            let text = std::fs::read_to_string(dir.join(case["event"].as_str().unwrap_or("")));
+            let event: Value = serde_json::from_str(&text.unwrap_or_default()).unwrap_or_default();
+            let request = &event["request"];
+            let answer = request["challengeAnswer"].as_str();
+            let private = request["privateChallengeParameters"].as_object();
+            let values = private
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| k.as_str() != "step");
+            for secret in answer
+                .into_iter()
+                .chain(values.filter_map(|(_, v)| v.as_str()))
+            {
+                if secret.len() >= 6 {
+                    leaks.push(secret.chars().take(64).collect());
+                }
+            }
+        }
+        for secret in &leaks {
+            assert!(
+                !log.contains(secret.as_str()),
+                "the function log holds a secret"
+            );
+        }
+        let lines = log.lines().filter(|l| l.starts_with('{')).count();
+        assert!(
+            lines > cases.len(),
+            "too few JSON log lines ({lines}) to mean anything"
+        );
+        let mut tally: Vec<_> = tally.into_iter().collect();
+        tally.sort();
+        println!(
+            "{} hostile events, each followed by a valid one:",
+            cases.len()
+        );
+        for (what, n) in tally {
+            println!("  {n:3}  {what}");
+        }
+    });
+}

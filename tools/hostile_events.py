@@ -1,0 +1,467 @@
+"""Writes the hostile event corpus under events/hostile/ and its manifest.
+
+Run with the project's .venv python (it needs `cryptography` to sign the test tokens):
+    .venv/bin/python tools/hostile_events.py
+The output is committed; this script is how it was made, and how to change it. Keys come from
+crates/custom-auth/testdata (test keys; they sign nothing real). Deterministic: RSA PKCS#1 v1.5
+and HMAC are; the ES256 signatures are not, so re-running changes those two files only.
+"""
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import shutil
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "events" / "hostile"
+KEYS = ROOT / "crates" / "custom-auth" / "testdata"
+
+POOL = "us-east-1_Ex4mPl3Aa"
+SUB = "a1b2c3d4-5e6f-4a0b-9c8d-7e6f5a4b3c2d"
+ISSUED = 1767225600  # 2026-01-01: long expired by the time anyone runs this
+FAR = 4102444800  # 2100-01-01
+CODE = "482913"
+ACCOUNTS = '{"acct-1001":"Personal","acct-2002":"Acme Corp"}'
+
+ATTRS = {
+    "sub": SUB,
+    "email_verified": "true",
+    "cognito:user_status": "CONFIRMED",
+    "cognito:email_alias": "jane@example.com",
+    "email": "jane@example.com",
+    "phone_number_verified": "true",
+    "phone_number": "+15555550123",
+    "custom:accounts": ACCOUNTS,
+}
+
+# The configuration every function runs with; {deps} is the loopback fake dependency server.
+ENV = {
+    "AUTH_FLOW": "password,captcha,email-otp,select-account,signed-token",
+    "AUTH_MAX_ATTEMPTS": "3",
+    "OTP_EMAIL_FROM": "no-reply@example.com",
+    "CAPTCHA_SITE_KEY": "hostile-site-key",
+    "CAPTCHA_SECRET": "hostile-captcha-secret-value",
+    "CAPTCHA_VERIFY_URL": "{deps}/siteverify",
+    "SIGNED_TOKEN_JWKS_URL": "{deps}/jwks",
+    "AWS_ENDPOINT_URL": "{deps}",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "AKIDHOSTILETEST",
+    "AWS_SECRET_ACCESS_KEY": "hostile-aws-secret-value",
+}
+
+TRIGGERS = {
+    "define": "DefineAuthChallenge_Authentication",
+    "create": "CreateAuthChallenge_Authentication",
+    "verify": "VerifyAuthChallengeResponse_Authentication",
+}
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def owner_binding(user, sub, tag, issued, code, pool=POOL):
+    h = hashlib.sha256(b"custom-auth otp owner v1\0")
+    for part in [pool, user, sub, tag, str(issued), code]:
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.digest()[:8].hex()
+
+
+def otp_metadata(code=CODE, issued=ISSUED, user="jane", sub=SUB):
+    return f"EMAIL_OTP:{issued}:{code}:{owner_binding(user, sub, 'EMAIL_OTP', issued, code)}"
+
+
+def rnd(name, result, metadata=None):
+    return {"challengeName": name, "challengeResult": result, "challengeMetadata": metadata}
+
+
+SRP = rnd("SRP_A", True)
+PV = rnd("PASSWORD_VERIFIER", True)
+
+
+def cap(ok):
+    return rnd("CUSTOM_CHALLENGE", ok, "CAPTCHA")
+
+
+def otp(ok, metadata=None):
+    return rnd("CUSTOM_CHALLENGE", ok, metadata or otp_metadata())
+
+
+def sel(ok):
+    return rnd("CUSTOM_CHALLENGE", ok, "SELECT_ACCOUNT")
+
+
+def tok(ok):
+    return rnd("CUSTOM_CHALLENGE", ok, "SIGNED_TOKEN")
+
+
+COMPLETE = [SRP, PV, cap(True), otp(True), sel(True), tok(True)]
+MID = [SRP, PV, cap(True)]
+
+
+def header(trigger):
+    return {
+        "version": "1",
+        "region": "us-east-1",
+        "userPoolId": POOL,
+        "userName": "jane",
+        "callerContext": {
+            "awsSdkVersion": "aws-sdk-unknown-unknown",
+            "clientId": "4k1s7exampleclientid0123",
+        },
+        "triggerSource": TRIGGERS[trigger],
+    }
+
+
+def define_event(session, **request):
+    e = header("define")
+    e["request"] = {"userAttributes": copy.deepcopy(ATTRS), "session": copy.deepcopy(session),
+                    "userNotFound": False, **request}
+    e["response"] = {"challengeName": None, "issueTokens": None, "failAuthentication": None}
+    return e
+
+
+def create_event(session, **request):
+    e = header("create")
+    e["request"] = {"userAttributes": copy.deepcopy(ATTRS), "challengeName": "CUSTOM_CHALLENGE",
+                    "session": copy.deepcopy(session), "userNotFound": False, **request}
+    e["response"] = {"publicChallengeParameters": None, "privateChallengeParameters": None,
+                     "challengeMetadata": None}
+    return e
+
+
+def verify_event(private, answer, **request):
+    e = header("verify")
+    e["request"] = {"userAttributes": copy.deepcopy(ATTRS),
+                    "privateChallengeParameters": private, "challengeAnswer": answer,
+                    "userNotFound": False, **request}
+    e["response"] = {"answerCorrect": None}
+    return e
+
+
+OTP_PRIVATE = {"step": "EMAIL_OTP", "attempt": "1", "code": CODE, "issuedAt": str(ISSUED)}
+SEL_PRIVATE = {"step": "SELECT_ACCOUNT", "attempt": "1", "accounts": ACCOUNTS}
+TOK_PRIVATE = {"step": "SIGNED_TOKEN", "attempt": "1"}
+
+# Keys and tokens.
+rsa_private = serialization.load_pem_private_key((KEYS / "rsa-private.pem").read_bytes(), None)
+rsa_public_pem = (KEYS / "rsa-public.pem").read_bytes()
+ec_private = serialization.load_pem_private_key((KEYS / "ec-private.pem").read_bytes(), None)
+
+
+def jwt(header_, claims, alg, key=None):
+    signing_input = f"{b64(json.dumps(header_, separators=(',', ':')).encode())}." \
+                    f"{b64(json.dumps(claims, separators=(',', ':')).encode())}"
+    data = signing_input.encode()
+    if alg == "none":
+        sig = b""
+    elif alg == "HS256":
+        sig = hmac.new(key, data, hashlib.sha256).digest()
+    elif alg == "RS256":
+        sig = rsa_private.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    elif alg == "ES256":
+        r, s = decode_dss_signature(ec_private.sign(data, ec.ECDSA(hashes.SHA256())))
+        sig = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    return f"{signing_input}.{b64(sig)}"
+
+
+GOOD_CLAIMS = {"sub": SUB, "iat": ISSUED, "exp": FAR}
+
+
+def rs(claims=None, kid="rsa-1"):
+    return jwt({"alg": "RS256", "typ": "JWT", "kid": kid}, claims or GOOD_CLAIMS, "RS256")
+
+
+def jwks():
+    nums = rsa_private.public_key().public_numbers()
+    n = nums.n.to_bytes((nums.n.bit_length() + 7) // 8, "big")
+    e = nums.e.to_bytes((nums.e.bit_length() + 7) // 8, "big")
+    ec_jwk = json.loads((KEYS / "ec-public.jwk.json").read_text())
+    ec_jwk["kid"] = "ec-1"
+    return {"keys": [
+        {"kty": "RSA", "kid": "rsa-1", "use": "sig", "alg": "RS256", "n": b64(n), "e": b64(e)},
+        ec_jwk,
+    ]}
+
+
+def without(d, *path):
+    d = copy.deepcopy(d)
+    target = d
+    for key in path[:-1]:
+        target = target[key]
+    del target[path[-1]]
+    return d
+
+
+def with_(d, value, *path):
+    d = copy.deepcopy(d)
+    target = d
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return d
+
+
+CASES = []
+
+
+def case(trigger, name, event, expect, why, **extra):
+    CASES.append((trigger, name, event, {"expect": expect, "why": why, **extra}))
+
+
+# ---------------------------------------------------------------------------------- Define
+D_MID = define_event(MID)
+D_DONE = define_event(COMPLETE)
+case("define", "null-event", None, "error", "the payload is JSON null")
+case("define", "number-event", 42, "error", "the payload is a number")
+case("define", "array-event", [D_DONE], "error", "the payload is an array holding a valid event")
+case("define", "null-request", with_(D_DONE, None, "request"), "error", "request: null")
+case("define", "missing-request", without(D_DONE, "request"), "error", "no request")
+case("define", "null-session", with_(D_DONE, None, "request", "session"), "error",
+     "session: null (Cognito always sends a list; the event type requires one)")
+case("define", "missing-session", without(D_DONE, "request", "session"), "error",
+     "no session (Cognito always sends a list; the event type requires one)")
+case("define", "session-is-string", with_(D_DONE, "SRP_A", "request", "session"), "error",
+     "session: a string")
+case("define", "session-entry-null", define_event([SRP, PV, None, otp(True), sel(True), tok(True)]),
+     "fail", "a null round in the middle of a passing session")
+case("define", "session-entry-number", define_event([SRP, PV, 42]), "error",
+     "a round that is a number")
+case("define", "challenge-result-null", with_(D_DONE, None, "request", "session", 5, "challengeResult"),
+     "error", "the last round's challengeResult is null")
+case("define", "challenge-result-missing", without(D_DONE, "request", "session", 5, "challengeResult"),
+     "error", "the last round has no challengeResult")
+case("define", "challenge-result-string", with_(D_DONE, "true", "request", "session", 5, "challengeResult"),
+     "error", "challengeResult: \"true\" (a string)")
+case("define", "null-response", with_(D_MID, None, "response"), "error",
+     "response: null (the event type requires the object Cognito always sends)")
+case("define", "missing-response", without(D_MID, "response"), "error",
+     "no response (the event type requires the object Cognito always sends)")
+case("define", "response-claims-tokens",
+     with_(D_MID, {"challengeName": None, "issueTokens": True, "failAuthentication": False}, "response"),
+     "challenge:CUSTOM_CHALLENGE", "the incoming response already says issueTokens: true")
+case("define", "null-user-attributes", with_(D_MID, None, "request", "userAttributes"),
+     "challenge:CUSTOM_CHALLENGE", "userAttributes: null; Define needs none")
+case("define", "user-attributes-is-list", with_(D_MID, ["email"], "request", "userAttributes"),
+     "error", "userAttributes: a list")
+case("define", "missing-user-not-found", without(D_MID, "request", "userNotFound"),
+     "challenge:CUSTOM_CHALLENGE", "no userNotFound reads as a known user")
+case("define", "user-not-found-string", with_(D_DONE, "false", "request", "userNotFound"), "error",
+     "userNotFound: \"false\" (a string)")
+case("define", "unknown-user-complete-session", with_(D_DONE, True, "request", "userNotFound"), "fail",
+     "every round passed, but the user does not exist")
+case("define", "wrong-trigger-source", with_(D_DONE, "PreSignUp_SignUp", "triggerSource"), "error",
+     "a passing session under another trigger's triggerSource")
+case("define", "unknown-trigger-source", with_(D_DONE, "DefineAuthChallenge_Admin", "triggerSource"),
+     "error", "an invented triggerSource")
+case("define", "missing-trigger-source", without(D_DONE, "triggerSource"), "fail",
+     "a passing session with no triggerSource")
+case("define", "trigger-source-number", with_(D_DONE, 7, "triggerSource"), "error",
+     "triggerSource: a number")
+case("define", "session-10000-wrong", define_event(MID + [otp(False)] * 9997), "fail",
+     "10,000 rounds, 9,997 of them wrong codes")
+case("define", "session-10000-passed", define_event(COMPLETE + [tok(True)] * 9994), "fail",
+     "10,000 rounds: a passing session followed by 9,994 more passed rounds")
+case("define", "password-verifier-without-srp", define_event([PV, cap(True), otp(True), sel(True), tok(True)]),
+     "fail", "PASSWORD_VERIFIER (true) with no SRP_A before it")
+case("define", "srp-false-then-custom", define_event([rnd("SRP_A", False), cap(True), otp(True), sel(True), tok(True)]),
+     "fail", "SRP_A false, then every custom round passed")
+case("define", "srp-twice", define_event([SRP, SRP, PV, cap(True), otp(True), sel(True), tok(True)]),
+     "fail", "SRP_A twice before PASSWORD_VERIFIER")
+case("define", "custom-without-password", define_event([cap(True), otp(True), sel(True), tok(True)]),
+     "fail", "every custom step passed, the password step never ran")
+case("define", "more-rounds-than-attempts",
+     define_event([SRP, PV, cap(True), otp(False), otp(False), otp(False), otp(True), sel(True), tok(True)]),
+     "fail", "three wrong codes (AUTH_MAX_ATTEMPTS=3), then a right one")
+case("define", "metadata-claims-later-step", define_event([SRP, PV, cap(True), sel(True), tok(True)]),
+     "fail", "the e-mail step is skipped: the round after CAPTCHA claims SELECT_ACCOUNT")
+case("define", "metadata-claims-other-step",
+     define_event([SRP, PV, cap(True), rnd("CUSTOM_CHALLENGE", True, "SMS_OTP:1767225600:482913"), sel(True), tok(True)]),
+     "fail", "the e-mail step's round claims SMS_OTP, a step not in the flow")
+case("define", "metadata-lowercase", define_event([SRP, PV, rnd("CUSTOM_CHALLENGE", True, "captcha"), otp(True), sel(True), tok(True)]),
+     "fail", "metadata \"captcha\" instead of \"CAPTCHA\"")
+case("define", "metadata-null", define_event([SRP, PV, rnd("CUSTOM_CHALLENGE", True, None), otp(True), sel(True), tok(True)]),
+     "fail", "a passed custom round with no metadata")
+case("define", "custom-round-named-password-verifier",
+     define_event([SRP, PV, rnd("PASSWORD_VERIFIER", True, "CAPTCHA"), otp(True), sel(True), tok(True)]),
+     "fail", "a round named PASSWORD_VERIFIER where a custom challenge belongs")
+
+# ---------------------------------------------------------------------------------- Create
+C_OTP = create_event(MID)
+case("create", "null-event", None, "error", "the payload is JSON null")
+case("create", "null-request", with_(C_OTP, None, "request"), "error", "request: null")
+case("create", "missing-session", without(C_OTP, "request", "session"), "error",
+     "no session: the password step has not run, nothing to create")
+case("create", "wrong-challenge-name", with_(C_OTP, "PASSWORD_VERIFIER", "request", "challengeName"),
+     "error", "challengeName PASSWORD_VERIFIER")
+case("create", "null-challenge-name", with_(C_OTP, None, "request", "challengeName"), "error",
+     "challengeName: null")
+case("create", "other-users-code", create_event(MID + [otp(False, otp_metadata("000000", user="john", sub="john-sub"))]),
+     "error", "the retry's stored code is bound to another user (john)")
+case("create", "unbound-code", create_event(MID + [otp(False, "EMAIL_OTP:1767225600:000000")]),
+     "error", "the retry's stored code carries no owner binding")
+case("create", "tampered-code", create_event(MID + [otp(False, otp_metadata().replace(":482913:", ":000000:"))]),
+     "error", "the retry's stored code was changed after binding")
+case("create", "metadata-claims-later-step", create_event(MID + [sel(False)]), "error",
+     "the round after CAPTCHA claims SELECT_ACCOUNT")
+case("create", "after-final-step", create_event(COMPLETE), "error",
+     "every step passed: there is nothing to create")
+case("create", "session-10000", create_event(MID + [otp(False)] * 9997), "error",
+     "10,000 rounds")
+case("create", "wrong-trigger-source", with_(C_OTP, "DefineAuthChallenge_Authentication", "triggerSource"),
+     "error", "Define's triggerSource on a Create event")
+case("create", "missing-trigger-source", without(C_OTP, "triggerSource"), "error",
+     "no triggerSource")
+case("create", "email-is-number", with_(C_OTP, 42, "request", "userAttributes", "email"), "error",
+     "userAttributes.email: a number")
+case("create", "null-user-attributes", with_(C_OTP, None, "request", "userAttributes"),
+     "created:EMAIL_OTP", "no attributes: a decoy round, nothing sent", sent=False)
+case("create", "email-header-injection",
+     with_(C_OTP, "jane@example.com\r\nBcc: mallory@example.net", "request", "userAttributes", "email"),
+     "created:EMAIL_OTP", "an e-mail attribute carrying a header: not a usable address, nothing sent",
+     sent=False)
+case("create", "response-prefilled",
+     with_(C_OTP, {"publicChallengeParameters": {"code": "000000"},
+                   "privateChallengeParameters": {"step": "EMAIL_OTP", "code": "000000", "issuedAt": str(FAR)},
+                   "challengeMetadata": otp_metadata("000000")}, "response"),
+     "created:EMAIL_OTP", "the incoming response already holds a code: replaced, a fresh code is sent",
+     sent=True, code_not="000000")
+
+# ---------------------------------------------------------------------------------- Verify
+V_OTP = verify_event(OTP_PRIVATE, CODE)
+V_SEL = verify_event(SEL_PRIVATE, "acct-2002")
+case("verify", "null-event", None, "error", "the payload is JSON null")
+case("verify", "string-event", "acct-2002", "error", "the payload is a string")
+case("verify", "null-request", with_(V_SEL, None, "request"), "error", "request: null")
+case("verify", "null-answer", with_(V_SEL, None, "request", "challengeAnswer"), "wrong", "challengeAnswer: null")
+case("verify", "missing-answer", without(V_SEL, "request", "challengeAnswer"), "wrong", "no challengeAnswer")
+case("verify", "object-answer", with_(V_SEL, {"answer": "acct-2002"}, "request", "challengeAnswer"),
+     "wrong", "the answer is a JSON object holding the right account")
+case("verify", "number-answer", with_(V_OTP, int(CODE), "request", "challengeAnswer"), "wrong",
+     "the right code as a JSON number")
+case("verify", "array-answer", with_(V_SEL, ["acct-2002"], "request", "challengeAnswer"), "wrong",
+     "the answer is a list holding the right account")
+case("verify", "empty-answer", with_(V_SEL, "", "request", "challengeAnswer"), "wrong", "an empty answer")
+case("verify", "answer-1mib", with_(V_SEL, "acct-2002" + "x" * (1 << 20), "request", "challengeAnswer"),
+     "wrong", "a 1 MiB answer")
+case("verify", "missing-private-parameters", without(V_SEL, "request", "privateChallengeParameters"),
+     "wrong", "no private parameters")
+case("verify", "null-private-parameters", with_(V_SEL, None, "request", "privateChallengeParameters"),
+     "wrong", "privateChallengeParameters: null")
+case("verify", "private-code-is-number", with_(V_OTP, int(CODE), "request", "privateChallengeParameters", "code"),
+     "error", "the private code is a number (the event is malformed)", secret=CODE)
+case("verify", "unknown-step", with_(V_OTP, "ADMIN", "request", "privateChallengeParameters", "step"),
+     "wrong", "private step ADMIN")
+case("verify", "step-password", with_(V_OTP, "PASSWORD", "request", "privateChallengeParameters", "step"),
+     "wrong", "private step PASSWORD")
+case("verify", "step-not-in-flow", verify_event({**OTP_PRIVATE, "step": "SMS_OTP", "issuedAt": str(FAR - 30)}, CODE),
+     "wrong", "the right code for an SMS step, which is not in the flow")
+case("verify", "expired-code", V_OTP, "wrong", "the right code, issued long ago")
+case("verify", "code-from-the-future", verify_event({**OTP_PRIVATE, "issuedAt": str(FAR)}, CODE), "wrong",
+     "the right code, 'issued' in 2100")
+case("verify", "missing-issued-at", verify_event(without(OTP_PRIVATE, "issuedAt"), CODE), "wrong",
+     "the right code with no issue time")
+case("verify", "unknown-user-right-code", with_(V_OTP, True, "request", "userNotFound"), "wrong",
+     "the decoy of an unknown user, answered with its code")
+case("verify", "lookalike-cyrillic", with_(V_SEL, "\u0430cct-2002", "request", "challengeAnswer"), "wrong",
+     "account id with a Cyrillic a")
+case("verify", "lookalike-fullwidth", with_(V_SEL, "\uff41\uff43\uff43\uff54-2002", "request", "challengeAnswer"),
+     "wrong", "account id in full-width letters")
+case("verify", "lookalike-zero-width", with_(V_SEL, "acct-2002\u200b", "request", "challengeAnswer"), "wrong",
+     "account id with a zero-width space")
+case("verify", "lookalike-digit", with_(V_SEL, "acct-2OO2", "request", "challengeAnswer"), "wrong",
+     "account id with letter O for zero")
+case("verify", "account-not-offered", verify_event({**SEL_PRIVATE, "accounts": '{"acct-1001":"Personal"}'}, "acct-2002"),
+     "wrong", "an account of the user that this round did not offer")
+case("verify", "accounts-malformed", verify_event({**SEL_PRIVATE, "accounts": "acct-2002"}, "acct-2002"),
+     "wrong", "private accounts that are not JSON")
+case("verify", "response-claims-correct", with_(with_(V_SEL, "acct-9999", "request", "challengeAnswer"),
+                                                {"answerCorrect": True}, "response"),
+     "wrong", "a wrong account, with answerCorrect: true already in the response")
+case("verify", "captcha-rejected", verify_event({"step": "CAPTCHA", "attempt": "1"}, "widget-token"), "wrong",
+     "a CAPTCHA token the provider refuses")
+case("verify", "wrong-trigger-source", with_(V_SEL, "CreateAuthChallenge_Authentication", "triggerSource"),
+     "error", "Create's triggerSource on a Verify event")
+case("verify", "missing-trigger-source", without(V_SEL, "triggerSource"), "wrong",
+     "the right account with no triggerSource")
+case("verify", "user-not-found-string", with_(V_SEL, "no", "request", "userNotFound"), "error",
+     "userNotFound: \"no\"")
+case("verify", "jwt-alg-none", verify_event(TOK_PRIVATE, jwt({"alg": "none", "kid": "rsa-1"}, GOOD_CLAIMS, "none")),
+     "wrong", "alg: none, no signature")
+case("verify", "jwt-hs256-with-rsa-public-key",
+     verify_event(TOK_PRIVATE, jwt({"alg": "HS256", "kid": "rsa-1"}, GOOD_CLAIMS, "HS256", rsa_public_pem)),
+     "wrong", "HS256 signed with the RSA public key (PEM bytes) under the RSA key's kid")
+case("verify", "jwt-es256-under-rsa-kid",
+     verify_event(TOK_PRIVATE, jwt({"alg": "ES256", "kid": "rsa-1"}, GOOD_CLAIMS, "ES256")),
+     "wrong", "ES256 signed by the EC key but naming the RSA key's kid")
+case("verify", "jwt-wrong-sub", verify_event(TOK_PRIVATE, rs({**GOOD_CLAIMS, "sub": "someone-else"})),
+     "wrong", "a genuine token for another subject")
+case("verify", "jwt-missing-exp", verify_event(TOK_PRIVATE, rs({"sub": SUB, "iat": ISSUED})), "wrong",
+     "a genuine token with no exp")
+case("verify", "jwt-expired", verify_event(TOK_PRIVATE, rs({"sub": SUB, "iat": ISSUED, "exp": ISSUED + 300})),
+     "wrong", "a genuine token that expired in 2026-01")
+case("verify", "jwt-future-nbf", verify_event(TOK_PRIVATE, rs({**GOOD_CLAIMS, "nbf": FAR - 1})), "wrong",
+     "a genuine token not valid before 2099")
+case("verify", "jwt-unknown-kid", verify_event(TOK_PRIVATE, rs(kid="rsa-2")), "wrong",
+     "a genuine signature under a kid the JWKS does not hold")
+case("verify", "jwt-100kb", verify_event(TOK_PRIVATE, rs({**GOOD_CLAIMS, "pad": "x" * 100_000})), "wrong",
+     "a genuine 100 KB token")
+case("verify", "jwt-unknown-user", with_(verify_event(TOK_PRIVATE, rs()), True, "request", "userNotFound"),
+     "wrong", "a genuine token, but the user does not exist")
+case("verify", "jwt-not-a-token", verify_event(TOK_PRIVATE, "a.b.c"), "wrong", "three dots of nothing")
+case("verify", "jwt-control", verify_event(TOK_PRIVATE, rs()), "correct",
+     "control: a genuine RS256 token from the JWKS, so the refusals above are meaningful")
+
+# The valid event each function must answer right after every hostile one.
+VALID = {
+    "define": (define_event(MID), "challenge:CUSTOM_CHALLENGE", {}),
+    "create": (create_event(MID), "created:EMAIL_OTP", {"sent": True}),
+    "verify": (verify_event(SEL_PRIVATE, "acct-2002"), "correct", {}),
+}
+
+FUNCTIONS = {t: f"{t}-auth-challenge" for t in TRIGGERS}
+
+
+def main():
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    entries = []
+    for trigger, name, event, meta in CASES:
+        path = OUT / trigger / f"{name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(event, indent=2, ensure_ascii=False) if name not in LARGE else json.dumps(event)
+        path.write_text(text + "\n")
+        entries.append({"event": f"{trigger}/{name}.json", "function": FUNCTIONS[trigger], **meta})
+    valid = {}
+    for trigger, (event, expect, extra) in VALID.items():
+        path = OUT / "valid" / f"{trigger}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(event, indent=2) + "\n")
+        valid[FUNCTIONS[trigger]] = {"event": f"valid/{trigger}.json", "expect": expect, **extra}
+    (OUT / "jwks.json").write_text(json.dumps(jwks(), indent=2) + "\n")
+    manifest = {
+        "about": "Hostile events for the three triggers; run by tests/hostile.rs through "
+                 "`cargo lambda watch`. expect: error = the invocation fails; fail = Define "
+                 "ends the sign-in; challenge:X = Define asks for X; created:TAG = Create "
+                 "builds TAG's challenge; wrong/correct = Verify's answerCorrect. No case may "
+                 "yield issueTokens: true.",
+        "env": ENV,
+        "valid": valid,
+        "cases": entries,
+    }
+    (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    print(f"{len(entries)} hostile events written under {OUT.relative_to(ROOT)}")
+
+
+LARGE = {"session-10000-wrong", "session-10000-passed", "session-10000", "answer-1mib", "jwt-100kb"}
+
+if __name__ == "__main__":
+    main()
