@@ -76,17 +76,7 @@ impl AwsSender {
     async fn clients(&self) -> &Clients {
         self.clients
             .get_or_init(|| async {
-                let timeouts = TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(1))
-                    .operation_timeout(SEND_TIMEOUT)
-                    .build();
-                let sdk = aws_config::defaults(BehaviorVersion::latest())
-                    .http_client(https_client())
-                    .timeout_config(timeouts)
-                    .retry_config(RetryConfig::standard().with_max_attempts(2))
-                    .load()
-                    .await;
-                Clients::new(&sdk, self.email, self.sms)
+                Clients::new(&sdk_loader().load().await, self.email, self.sms)
             })
             .await
     }
@@ -156,6 +146,19 @@ const CA_BUNDLES: [&str; 2] = [
 /// The SDK's HTTPS client with one CA bundle as its trust store. The default also reads every
 /// hashed file of `/etc/ssl/certs`, the same roots again, one file each: measurably slower on
 /// the first send and a larger peak RSS. Without a bundle, the default native roots apply.
+/// The standard AWS configuration (region, credentials, `AWS_ENDPOINT_URL`) with our settings:
+/// one HTTPS client, 1 s to connect, 2 s per operation, at most two attempts.
+pub fn sdk_loader() -> aws_config::ConfigLoader {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_timeout(SEND_TIMEOUT)
+        .build();
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .timeout_config(timeouts)
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+}
+
 fn https_client() -> aws_sdk_sesv2::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
     let bundle = std::env::var_os("SSL_CERT_FILE")
@@ -203,17 +206,18 @@ impl CodeSender for AwsSender {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use aws_config::Region;
     use aws_sdk_sesv2::config::{Credentials, SharedCredentialsProvider};
     use test_support::{Behaviour, FakeServer, refused_url};
 
     use super::*;
 
-    fn sender(endpoint: &str) -> AwsSender {
+    /// The production SDK settings, pointed at `endpoint` with test credentials.
+    pub(crate) async fn sender(flow: &str, endpoint: &str) -> AwsSender {
         let config = Config::from_lookup(|k| {
             match k {
-                "AUTH_FLOW" => Some("email-otp,sms-otp"),
+                "AUTH_FLOW" => Some(flow),
                 "OTP_EMAIL_FROM" => Some("no-reply@example.com"),
                 _ => None,
             }
@@ -221,19 +225,12 @@ mod tests {
         })
         .unwrap();
         let credentials = Credentials::new("AKIDTEST", "test-secret", None, None, "test");
-        let sdk = SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
+        let sdk = sdk_loader()
             .region(Region::new("us-east-1"))
             .credentials_provider(SharedCredentialsProvider::new(credentials))
             .endpoint_url(endpoint)
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(1))
-                    .operation_timeout(SEND_TIMEOUT)
-                    .build(),
-            )
-            .retry_config(RetryConfig::standard().with_max_attempts(2))
-            .build();
+            .load()
+            .await;
         AwsSender::with_sdk(&config, &sdk)
     }
 
@@ -284,12 +281,24 @@ mod tests {
                 Behaviour::Respond(500, "text/xml", "<oops".into()),
                 Err(DependencyError::Failed),
             ),
+            (
+                Channel::Sms,
+                Behaviour::Respond(
+                    429,
+                    "text/xml",
+                    "<ErrorResponse><Error><Code>Throttling</Code></Error></ErrorResponse>".into(),
+                ),
+                Err(DependencyError::Failed),
+            ),
             (Channel::Sms, Behaviour::Hang, Err(DependencyError::Timeout)),
         ];
         for (channel, behaviour, want) in table {
             let server = FakeServer::start(behaviour.clone()).await;
             let started = std::time::Instant::now();
-            let got = sender(&server.url).send(&message(channel)).await;
+            let got = sender("email-otp,sms-otp", &server.url)
+                .await
+                .send(&message(channel))
+                .await;
             let took = started.elapsed();
             // The SDK's own operation timeout may fire first and read as a plain failure.
             let same = got == want || (want == Err(DependencyError::Timeout) && got.is_err());
@@ -306,9 +315,12 @@ mod tests {
             };
             assert!(requests.contains(to), "{requests}");
         }
-        let refused = sender(&refused_url().await)
-            .send(&message(Channel::Email))
-            .await;
-        assert_eq!(refused, Err(DependencyError::Failed));
+        for channel in [Channel::Email, Channel::Sms] {
+            let refused = sender("email-otp,sms-otp", &refused_url().await)
+                .await
+                .send(&message(channel))
+                .await;
+            assert_eq!(refused, Err(DependencyError::Failed), "{channel:?}");
+        }
     }
 }

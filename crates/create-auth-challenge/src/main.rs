@@ -1,6 +1,8 @@
 //! Create Auth Challenge: builds the challenge of the current step and sends one-time codes.
 
 mod delivery;
+#[cfg(test)]
+mod faults;
 
 use custom_auth::Config;
 use custom_auth::events::{CreateAuthChallengeEvent, Incoming};

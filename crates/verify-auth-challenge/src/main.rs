@@ -1,5 +1,7 @@
 //! Verify Auth Challenge Response: checks the answer; every doubt is a wrong answer.
 
+#[cfg(test)]
+mod faults;
 mod http;
 
 use std::convert::Infallible;

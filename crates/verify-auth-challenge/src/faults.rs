@@ -1,0 +1,183 @@
+//! Dependency faults through the whole Verify trigger with the real HTTP clients: siteverify
+//! and JWKS endpoints on loopback that hang, refuse, fail or answer garbage. Every case ends
+//! inside 2.5 s with a wrong answer; cached JWKS keys keep working while the endpoint is down;
+//! an unknown `kid` refetches once, then not again for 30 s.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use custom_auth::events::VerifyAuthChallengeEvent;
+use custom_auth::{Config, TokenKeys};
+use serde_json::Value;
+use test_support::{Behaviour, FakeServer, refused_url};
+
+use crate::http::{HttpCaptcha, HttpJwks, LazyClient};
+
+/// Inside the tokens' validity (issued 2026-01-01, expiring 2100).
+const NOW: u64 = 1_767_225_630;
+
+fn hostile(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../events/hostile")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn event(name: &str) -> VerifyAuthChallengeEvent {
+    serde_json::from_str(&hostile(name)).unwrap()
+}
+
+fn config(url: &str) -> Config {
+    Config::from_lookup(|k| match k {
+        "AUTH_FLOW" => Some("captcha,signed-token".to_owned()),
+        "CAPTCHA_SITE_KEY" => Some("site".to_owned()),
+        "CAPTCHA_SECRET" => Some("captcha-secret-value".to_owned()),
+        "CAPTCHA_VERIFY_URL" => Some(format!("{url}/siteverify")),
+        "SIGNED_TOKEN_JWKS_URL" => Some(format!("{url}/jwks")),
+        _ => None,
+    })
+    .unwrap()
+}
+
+fn json(status: u16, body: &str) -> Behaviour {
+    Behaviour::Respond(status, "application/json", body.to_owned())
+}
+
+/// Runs Verify once at `now`; returns `answerCorrect` and asserts the 2.5 s bound.
+async fn run(
+    config: &Config,
+    keys: &TokenKeys<HttpJwks>,
+    event: &VerifyAuthChallengeEvent,
+    now: u64,
+) -> bool {
+    let captcha = HttpCaptcha::new(config, LazyClient::default());
+    let mut event = event.clone();
+    let started = Instant::now();
+    let _ = custom_auth::verify(config, &mut event, &captcha, keys, now).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(2500), "took {took:?}");
+    event.response.answer_correct
+}
+
+fn keys(config: &Config) -> TokenKeys<HttpJwks> {
+    TokenKeys::new(config, HttpJwks::new(config, LazyClient::default()))
+}
+
+#[tokio::test]
+async fn siteverify_faults_are_wrong_answers() {
+    let captcha = event("verify/captcha-rejected.json");
+    let table = [
+        (json(200, r#"{"success":true}"#), true),
+        (json(200, r#"{"success":false}"#), false),
+        (json(500, r#"{"success":true}"#), false),
+        (json(429, r#"{"success":true}"#), false),
+        (json(200, "{not json"), false),
+        (json(200, r#"{"success":"true"}"#), false),
+        (Behaviour::Hang, false),
+    ];
+    for (behaviour, want) in table {
+        let server = FakeServer::start(behaviour.clone()).await;
+        let config = config(&server.url);
+        let got = run(&config, &keys(&config), &captcha, NOW).await;
+        assert_eq!(got, want, "{behaviour:?}");
+    }
+    let config = config(&refused_url().await);
+    assert!(
+        !run(&config, &keys(&config), &captcha, NOW).await,
+        "refused"
+    );
+}
+
+#[tokio::test]
+async fn jwks_faults_are_wrong_answers() {
+    let token = event("verify/jwt-control.json");
+    let table = [
+        (json(200, &hostile("jwks.json")), true),
+        (json(500, &hostile("jwks.json")), false),
+        (json(200, "{not json"), false),
+        (json(200, r#"{"keys":"none"}"#), false),
+        (
+            json(
+                200,
+                r#"{"keys":[{"kty":"RSA","kid":"rsa-1","n":"AQAB","e":"AQAB"}]}"#,
+            ),
+            false,
+        ),
+        (Behaviour::Hang, false),
+    ];
+    for (behaviour, want) in table {
+        let server = FakeServer::start(behaviour.clone()).await;
+        let config = config(&server.url);
+        let got = run(&config, &keys(&config), &token, NOW).await;
+        assert_eq!(
+            got,
+            want,
+            "{}",
+            format!("{behaviour:?}")
+                .chars()
+                .take(80)
+                .collect::<String>()
+        );
+    }
+    let config = config(&refused_url().await);
+    assert!(
+        !run(&config, &keys(&config), &token, NOW).await,
+        "unreachable"
+    );
+}
+
+#[tokio::test]
+async fn cached_keys_outlive_the_endpoint_and_rotation_refetches_once() {
+    let server = FakeServer::start(json(200, &hostile("jwks.json"))).await;
+    let config = config(&server.url);
+    let keys = keys(&config);
+    let known = event("verify/jwt-control.json");
+    let rotated = event("verify/jwt-unknown-kid.json");
+    let fetches = || server.requests().len();
+
+    assert!(run(&config, &keys, &known, NOW).await);
+    assert_eq!(fetches(), 1);
+
+    // The endpoint goes down: fresh cache, no fetch; expired cache, a bounded fetch that
+    // fails, then the stale key.
+    for down in [Behaviour::Hang, json(500, "{}")] {
+        server.set(down);
+        assert!(run(&config, &keys, &known, NOW + 10).await);
+    }
+    assert_eq!(fetches(), 1, "a fresh cache fetches nothing");
+    server.set(Behaviour::Hang);
+    assert!(
+        run(&config, &keys, &known, NOW + 3_700).await,
+        "stale key, endpoint hanging"
+    );
+    assert_eq!(fetches(), 2);
+
+    // Rotation: a new kid is not in the set yet; one refetch, then none for 30 s.
+    let mut document: Value = serde_json::from_str(&hostile("jwks.json")).unwrap();
+    let mut new_key = document["keys"][0].clone();
+    new_key["kid"] = "rsa-2".into();
+    server.set(json(200, &document.to_string()));
+    let t = NOW + 4_000;
+    assert!(
+        !run(&config, &keys, &rotated, t).await,
+        "rsa-2 not published yet"
+    );
+    assert_eq!(fetches(), 3);
+    document["keys"].as_array_mut().unwrap().push(new_key);
+    server.set(json(200, &document.to_string()));
+    assert!(
+        !run(&config, &keys, &rotated, t + 29).await,
+        "rate limited: no refetch yet"
+    );
+    assert_eq!(fetches(), 3);
+    assert!(
+        run(&config, &keys, &rotated, t + 30).await,
+        "refetched after 30 s"
+    );
+    assert_eq!(fetches(), 4);
+    assert!(
+        run(&config, &keys, &known, t + 31).await,
+        "the old key is still published"
+    );
+    assert_eq!(fetches(), 4);
+}
