@@ -13,6 +13,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use test_support::contains_word;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -28,6 +29,8 @@ fn local_aws(args: &[&str]) -> Output {
         .arg(root().join("tools/local_aws.py"))
         .args(args)
         .current_dir(root())
+        // The functions log JSON at debug level, so the leak check below sees the most.
+        .env("LOCAL_AWS_LOG_LEVEL", "debug")
         .stderr(Stdio::inherit())
         .output()
         .expect("run tools/local_aws.py")
@@ -231,6 +234,7 @@ fn sign_in_through_the_local_aws() {
     run.answer(&code);
     let (exit, stdout) = run.finish();
     assert_signed_in(exit, &stdout);
+    let mut codes = vec![code];
 
     // password,email-otp: SRP first, then the code.
     let before = aws.mails();
@@ -241,6 +245,7 @@ fn sign_in_through_the_local_aws() {
     run.answer(&code);
     let (exit, stdout) = run.finish();
     assert_signed_in(exit, &stdout);
+    codes.push(code);
 
     // A wrong password fails, and no code is sent.
     let before = aws.mails();
@@ -257,4 +262,53 @@ fn sign_in_through_the_local_aws() {
     assert_eq!(exit, Some(2), "wrong codes must fail the sign-in");
     assert!(stdout.is_empty());
     assert_eq!(aws.mails(), before + 1, "one e-mail for all three tries");
+    codes.extend(aws.newest_code());
+
+    // Every line the functions logged (JSON, debug level) holds no code, answer, password or
+    // token. Codes are matched as whole words, so a request id cannot fake a hit.
+    let out = local_aws(&["logs", "--port", &aws.port]);
+    assert!(out.status.success(), "could not read the function logs");
+    let logs = String::from_utf8_lossy(&out.stdout).into_owned();
+    let json_lines: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let debug = json_lines.iter().filter(|l| l["level"] == "DEBUG").count();
+    assert!(
+        debug > 0,
+        "no debug lines: the leak check would mean little"
+    );
+    for trigger in ["define", "create", "verify"] {
+        let seen = json_lines.iter().any(|l| l["fields"]["trigger"] == trigger);
+        assert!(seen, "no JSON log line of {trigger}");
+    }
+    let mut secrets: Vec<String> = codes;
+    secrets.extend(
+        [
+            "000000",
+            "000001",
+            "000002",
+            "Demo-Passw0rd!",
+            "Wrong-Passw0rd!",
+        ]
+        .map(String::from),
+    );
+    assert!(secrets.len() >= 8, "{secrets:?}");
+    for secret in &secrets {
+        assert!(
+            !contains_word(&logs, secret),
+            "a secret ({} chars) is in the function logs",
+            secret.len()
+        );
+    }
+    assert!(
+        !logs.contains("eyJ"),
+        "a JWT (a Cognito token?) is in the function logs"
+    );
+    println!(
+        "leak check: {} log lines ({} JSON, {debug} debug), {} secrets, none found",
+        logs.lines().count(),
+        json_lines.len(),
+        secrets.len()
+    );
 }

@@ -91,6 +91,10 @@ def start(port):
     env = aws_env(port)
     # Loopback only: the gateway on 127.0.0.1, and no MQTT/SFTP listeners (they bind 0.0.0.0).
     env.update({"BIND_HOST": "127.0.0.1", "GATEWAY_PORT": str(port), "IOT_MTLS_ENABLED": "0", "SFTP_ENABLED": "0"})
+    # What Lambda derives from the template's LoggingConfig (JSON; ApplicationLogLevel), which
+    # ministack records but does not apply; its function processes inherit this environment.
+    env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+    env["AWS_LAMBDA_LOG_LEVEL"] = os.environ.get("LOCAL_AWS_LOG_LEVEL", "info")
     # Its own process group, so `down` stops it and every function process it spawned.
     process = subprocess.Popen([str(MINISTACK)], env=env, stdout=log, stderr=log, start_new_session=True)
     pid_file(port).write_text(str(process.pid))
@@ -208,6 +212,24 @@ def messages(port, to):
     return sorted(found, key=lambda m: m.get("Timestamp", 0))
 
 
+def function_logs(port):
+    """Every line the functions logged, from the local CloudWatch Logs."""
+    logs = boto(port, "logs")
+    lines = []
+    groups = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/").get("logGroups", [])
+    for group in groups:
+        token = None
+        for _ in range(1000):
+            kwargs = {"logGroupName": group["logGroupName"], "nextToken": token} if token else \
+                {"logGroupName": group["logGroupName"]}
+            page = logs.filter_log_events(**kwargs)
+            lines.extend(e["message"].rstrip("\n") for e in page.get("events", []))
+            token = page.get("nextToken")
+            if not token:
+                break
+    return lines
+
+
 def run_demo(port, flow):
     stack = "custom-auth-demo"
     say(f"step 1/4: local AWS on 127.0.0.1:{port}")
@@ -258,6 +280,8 @@ def main():
     code = sub.add_parser("code", help="print the code in the newest e-mail sent to an address")
     code.add_argument("--port", type=int, required=True)
     code.add_argument("--to", required=True)
+    logs = sub.add_parser("logs", help="print every line the functions logged")
+    logs.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
 
     if args.command == "up":
@@ -283,6 +307,9 @@ def main():
         m = found[-1]
         print(f"\n--- local mailbox: newest message to {args.to} ---\nFrom: {m.get('Source')}\n"
               f"Subject: {m.get('Subject')}\n\n{m.get('BodyText')}\n---", file=sys.stderr)
+    elif args.command == "logs":
+        for line in function_logs(args.port):
+            print(line)
     elif args.command == "code":
         found = messages(args.port, args.to)
         match = re.search(r"code is (\d+)", found[-1].get("BodyText", "")) if found else None

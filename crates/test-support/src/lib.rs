@@ -147,3 +147,33 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> String {
     }
     String::from_utf8_lossy(&data).into_owned()
 }
+
+/// Whether `secret` occurs in `text` as a whole word (no letter or digit right before or after
+/// it), so that a six-digit code is not "found" inside a request id or a timestamp.
+pub fn contains_word(text: &str, secret: &str) -> bool {
+    text.match_indices(secret).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + secret.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_word;
+
+    #[test]
+    fn words_not_substrings() {
+        let table = [
+            ("code is 482913.", true),
+            ("{\"code\":\"482913\"}", true),
+            ("482913", true),
+            ("req-1482913a", false),
+            ("17672482913000", false),
+            ("", false),
+        ];
+        for (text, want) in table {
+            assert_eq!(contains_word(text, "482913"), want, "{text}");
+        }
+    }
+}
