@@ -8,7 +8,7 @@ DEMO_FLOW ?= password,email-otp
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: test demo demo-down fmt-check clippy unit template-lint e2e bench fuzz venv clean
+.PHONY: test demo demo-down fmt-check clippy unit template-lint e2e bench fuzz load venv clean
 
 ## Every check: formatting, lints, unit/property/loop tests, template lints, end-to-end.
 test: fmt-check clippy unit template-lint e2e
@@ -46,6 +46,12 @@ bench: venv
 	cargo bench --locked -p bench --bench logic -- --warm-up-time 1 --measurement-time 3
 	cargo lambda build --release --output-format zip $(FUNCTIONS)
 	cargo run --release --locked -p bench --bin bench
+
+## Concurrent sign-ins through the local AWS (several minutes: not part of `make test`).
+LOAD_USERS ?= 100
+LOAD_PORT ?= 4598
+load: venv
+	$(VENV)/bin/python tools/load.py --port $(LOAD_PORT) --users $(LOAD_USERS)
 
 ## Coverage-guided fuzzing of the three triggers' logic (nightly), FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60

@@ -1,0 +1,172 @@
+"""Many concurrent sign-ins through the local AWS: `make load`.
+
+Deploys template.yaml twice into a fresh ministack on 127.0.0.1 (email-otp, and
+password,email-otp), creates one user per sign-in, then runs every sign-in at once, each with
+the real `cognito-signin` CLI: it reads the e-mail code from the local mailbox of its own user
+and types it in. A tenth of the sign-ins answer wrong codes and must fail. Checks: every
+sign-in ends as expected, each user got exactly one e-mail and only to its own address, the
+functions logged no error; prints sign-ins, failures, p50/p99 wall time. Exit 1 on any miss.
+
+    .venv/bin/python tools/load.py --port 4598 --users 100
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import local_aws  # noqa: E402  (the same start/build/deploy as `make demo`)
+
+CLI = local_aws.ROOT / "target" / "release" / "cognito-signin"
+PASSWORD = "Load-Passw0rd!"
+SIGN_IN_LIMIT = 240  # seconds one sign-in may take, queueing included
+
+
+def create_users(port, pool, names):
+    idp = local_aws.boto(port, "cognito-idp")
+    for name in names:
+        idp.admin_create_user(UserPoolId=pool, Username=name, MessageAction="SUPPRESS", UserAttributes=[
+            {"Name": "email", "Value": f"{name}@load.example.com"},
+            {"Name": "email_verified", "Value": "true"},
+        ])
+        idp.admin_set_user_password(UserPoolId=pool, Username=name, Password=PASSWORD, Permanent=True)
+
+
+def mails_to(port, address):
+    return local_aws.messages(port, address)
+
+
+def sign_in(port, stack, user, password, wrong):
+    """One sign-in; returns (user, outcome, seconds, codes typed)."""
+    env = {**local_aws.aws_env(port), "NO_COLOR": "1"}
+    args = [str(CLI), "--user-pool-id", stack["userPoolId"], "--client-id", stack["clientId"],
+            "--username", user]
+    if password:
+        args += ["--password", PASSWORD]
+    started = time.monotonic()
+    proc = subprocess.Popen(args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    typed = []
+    timer = threading.Timer(SIGN_IN_LIMIT, proc.kill)
+    timer.start()
+    try:
+        for line in proc.stderr:
+            if "a code was sent to" not in line:
+                continue
+            if wrong:
+                answer = "000000" if not typed else f"00000{len(typed)}"
+            else:
+                answer = wait_for_code(port, f"{user}@load.example.com")
+            typed.append(answer)
+            proc.stdin.write(answer + "\n")
+            proc.stdin.flush()
+        out, _ = proc.communicate()
+    finally:
+        timer.cancel()
+    seconds = time.monotonic() - started
+    if proc.returncode == 0:
+        claims = json.loads(out)
+        outcome = "signed-in" if claims.get("cognito:username") == user else "wrong-user"
+    elif proc.returncode == 2:
+        outcome = "refused"
+    else:
+        outcome = f"error(exit {proc.returncode})"
+    return user, outcome, seconds, typed
+
+
+def wait_for_code(port, address):
+    for _ in range(600):
+        found = mails_to(port, address)
+        if found:
+            match = re.search(r"code is (\d+)", found[-1].get("BodyText", ""))
+            if match:
+                return match.group(1)
+        time.sleep(0.2)
+    return "no-mail"
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=4598)
+    parser.add_argument("--users", type=int, default=100, help="concurrent sign-ins (one user each)")
+    parser.add_argument("--no-build", action="store_true", help="reuse .aws-sam/build")
+    args = parser.parse_args()
+    if args.users < 10:
+        parser.error("--users must be at least 10")
+
+    local_aws.say("building the sign-in CLI")
+    subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "cognito-signin"], cwd=local_aws.ROOT,
+                   check=True)
+    local_aws.start(args.port)
+    try:
+        if not args.no_build:
+            local_aws.build(args.port)
+        flows = {"load-email": ("email-otp", False), "load-password": ("password,email-otp", True)}
+        stacks = {}
+        for name, (flow, _) in flows.items():
+            local_aws.deploy(args.port, name, flow, [])
+            stacks[name] = local_aws.prepare(args.port, name)
+        plan = []
+        for i in range(args.users):
+            name = "load-password" if i % 3 == 2 else "load-email"
+            plan.append((name, f"user{i:03d}", flows[name][1], i % 10 == 9))
+        for name in flows:
+            create_users(args.port, stacks[name]["userPoolId"], [u for s, u, _, _ in plan if s == name])
+        local_aws.say(f"{len(plan)} concurrent sign-ins across {len(flows)} stacks")
+        started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(plan)) as pool:
+            futures = {pool.submit(sign_in, args.port, stacks[s], u, pw, wrong): (s, u, wrong)
+                       for s, u, pw, wrong in plan}
+            results = {}
+            for future in concurrent.futures.as_completed(futures):
+                stack, user, wrong = futures[future]
+                results[user] = (stack, wrong, *future.result()[1:])
+        total = time.monotonic() - started
+
+        misses = []
+        for user, (stack, wrong, outcome, seconds, typed) in sorted(results.items()):
+            want = "refused" if wrong else "signed-in"
+            if outcome != want:
+                misses.append(f"{user} ({stack}): {outcome}, expected {want}")
+            mails = mails_to(args.port, f"{user}@load.example.com")
+            if len(mails) != 1:
+                misses.append(f"{user}: {len(mails)} e-mails, expected exactly 1")
+            for m in mails:
+                if m.get("To") != [f"{user}@load.example.com"]:
+                    misses.append(f"{user}: an e-mail addressed to {m.get('To')}")
+            if not wrong and typed:
+                body = mails[-1].get("BodyText", "") if mails else ""
+                if typed[-1] not in body:
+                    misses.append(f"{user}: typed a code that is not in its own e-mail")
+        errors = [line for line in local_aws.function_logs(args.port) if '"level":"ERROR"' in line]
+        if errors:
+            misses.append(f"{len(errors)} ERROR lines in the function logs")
+
+        times = [r[3] for r in results.values()]
+        ok = sum(1 for r in results.values() if r[2] == "signed-in")
+        refused = sum(1 for r in results.values() if r[2] == "refused")
+        print(f"\nsign-ins: {len(results)} concurrent ({ok} signed in, {refused} refused as planned)")
+        print(f"failures: {len(misses)}")
+        print(f"wall time per sign-in: p50 {percentile(times, 50):.2f} s, p99 {percentile(times, 99):.2f} s, "
+              f"max {max(times):.2f} s; all {len(results)} in {total:.1f} s")
+        for miss in misses[:30]:
+            print(f"  miss: {miss}")
+        sys.exit(1 if misses else 0)
+    finally:
+        local_aws.stop(args.port)
+
+
+if __name__ == "__main__":
+    main()
