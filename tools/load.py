@@ -39,12 +39,59 @@ def create_users(port, pool, names):
         idp.admin_set_user_password(UserPoolId=pool, Username=name, Password=PASSWORD, Permanent=True)
 
 
-def mails_to(port, address):
-    return local_aws.messages(port, address)
+class Mailbox:
+    """One poller of the local SES mailbox for all sign-ins: a hundred pollers would load the
+    emulator more than the sign-ins do, and slow its SES past the functions' 2 s bound."""
+
+    def __init__(self, port):
+        self.port = port
+        self.by_address = {}
+        self.changed = threading.Condition()
+        self.stopped = False
+        self.thread = threading.Thread(target=self.poll, daemon=True)
+        self.thread.start()
+
+    def fetch(self):
+        data = json.loads(local_aws.http_get(f"http://127.0.0.1:{self.port}/_ministack/ses/messages", timeout=10))
+        by_address = {}
+        for per_account in (data.get("messages") or {}).values():
+            for m in per_account:
+                for to in m.get("To", []):
+                    by_address.setdefault(to, []).append(m)
+        return by_address
+
+    def poll(self):
+        while not self.stopped:
+            try:
+                by_address = self.fetch()
+            except Exception:  # a slow or busy emulator: try again
+                by_address = None
+            if by_address is not None:
+                with self.changed:
+                    self.by_address = by_address
+                    self.changed.notify_all()
+            time.sleep(0.5)
+
+    def wait_for_code(self, address, timeout=120):
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while time.monotonic() < deadline:
+                found = self.by_address.get(address, [])
+                match = re.search(r"code is (\d+)", found[-1].get("BodyText", "")) if found else None
+                if match:
+                    return match.group(1)
+                self.changed.wait(1)
+        return "no-mail"
+
+    def stop(self):
+        self.stopped = True
+        self.thread.join(timeout=15)
 
 
-def sign_in(port, stack, user, password, wrong):
-    """One sign-in; returns (user, outcome, seconds, codes typed)."""
+def sign_in(port, mailbox, stack, user, password, wrong, delay):
+    """One sign-in, started after `delay` seconds; returns (user, outcome, seconds, codes typed,
+    start, end)."""
+    time.sleep(delay)
     env = {**local_aws.aws_env(port), "NO_COLOR": "1"}
     args = [str(CLI), "--user-pool-id", stack["userPoolId"], "--client-id", stack["clientId"],
             "--username", user]
@@ -54,42 +101,34 @@ def sign_in(port, stack, user, password, wrong):
     proc = subprocess.Popen(args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     typed = []
+    said = []
     timer = threading.Timer(SIGN_IN_LIMIT, proc.kill)
     timer.start()
     try:
         for line in proc.stderr:
+            said.append(line.rstrip())
             if "a code was sent to" not in line:
                 continue
             if wrong:
                 answer = "000000" if not typed else f"00000{len(typed)}"
             else:
-                answer = wait_for_code(port, f"{user}@load.example.com")
+                answer = mailbox.wait_for_code(f"{user}@load.example.com")
             typed.append(answer)
             proc.stdin.write(answer + "\n")
             proc.stdin.flush()
         out, _ = proc.communicate()
     finally:
         timer.cancel()
-    seconds = time.monotonic() - started
+    ended = time.monotonic()
+    seconds = ended - started
     if proc.returncode == 0:
         claims = json.loads(out)
         outcome = "signed-in" if claims.get("cognito:username") == user else "wrong-user"
     elif proc.returncode == 2:
         outcome = "refused"
     else:
-        outcome = f"error(exit {proc.returncode})"
-    return user, outcome, seconds, typed
-
-
-def wait_for_code(port, address):
-    for _ in range(600):
-        found = mails_to(port, address)
-        if found:
-            match = re.search(r"code is (\d+)", found[-1].get("BodyText", ""))
-            if match:
-                return match.group(1)
-        time.sleep(0.2)
-    return "no-mail"
+        outcome = f"error(exit {proc.returncode}: {said[-1] if said else ''})"
+    return user, outcome, seconds, typed, started, ended
 
 
 def percentile(values, p):
@@ -101,6 +140,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=4598)
     parser.add_argument("--users", type=int, default=100, help="concurrent sign-ins (one user each)")
+    parser.add_argument("--ramp", type=float, default=5.0,
+                        help="seconds over which the sign-ins start (all overlap: each takes longer)")
     parser.add_argument("--no-build", action="store_true", help="reuse .aws-sam/build")
     args = parser.parse_args()
     if args.users < 10:
@@ -125,22 +166,25 @@ def main():
         for name in flows:
             create_users(args.port, stacks[name]["userPoolId"], [u for s, u, _, _ in plan if s == name])
         local_aws.say(f"{len(plan)} concurrent sign-ins across {len(flows)} stacks")
+        mailbox = Mailbox(args.port)
         started = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(plan)) as pool:
-            futures = {pool.submit(sign_in, args.port, stacks[s], u, pw, wrong): (s, u, wrong)
-                       for s, u, pw, wrong in plan}
+            step = args.ramp / len(plan)
+            futures = {pool.submit(sign_in, args.port, mailbox, stacks[s], u, pw, wrong, i * step): (s, u, wrong)
+                       for i, (s, u, pw, wrong) in enumerate(plan)}
             results = {}
             for future in concurrent.futures.as_completed(futures):
                 stack, user, wrong = futures[future]
                 results[user] = (stack, wrong, *future.result()[1:])
         total = time.monotonic() - started
+        mailbox.stop()
 
         misses = []
-        for user, (stack, wrong, outcome, seconds, typed) in sorted(results.items()):
+        for user, (stack, wrong, outcome, seconds, typed, _, _) in sorted(results.items()):
             want = "refused" if wrong else "signed-in"
             if outcome != want:
                 misses.append(f"{user} ({stack}): {outcome}, expected {want}")
-            mails = mails_to(args.port, f"{user}@load.example.com")
+            mails = mailbox.fetch().get(f"{user}@load.example.com", [])
             if len(mails) != 1:
                 misses.append(f"{user}: {len(mails)} e-mails, expected exactly 1")
             for m in mails:
@@ -152,12 +196,19 @@ def main():
                     misses.append(f"{user}: typed a code that is not in its own e-mail")
         errors = [line for line in local_aws.function_logs(args.port) if '"level":"ERROR"' in line]
         if errors:
-            misses.append(f"{len(errors)} ERROR lines in the function logs")
+            misses.append(f"{len(errors)} ERROR lines in the function logs, first: {errors[0][:300]}")
 
         times = [r[3] for r in results.values()]
+        # The most sign-ins in flight at one moment.
+        edges = sorted([(r[5], 1) for r in results.values()] + [(r[6], -1) for r in results.values()])
+        in_flight = peak = 0
+        for _, change in edges:
+            in_flight += change
+            peak = max(peak, in_flight)
         ok = sum(1 for r in results.values() if r[2] == "signed-in")
         refused = sum(1 for r in results.values() if r[2] == "refused")
-        print(f"\nsign-ins: {len(results)} concurrent ({ok} signed in, {refused} refused as planned)")
+        print(f"\nsign-ins: {len(results)}, started over {args.ramp:.0f} s, at most {peak} in flight at once "
+              f"({ok} signed in, {refused} refused as planned)")
         print(f"failures: {len(misses)}")
         print(f"wall time per sign-in: p50 {percentile(times, 50):.2f} s, p99 {percentile(times, 99):.2f} s, "
               f"max {max(times):.2f} s; all {len(results)} in {total:.1f} s")

@@ -95,6 +95,11 @@ def start(port):
     # ministack records but does not apply; its function processes inherit this environment.
     env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
     env["AWS_LAMBDA_LOG_LEVEL"] = os.environ.get("LOCAL_AWS_LOG_LEVEL", "info")
+    # Every Cognito call holds one of ministack's worker threads while it runs our triggers, and
+    # the Create trigger's SES call needs another. With its default 64, a hundred concurrent
+    # sign-ins starve SES and every send times out (seen in `make load`); AWS has no such
+    # coupling between services, so give the emulator room.
+    env["MINISTACK_WORKER_THREADS"] = "512"
     # Its own process group, so `down` stops it and every function process it spawned.
     process = subprocess.Popen([str(MINISTACK)], env=env, stdout=log, stderr=log, start_new_session=True)
     pid_file(port).write_text(str(process.pid))
