@@ -213,9 +213,9 @@ pub(crate) mod tests {
 
     use super::*;
 
-    /// The production SDK settings, pointed at `endpoint` with test credentials.
-    pub(crate) async fn sender(flow: &str, endpoint: &str) -> AwsSender {
-        let config = Config::from_lookup(|k| {
+    /// A configuration with `flow` and a sender address.
+    pub(crate) fn config(flow: &str) -> Config {
+        Config::from_lookup(|k| {
             match k {
                 "AUTH_FLOW" => Some(flow),
                 "OTP_EMAIL_FROM" => Some("no-reply@example.com"),
@@ -223,7 +223,12 @@ pub(crate) mod tests {
             }
             .map(str::to_owned)
         })
-        .unwrap();
+        .unwrap()
+    }
+
+    /// The production SDK settings, pointed at `endpoint` with test credentials.
+    pub(crate) async fn sender(flow: &str, endpoint: &str) -> AwsSender {
+        let config = config(flow);
         let credentials = Credentials::new("AKIDTEST", "test-secret", None, None, "test");
         let sdk = sdk_loader()
             .region(Region::new("us-east-1"))

@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use test_support::{Behaviour, FakeServer, refused_url};
 
-use crate::delivery::tests::sender;
+use crate::delivery::tests::{config, sender};
 
 fn first_round(flow: &str) -> (custom_auth::Config, CreateAuthChallengeEvent) {
     let file = format!(
@@ -18,16 +18,7 @@ fn first_round(flow: &str) -> (custom_auth::Config, CreateAuthChallengeEvent) {
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(&file).unwrap();
-    let config = custom_auth::Config::from_lookup(|k| {
-        match k {
-            "AUTH_FLOW" => Some(flow),
-            "OTP_EMAIL_FROM" => Some("no-reply@example.com"),
-            _ => None,
-        }
-        .map(str::to_owned)
-    })
-    .unwrap();
-    (config, serde_json::from_str(&text).unwrap())
+    (config(flow), serde_json::from_str(&text).unwrap())
 }
 
 #[tokio::test]
