@@ -211,7 +211,7 @@ async fn hostile_events_fail_closed_and_every_function_keeps_serving() {
     ];
     tokio::task::block_in_place(|| {
         // Built first so that the watch's own `cargo run` finds them up to date.
-        let built = Command::new("cargo")
+        let built = Command::new(env!("CARGO"))
             .args(["build", "--release", "--locked"])
             .args(functions.iter().flat_map(|f| ["-p", f]))
             .current_dir(root())

@@ -13,7 +13,6 @@ functions logged no error; prints sign-ins, failures, p50/p99 wall time. Exit 1 
 import argparse
 import concurrent.futures
 import json
-import os
 import re
 import subprocess
 import sys

@@ -143,9 +143,6 @@ const CA_BUNDLES: [&str; 2] = [
     "/etc/ssl/certs/ca-certificates.crt",
 ];
 
-/// The SDK's HTTPS client with one CA bundle as its trust store. The default also reads every
-/// hashed file of `/etc/ssl/certs`, the same roots again, one file each: measurably slower on
-/// the first send and a larger peak RSS. Without a bundle, the default native roots apply.
 /// The standard AWS configuration (region, credentials, `AWS_ENDPOINT_URL`) with our settings:
 /// one HTTPS client, 1 s to connect, 2 s per operation, at most two attempts.
 pub fn sdk_loader() -> aws_config::ConfigLoader {
@@ -159,6 +156,9 @@ pub fn sdk_loader() -> aws_config::ConfigLoader {
         .retry_config(RetryConfig::standard().with_max_attempts(2))
 }
 
+/// The SDK's HTTPS client with one CA bundle as its trust store. The default also reads every
+/// hashed file of `/etc/ssl/certs`, the same roots again, one file each: measurably slower on
+/// the first send and a larger peak RSS. Without a bundle, the default native roots apply.
 fn https_client() -> aws_sdk_sesv2::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
     let bundle = std::env::var_os("SSL_CERT_FILE")
