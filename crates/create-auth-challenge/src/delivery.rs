@@ -136,46 +136,69 @@ impl AwsSender {
     }
 }
 
-/// Places the system keeps its CA bundle: `SSL_CERT_FILE`, Amazon Linux (Lambda's
-/// provided.al2023), Debian and Ubuntu.
-const CA_BUNDLES: [&str; 2] = [
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/certs/ca-certificates.crt",
-];
+/// The roots of Amazon Trust Services, which sign the certificate of every AWS service
+/// endpoint (SES, SNS, their VPC endpoints).
+const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("amazon-trust-services.pem");
 
 /// The standard AWS configuration (region, credentials, `AWS_ENDPOINT_URL`) with our settings:
-/// one HTTPS client, 1 s to connect, 2 s per operation, at most two attempts.
+/// one HTTPS client trusting the roots [`trusted_roots`] picks, 1 s to connect, 2 s per
+/// operation, at most two attempts.
 pub fn sdk_loader() -> aws_config::ConfigLoader {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_timeout(SEND_TIMEOUT)
         .build();
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client())
+        .http_client(https_client(trusted_roots(
+            std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from),
+        )))
         .timeout_config(timeouts)
         .retry_config(RetryConfig::standard().with_max_attempts(2))
 }
 
-/// The SDK's HTTPS client with one CA bundle as its trust store. The default also reads every
-/// hashed file of `/etc/ssl/certs`, the same roots again, one file each: measurably slower on
-/// the first send and a larger peak RSS. Without a bundle, the default native roots apply.
-fn https_client() -> aws_sdk_sesv2::config::SharedHttpClient {
+/// The SDK's HTTPS client (rustls on aws-lc), trusting exactly the roots in `roots_pem`.
+fn https_client(roots_pem: Vec<u8>) -> aws_sdk_sesv2::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
-    let bundle = std::env::var_os("SSL_CERT_FILE")
-        .map(std::path::PathBuf::from)
-        .into_iter()
-        .chain(CA_BUNDLES.iter().map(std::path::PathBuf::from))
-        .find_map(|path| std::fs::read(path).ok());
-    let trust = match bundle {
-        Some(pem) => TrustStore::empty().with_pem_certificate(pem),
-        None => TrustStore::default(),
-    };
+    let trust = TrustStore::empty().with_pem_certificate(roots_pem);
     let builder = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
     match TlsContext::builder().with_trust_store(trust).build() {
         Ok(context) => builder.tls_context(context).build_https(),
         Err(_) => builder.build_https(),
     }
+}
+
+/// The PEM roots to trust: Amazon Trust Services', or the bundle `SSL_CERT_FILE` names (for a
+/// partition or proxy whose certificates chain elsewhere). Codes travel in these requests, so a
+/// certificate mis-issued by any of the other ~140 roots of a system bundle must not be able to
+/// read them; and decoding five roots instead of a 220 KB bundle takes most of the cost out of
+/// Create's first send (BENCHMARKS.md). A bundle that cannot be read, or holds anything but
+/// parsable certificates, falls back to the narrower set, never to a wider one, and never
+/// reaches the SDK, which panics on a certificate it cannot parse.
+fn trusted_roots(ssl_cert_file: Option<std::path::PathBuf>) -> Vec<u8> {
+    let Some(path) = ssl_cert_file else {
+        return AMAZON_TRUST_SERVICES.to_vec();
+    };
+    match std::fs::read(path) {
+        Ok(pem) if usable_roots(&pem) => pem,
+        _ => {
+            tracing::warn!("SSL_CERT_FILE is not a usable bundle; trusting Amazon Trust Services");
+            AMAZON_TRUST_SERVICES.to_vec()
+        }
+    }
+}
+
+/// Whether `pem` holds at least one certificate and each parses as a trust anchor.
+fn usable_roots(pem: &[u8]) -> bool {
+    use rustls_pki_types::{CertificateDer, pem::PemObject};
+    let mut roots = rustls::RootCertStore::empty();
+    for der in CertificateDer::pem_slice_iter(pem) {
+        match der.map(|der| roots.add(der)) {
+            Ok(Ok(())) => {}
+            _ => return false,
+        }
+    }
+    !roots.is_empty()
 }
 
 impl CodeSender for AwsSender {
@@ -228,9 +251,15 @@ pub(crate) mod tests {
 
     /// The production SDK settings, pointed at `endpoint` with test credentials.
     pub(crate) async fn sender(flow: &str, endpoint: &str) -> AwsSender {
+        sender_trusting(flow, endpoint, AMAZON_TRUST_SERVICES.to_vec()).await
+    }
+
+    /// [`sender`], trusting the roots in `roots_pem` for HTTPS.
+    async fn sender_trusting(flow: &str, endpoint: &str, roots_pem: Vec<u8>) -> AwsSender {
         let config = config(flow);
         let credentials = Credentials::new("AKIDTEST", "test-secret", None, None, "test");
         let sdk = sdk_loader()
+            .http_client(https_client(roots_pem))
             .region(Region::new("us-east-1"))
             .credentials_provider(SharedCredentialsProvider::new(credentials))
             .endpoint_url(endpoint)
@@ -327,5 +356,132 @@ pub(crate) mod tests {
                 .await;
             assert_eq!(refused, Err(DependencyError::Failed), "{channel:?}");
         }
+    }
+
+    /// Amazon Trust Services' published SHA-256 fingerprints (amazontrust.com/repository).
+    const ATS_FINGERPRINTS: [&str; 5] = [
+        "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e", // Amazon Root CA 1
+        "1ba5b2aa8c65401a82960118f80bec4f62304d83cec4713a19c39c011ea46db4", // Amazon Root CA 2
+        "18ce6cfe7bf14e60b2e347b8dfe868cb31d02ebb3ada271569f50343b46db3a4", // Amazon Root CA 3
+        "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092", // Amazon Root CA 4
+        "568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5", // Starfield Services G2
+    ];
+
+    #[test]
+    fn embedded_roots_are_amazon_trust_services() {
+        use rustls_pki_types::{CertificateDer, pem::PemObject};
+        use sha2::{Digest, Sha256};
+        let fingerprints: Vec<String> = CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES)
+            .map(|der| {
+                let digest = Sha256::digest(der.unwrap().as_ref());
+                digest.iter().map(|b| format!("{b:02x}")).collect()
+            })
+            .collect();
+        assert_eq!(fingerprints, ATS_FINGERPRINTS);
+        assert!(usable_roots(AMAZON_TRUST_SERVICES));
+    }
+
+    #[test]
+    fn ssl_cert_file_is_used_only_when_every_certificate_parses() {
+        let dir = std::env::temp_dir().join(format!("create-trust-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let own = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()])
+            .unwrap()
+            .cert
+            .pem();
+        let not_der = "-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n";
+        let bad_base64 = "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
+        let table: [(&str, Option<String>, bool); 7] = [
+            ("unset", None, false),
+            ("missing file", Some("missing.pem".into()), false),
+            ("empty file", Some(String::new()), false),
+            ("no PEM at all", Some("not a bundle".into()), false),
+            ("bad base64", Some(format!("{own}{bad_base64}")), false),
+            ("not a certificate", Some(format!("{own}{not_der}")), false),
+            ("a usable bundle", Some(own.clone()), true),
+        ];
+        for (case, contents, own_used) in table {
+            let path = contents.map(|contents| {
+                let path = dir.join(case.replace(' ', "-"));
+                if case != "missing file" {
+                    std::fs::write(&path, contents).unwrap();
+                }
+                path
+            });
+            let want = if own_used {
+                own.as_bytes()
+            } else {
+                AMAZON_TRUST_SERVICES
+            };
+            assert_eq!(trusted_roots(path), want, "{case}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A loopback HTTPS server with a fresh self-signed certificate that answers every request
+    /// with SES's success reply; returns its URL and its certificate.
+    async fn https_server() -> (String, String) {
+        use std::sync::Arc;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+        let key = rustls_pki_types::PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![certified.cert.der().clone()], key.into())
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("https://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut stream) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    // One request, read until its headers end; the body is small and ignored.
+                    let mut seen = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => seen.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let body = r#"{"MessageId":"tls"}"#;
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(reply.as_bytes()).await;
+                    let _ = stream.shutdown().await;
+                });
+            }
+        });
+        (url, certified.cert.pem())
+    }
+
+    #[tokio::test]
+    async fn https_trusts_only_the_chosen_roots() {
+        let (url, cert) = https_server().await;
+        let send = |roots: Vec<u8>| {
+            let url = url.clone();
+            async move {
+                sender_trusting("email-otp", &url, roots)
+                    .await
+                    .send(&message(Channel::Email))
+                    .await
+            }
+        };
+        // The default trust (Amazon Trust Services) refuses a certificate from anyone else...
+        assert_eq!(
+            send(AMAZON_TRUST_SERVICES.to_vec()).await,
+            Err(DependencyError::Failed)
+        );
+        // ...and the same server is reached once its certificate is the trusted root.
+        assert_eq!(send(cert.into_bytes()).await, Ok(()));
     }
 }
