@@ -50,9 +50,11 @@ bench: venv
 ## Concurrent sign-ins through the local AWS (several minutes: not part of `make test`).
 LOAD_USERS ?= 100
 LOAD_PORT ?= 4598
-LOAD_RAMP ?= 5
+LOAD_RAMP ?= 1
+LOAD_PASSWORD_EVERY ?= 5
 load: venv
-	$(VENV)/bin/python tools/load.py --port $(LOAD_PORT) --users $(LOAD_USERS) --ramp $(LOAD_RAMP)
+	$(VENV)/bin/python tools/load.py --port $(LOAD_PORT) --users $(LOAD_USERS) --ramp $(LOAD_RAMP) \
+		--password-every $(LOAD_PASSWORD_EVERY)
 
 ## Coverage-guided fuzzing of the three triggers' logic (nightly), FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
