@@ -145,13 +145,13 @@ def main():
     parser.add_argument("--ramp", type=float, default=1.0,
                         help="seconds over which the sign-ins start (all overlap: each takes longer)")
     parser.add_argument("--password-every", type=int, default=5,
-                        help="every Nth sign-in uses the password flow (the emulator's SRP is costly)")
+                        help="every Nth sign-in uses the password flow, 0 none (the emulator's SRP is costly)")
     parser.add_argument("--no-build", action="store_true", help="reuse .aws-sam/build")
     args = parser.parse_args()
     if args.users < 10:
         parser.error("--users must be at least 10")
-    if args.password_every < 1:
-        parser.error("--password-every must be at least 1")
+    if args.password_every < 0:
+        parser.error("--password-every must be 0 (none) or more")
 
     local_aws.say("building the sign-in CLI")
     subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "cognito-signin"], cwd=local_aws.ROOT,
@@ -167,7 +167,8 @@ def main():
             stacks[name] = local_aws.prepare(args.port, name)
         plan = []
         for i in range(args.users):
-            name = "load-password" if i % args.password_every == args.password_every - 1 else "load-email"
+            every = args.password_every
+            name = "load-password" if every and i % every == every - 1 else "load-email"
             plan.append((name, f"user{i:03d}", flows[name][1], i % 10 == 9))
         for name in flows:
             create_users(args.port, stacks[name]["userPoolId"], [u for s, u, _, _ in plan if s == name])
