@@ -1,11 +1,14 @@
 //! Sends one-time codes with Amazon SES v2 and Amazon SNS, each call bounded to 2 seconds.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sesv2::config::{SharedAsyncSleep, SharedCredentialsProvider};
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_sdk_sns::types::MessageAttributeValue;
@@ -13,17 +16,87 @@ use custom_auth::config::{Config, Step};
 use custom_auth::ports::{Channel, CodeMessage, CodeSender, DependencyError};
 use tokio::sync::OnceCell;
 
+use crate::CreateError;
+
 /// The most a send may take, so the trigger answers well inside Cognito's 5 seconds.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(2);
 /// What a decoy waits before the first real send has been timed.
 const INITIAL_SEND_MICROS: u64 = 150_000;
 
+/// How Create reaches AWS, read once at start: the region and the execution role's
+/// credentials that Lambda puts in every function's environment, and the variables the AWS SDKs
+/// document for endpoints, FIPS and dual-stack. Deliberately not the SDK's whole default chain
+/// (profile files, SSO, web identity through STS, container and instance metadata): none of it
+/// exists on Lambda, and linking it made Create's binary 1 MB larger, paid in cold start and
+/// memory on every sandbox (BENCHMARKS.md).
+#[derive(Clone, Debug, Default)]
+pub struct AwsSettings {
+    region: Option<String>,
+    endpoint_url: Option<String>,
+    ses_endpoint_url: Option<String>,
+    sns_endpoint_url: Option<String>,
+    use_fips: bool,
+    use_dual_stack: bool,
+    ssl_cert_file: Option<PathBuf>,
+}
+
+impl AwsSettings {
+    /// Reads the settings through `lookup` (the process environment in production). A flag
+    /// that is neither `true` nor `false` is an error that names it.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<AwsSettings, CreateError> {
+        let text = |name: &str| lookup(name).filter(|value| !value.is_empty());
+        let flag = |name: &'static str| match text(name).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(false),
+            Some(v) if v == "false" => Ok(false),
+            Some(v) if v == "true" => Ok(true),
+            Some(_) => Err(CreateError::Setting(name)),
+        };
+        Ok(AwsSettings {
+            region: text("AWS_REGION").or_else(|| text("AWS_DEFAULT_REGION")),
+            endpoint_url: text("AWS_ENDPOINT_URL"),
+            ses_endpoint_url: text("AWS_ENDPOINT_URL_SESV2"),
+            sns_endpoint_url: text("AWS_ENDPOINT_URL_SNS"),
+            use_fips: flag("AWS_USE_FIPS_ENDPOINT")?,
+            use_dual_stack: flag("AWS_USE_DUALSTACK_ENDPOINT")?,
+            ssl_cert_file: text("SSL_CERT_FILE").map(PathBuf::from),
+        })
+    }
+}
+
+/// The SDK configuration for `settings`: credentials from the environment (the SDK caches them
+/// and reads them again when they near expiry), one HTTPS client trusting the roots
+/// [`trusted_roots`] picks, 1 s to connect, 2 s per operation, at most two attempts.
+pub fn sdk_config(settings: &AwsSettings) -> SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_timeout(SEND_TIMEOUT)
+        .build();
+    let credentials = EnvironmentVariableCredentialsProvider::new();
+    let sleep = aws_smithy_async::rt::sleep::TokioSleep::new();
+    let mut sdk = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(settings.region.clone().map(Region::new))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(https_client(trusted_roots(settings.ssl_cert_file.clone())))
+        .sleep_impl(SharedAsyncSleep::new(sleep))
+        .timeout_config(timeouts)
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .use_fips(settings.use_fips)
+        .use_dual_stack(settings.use_dual_stack);
+    if let Some(url) = &settings.endpoint_url {
+        sdk = sdk.endpoint_url(url);
+    }
+    sdk.build()
+}
+
 /// SES and SNS clients, built once, on the first send, and only for the channels the flow
-/// uses. Building them loads the AWS configuration and the system's root certificates (about
-/// 150 files), which would otherwise add milliseconds to every cold start, also for rounds and
-/// flows that send nothing.
+/// uses. Building them reads the trusted roots and sets up TLS, which would otherwise add to
+/// every cold start, also for rounds and flows that send nothing.
 pub struct AwsSender {
     clients: OnceCell<Clients>,
+    settings: AwsSettings,
     email: bool,
     sms: bool,
     from: String,
@@ -37,36 +110,62 @@ struct Clients {
 }
 
 impl Clients {
-    fn new(sdk: &SdkConfig, email: bool, sms: bool) -> Clients {
+    /// The flow's clients; a service's own endpoint variable wins over `AWS_ENDPOINT_URL`.
+    fn new(sdk: &SdkConfig, settings: &AwsSettings, email: bool, sms: bool) -> Clients {
         Clients {
-            ses: email.then(|| aws_sdk_sesv2::Client::new(sdk)),
-            sns: sms.then(|| aws_sdk_sns::Client::new(sdk)),
+            ses: email.then(|| {
+                let mut ses = aws_sdk_sesv2::config::Builder::from(sdk);
+                if let Some(url) = &settings.ses_endpoint_url {
+                    ses = ses.endpoint_url(url);
+                }
+                aws_sdk_sesv2::Client::from_conf(ses.build())
+            }),
+            sns: sms.then(|| {
+                let mut sns = aws_sdk_sns::config::Builder::from(sdk);
+                if let Some(url) = &settings.sns_endpoint_url {
+                    sns = sns.endpoint_url(url);
+                }
+                aws_sdk_sns::Client::from_conf(sns.build())
+            }),
         }
     }
 }
 
 impl AwsSender {
-    /// A sender for the flow's channels; the standard AWS configuration (region, credentials,
-    /// `AWS_ENDPOINT_URL`) is loaded on the first send.
-    pub fn from_config(config: &Config) -> AwsSender {
-        AwsSender {
+    /// A sender for the flow's channels, whose clients are built on the first send. A flow
+    /// that sends codes needs a region: without one, start fails naming `AWS_REGION`.
+    pub fn new(config: &Config, settings: AwsSettings) -> Result<AwsSender, CreateError> {
+        let (email, sms) = (
+            config.flow.contains(Step::EmailOtp),
+            config.flow.contains(Step::SmsOtp),
+        );
+        if (email || sms) && settings.region.is_none() {
+            return Err(CreateError::Setting("AWS_REGION"));
+        }
+        Ok(AwsSender {
             clients: OnceCell::new(),
-            email: config.flow.contains(Step::EmailOtp),
-            sms: config.flow.contains(Step::SmsOtp),
+            settings,
+            email,
+            sms,
             from: config
                 .email
                 .as_ref()
                 .map(|e| e.from.clone())
                 .unwrap_or_default(),
             typical_micros: AtomicU64::new(INITIAL_SEND_MICROS),
-        }
+        })
     }
 
-    /// A sender whose clients come from `sdk` (tests point it at a fake endpoint).
+    /// A sender whose clients come from `sdk` (tests give them test credentials).
     #[cfg(test)]
-    pub fn with_sdk(config: &Config, sdk: &SdkConfig) -> AwsSender {
-        let sender = AwsSender::from_config(config);
-        let clients = Clients::new(sdk, sender.email, sender.sms);
+    pub fn with_sdk(config: &Config, settings: AwsSettings, sdk: &SdkConfig) -> AwsSender {
+        let clients = Clients::new(
+            sdk,
+            &settings,
+            config.flow.contains(Step::EmailOtp),
+            config.flow.contains(Step::SmsOtp),
+        );
+        let sender = AwsSender::new(config, settings).unwrap();
         AwsSender {
             clients: OnceCell::new_with(Some(clients)),
             ..sender
@@ -76,7 +175,8 @@ impl AwsSender {
     async fn clients(&self) -> &Clients {
         self.clients
             .get_or_init(|| async {
-                Clients::new(&sdk_loader().load().await, self.email, self.sms)
+                let sdk = sdk_config(&self.settings);
+                Clients::new(&sdk, &self.settings, self.email, self.sms)
             })
             .await
     }
@@ -140,28 +240,12 @@ impl AwsSender {
 /// endpoint (SES, SNS, their VPC endpoints).
 const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("amazon-trust-services.pem");
 
-/// The standard AWS configuration (region, credentials, `AWS_ENDPOINT_URL`) with our settings:
-/// one HTTPS client trusting the roots [`trusted_roots`] picks, 1 s to connect, 2 s per
-/// operation, at most two attempts.
-pub fn sdk_loader() -> aws_config::ConfigLoader {
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(1))
-        .operation_timeout(SEND_TIMEOUT)
-        .build();
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client(trusted_roots(
-            std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from),
-        )))
-        .timeout_config(timeouts)
-        .retry_config(RetryConfig::standard().with_max_attempts(2))
-}
-
-/// The SDK's HTTPS client (rustls on aws-lc), trusting exactly the roots in `roots_pem`.
+/// The SDK's HTTPS client (rustls on ring), trusting exactly the roots in `roots_pem`.
 fn https_client(roots_pem: Vec<u8>) -> aws_sdk_sesv2::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
     let trust = TrustStore::empty().with_pem_certificate(roots_pem);
     let builder = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
     match TlsContext::builder().with_trust_store(trust).build() {
         Ok(context) => builder.tls_context(context).build_https(),
         Err(_) => builder.build_https(),
@@ -175,7 +259,7 @@ fn https_client(roots_pem: Vec<u8>) -> aws_sdk_sesv2::config::SharedHttpClient {
 /// Create's first send (BENCHMARKS.md). A bundle that cannot be read, or holds anything but
 /// parsable certificates, falls back to the narrower set, never to a wider one, and never
 /// reaches the SDK, which panics on a certificate it cannot parse.
-fn trusted_roots(ssl_cert_file: Option<std::path::PathBuf>) -> Vec<u8> {
+fn trusted_roots(ssl_cert_file: Option<PathBuf>) -> Vec<u8> {
     let Some(path) = ssl_cert_file else {
         return AMAZON_TRUST_SERVICES.to_vec();
     };
@@ -230,8 +314,7 @@ impl CodeSender for AwsSender {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use aws_config::Region;
-    use aws_sdk_sesv2::config::{Credentials, SharedCredentialsProvider};
+    use aws_sdk_sesv2::config::Credentials;
     use test_support::{Behaviour, FakeServer, refused_url};
 
     use super::*;
@@ -251,21 +334,23 @@ pub(crate) mod tests {
 
     /// The production SDK settings, pointed at `endpoint` with test credentials.
     pub(crate) async fn sender(flow: &str, endpoint: &str) -> AwsSender {
-        sender_trusting(flow, endpoint, AMAZON_TRUST_SERVICES.to_vec()).await
+        let settings = AwsSettings {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(endpoint.into()),
+            ..AwsSettings::default()
+        };
+        sender_with(flow, settings, AMAZON_TRUST_SERVICES.to_vec())
     }
 
-    /// [`sender`], trusting the roots in `roots_pem` for HTTPS.
-    async fn sender_trusting(flow: &str, endpoint: &str, roots_pem: Vec<u8>) -> AwsSender {
-        let config = config(flow);
+    /// A sender for `settings` with test credentials, trusting the roots in `roots_pem`.
+    fn sender_with(flow: &str, settings: AwsSettings, roots_pem: Vec<u8>) -> AwsSender {
         let credentials = Credentials::new("AKIDTEST", "test-secret", None, None, "test");
-        let sdk = sdk_loader()
-            .http_client(https_client(roots_pem))
-            .region(Region::new("us-east-1"))
+        let sdk = sdk_config(&settings)
+            .to_builder()
             .credentials_provider(SharedCredentialsProvider::new(credentials))
-            .endpoint_url(endpoint)
-            .load()
-            .await;
-        AwsSender::with_sdk(&config, &sdk)
+            .http_client(https_client(roots_pem))
+            .build();
+        AwsSender::with_sdk(&config(flow), settings, &sdk)
     }
 
     fn message(channel: Channel) -> CodeMessage {
@@ -425,7 +510,7 @@ pub(crate) mod tests {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
         let key = rustls_pki_types::PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
@@ -470,8 +555,12 @@ pub(crate) mod tests {
         let send = |roots: Vec<u8>| {
             let url = url.clone();
             async move {
-                sender_trusting("email-otp", &url, roots)
-                    .await
+                let settings = AwsSettings {
+                    region: Some("us-east-1".into()),
+                    endpoint_url: Some(url),
+                    ..AwsSettings::default()
+                };
+                sender_with("email-otp", settings, roots)
                     .send(&message(Channel::Email))
                     .await
             }
@@ -483,5 +572,89 @@ pub(crate) mod tests {
         );
         // ...and the same server is reached once its certificate is the trusted root.
         assert_eq!(send(cert.into_bytes()).await, Ok(()));
+    }
+
+    #[test]
+    fn aws_settings_from_the_environment() {
+        let read = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            AwsSettings::from_lookup(|name| {
+                vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+            })
+        };
+        let all = read(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_DEFAULT_REGION", "us-east-2"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+            ("AWS_ENDPOINT_URL_SESV2", "http://127.0.0.1:1"),
+            ("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:2"),
+            ("AWS_USE_FIPS_ENDPOINT", "TRUE"),
+            ("AWS_USE_DUALSTACK_ENDPOINT", "false"),
+            ("SSL_CERT_FILE", "/etc/bundle.pem"),
+        ])
+        .unwrap();
+        assert_eq!(all.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(all.endpoint_url.as_deref(), Some("http://127.0.0.1:4566"));
+        assert_eq!(all.ses_endpoint_url.as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(all.sns_endpoint_url.as_deref(), Some("http://127.0.0.1:2"));
+        assert!(all.use_fips && !all.use_dual_stack);
+        assert_eq!(all.ssl_cert_file, Some(PathBuf::from("/etc/bundle.pem")));
+
+        let fallback = read(&[("AWS_DEFAULT_REGION", "us-east-2"), ("AWS_REGION", "")]).unwrap();
+        assert_eq!(fallback.region.as_deref(), Some("us-east-2"));
+        let none = read(&[]).unwrap();
+        assert!(none.region.is_none() && none.endpoint_url.is_none() && !none.use_fips);
+
+        for (name, value) in [
+            ("AWS_USE_FIPS_ENDPOINT", "yes"),
+            ("AWS_USE_DUALSTACK_ENDPOINT", "1"),
+        ] {
+            let err = read(&[(name, value)]).unwrap_err();
+            assert_eq!(err.to_string(), format!("{name} is missing or not valid"));
+        }
+
+        // A flow that sends codes cannot start without a region; one that sends none can.
+        let err = AwsSender::new(&config("email-otp"), none.clone())
+            .err()
+            .unwrap();
+        assert_eq!(err.to_string(), "AWS_REGION is missing or not valid");
+        assert!(AwsSender::new(&config("sms-otp"), none.clone()).is_err());
+        assert!(AwsSender::new(&config("password,select-account"), none).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_service_endpoint_wins_over_the_global_one() {
+        let ses = FakeServer::start(Behaviour::Respond(
+            200,
+            "application/json",
+            r#"{"MessageId":"m"}"#.into(),
+        ))
+        .await;
+        let sns = FakeServer::start(Behaviour::Respond(
+            200,
+            "text/xml",
+            "<PublishResponse><PublishResult><MessageId>m</MessageId></PublishResult></PublishResponse>"
+                .into(),
+        ))
+        .await;
+        let settings = AwsSettings {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(refused_url().await),
+            ses_endpoint_url: Some(ses.url.clone()),
+            sns_endpoint_url: Some(sns.url.clone()),
+            ..AwsSettings::default()
+        };
+        let sender = sender_with(
+            "email-otp,sms-otp",
+            settings,
+            AMAZON_TRUST_SERVICES.to_vec(),
+        );
+        assert_eq!(sender.send(&message(Channel::Email)).await, Ok(()));
+        assert_eq!(sender.send(&message(Channel::Sms)).await, Ok(()));
+        assert!(ses.requests().concat().contains("jane@example.com"));
+        assert!(sns.requests().concat().contains("%2B15555550123"));
     }
 }

@@ -10,13 +10,14 @@ use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn, tracing};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::delivery::AwsSender;
+use crate::delivery::{AwsSender, AwsSettings};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let config = Config::from_lookup(|name| std::env::var(name).ok())?;
-    let sender = AwsSender::from_config(&config);
+    let env = |name: &str| std::env::var(name).ok();
+    let config = Config::from_lookup(env)?;
+    let sender = AwsSender::new(&config, AwsSettings::from_lookup(env)?)?;
     run(service_fn(|event| handler(&config, &sender, event))).await
 }
 
@@ -38,11 +39,14 @@ async fn handler(
 
 /// Why Create failed. The text reaches the person signing in, so it reveals nothing inside.
 #[derive(Debug, thiserror::Error)]
-enum CreateError {
+pub(crate) enum CreateError {
     #[error(transparent)]
     Auth(#[from] custom_auth::AuthError),
     #[error("the sign-in cannot continue")]
     Entropy,
+    /// An AWS setting is missing or malformed; raised at start only, so it names the variable.
+    #[error("{0} is missing or not valid")]
+    Setting(&'static str),
 }
 
 impl From<CreateError> for Diagnostic {
