@@ -159,13 +159,8 @@ impl AwsSender {
     /// A sender whose clients come from `sdk` (tests give them test credentials).
     #[cfg(test)]
     pub fn with_sdk(config: &Config, settings: AwsSettings, sdk: &SdkConfig) -> AwsSender {
-        let clients = Clients::new(
-            sdk,
-            &settings,
-            config.flow.contains(Step::EmailOtp),
-            config.flow.contains(Step::SmsOtp),
-        );
         let sender = AwsSender::new(config, settings).unwrap();
+        let clients = Clients::new(sdk, &sender.settings, sender.email, sender.sms);
         AwsSender {
             clients: OnceCell::new_with(Some(clients)),
             ..sender
@@ -248,7 +243,9 @@ fn https_client(roots_pem: Vec<u8>) -> aws_sdk_sesv2::config::SharedHttpClient {
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
     match TlsContext::builder().with_trust_store(trust).build() {
         Ok(context) => builder.tls_context(context).build_https(),
-        Err(_) => builder.build_https(),
+        // Never the SDK's default context: that would trust the whole system store. Without
+        // TLS, HTTPS sends fail (closed); a plain-http loopback emulator still works.
+        Err(_) => aws_smithy_http_client::Builder::new().build_http(),
     }
 }
 
