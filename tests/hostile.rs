@@ -2,7 +2,8 @@
 //! sent with `cargo lambda invoke` to the three functions running under `cargo lambda watch`
 //! (the pinned `cargo-lambda` of the project `.venv`), its outcome checked against the
 //! manifest, and after each one the same function process must answer a valid event right.
-//! The functions log JSON at debug level; the log must hold none of the corpus's secrets.
+//! The functions log JSON with trace level asked (release builds write debug and above: trace
+//! callsites are compiled out); the log must hold none of the corpus's secrets.
 //!
 //! Dependencies are one loopback fake: siteverify refuses every token, the JWKS holds the test
 //! keys, SES accepts every mail. Needs the project `.venv` (`make venv`).
@@ -200,7 +201,7 @@ async fn hostile_events_fail_closed_and_every_function_keeps_serving() {
         }
         env.push_str(&format!("{key}={value}\n"));
     }
-    env.push_str("AWS_LAMBDA_LOG_FORMAT=JSON\nAWS_LAMBDA_LOG_LEVEL=debug\n");
+    env.push_str("AWS_LAMBDA_LOG_FORMAT=JSON\nAWS_LAMBDA_LOG_LEVEL=trace\n");
     let env_file = work.join("env");
     std::fs::write(&env_file, env).expect("env file");
 
@@ -339,6 +340,10 @@ async fn hostile_events_fail_closed_and_every_function_keeps_serving() {
                 secret.len()
             );
         }
+        assert!(
+            !log.contains(r#""level":"TRACE""#),
+            "a TRACE line: release builds must compile trace callsites out"
+        );
         let lines = log.lines().filter(|l| l.starts_with('{')).count();
         assert!(
             lines > cases.len(),

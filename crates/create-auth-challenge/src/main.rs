@@ -4,9 +4,9 @@ mod delivery;
 #[cfg(test)]
 mod faults;
 
-use custom_auth::Config;
 use custom_auth::events::{CreateAuthChallengeEvent, Incoming};
-use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn, tracing};
+use custom_auth::{Config, LogSettings};
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -14,8 +14,10 @@ use crate::delivery::{AwsSender, AwsSettings};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
     let env = |name: &str| std::env::var(name).ok();
+    tracing::subscriber::set_global_default(
+        LogSettings::from_lookup(env)?.subscriber(std::io::stdout),
+    )?;
     let config = Config::from_lookup(env)?;
     let sender = AwsSender::new(&config, AwsSettings::from_lookup(env)?)?;
     run(service_fn(|event| handler(&config, &sender, event))).await

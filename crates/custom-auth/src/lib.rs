@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod flow;
 pub mod jwt;
+pub mod logging;
 pub mod ports;
 pub mod verify;
 
@@ -25,6 +26,7 @@ pub use config::{Config, ConfigError, Flow, Step};
 pub use create::{Created, create};
 pub use error::AuthError;
 pub use flow::{Decision, FailReason, decide, define};
+pub use logging::LogSettings;
 pub use verify::{TokenKeys, Verdict, Wrong, verify};
 
 /// Seconds since the Unix epoch, from the system clock. Binaries call it once per invocation

@@ -2,14 +2,17 @@
 
 use std::convert::Infallible;
 
-use custom_auth::Config;
 use custom_auth::events::{DefineAuthChallengeEvent, Incoming};
-use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+use custom_auth::{Config, LogSettings};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
-    let config = Config::from_lookup(|name| std::env::var(name).ok())?;
+    let env = |name: &str| std::env::var(name).ok();
+    tracing::subscriber::set_global_default(
+        LogSettings::from_lookup(env)?.subscriber(std::io::stdout),
+    )?;
+    let config = Config::from_lookup(env)?;
     run(service_fn(|event| handler(&config, event))).await
 }
 

@@ -7,15 +7,18 @@ mod http;
 use std::convert::Infallible;
 
 use custom_auth::events::{Incoming, VerifyAuthChallengeEvent};
-use custom_auth::{Config, TokenKeys};
-use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+use custom_auth::{Config, LogSettings, TokenKeys};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 use crate::http::{HttpCaptcha, HttpJwks};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
-    let config = Config::from_lookup(|name| std::env::var(name).ok())?;
+    let env = |name: &str| std::env::var(name).ok();
+    tracing::subscriber::set_global_default(
+        LogSettings::from_lookup(env)?.subscriber(std::io::stdout),
+    )?;
+    let config = Config::from_lookup(env)?;
     let client = http::LazyClient::default();
     let captcha = HttpCaptcha::new(&config, client.clone());
     let keys = TokenKeys::new(&config, HttpJwks::new(&config, client));
