@@ -6,9 +6,11 @@
 //! honour directives these functions never need: one level for the whole process is what the
 //! Lambda console offers. The lines look the same (no time stamp, no target; JSON on request).
 //!
-//! TRACE is capped at build time: release builds compile no trace callsite at all (workspace
-//! `tracing` feature `release_max_level_debug`), because at trace level `lambda_runtime` logs
-//! raw event payloads and the AWS SDK logs request bodies, which hold one-time codes.
+//! Release builds log at most INFO whatever the setting: they compile no debug or trace callsite
+//! (workspace `tracing` feature `release_max_level_info`). Our own code logs at info and above;
+//! below that only dependencies log, and not carefully enough: at trace `lambda_runtime` logs raw
+//! events and the AWS SDK request bodies (one-time codes), at debug the SDK logs whole service
+//! errors. Debug builds (tests, `cargo lambda watch`) keep every level.
 
 use tracing::Subscriber;
 use tracing::level_filters::LevelFilter;
