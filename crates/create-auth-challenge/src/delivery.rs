@@ -17,6 +17,7 @@ use custom_auth::ports::{Channel, CodeMessage, CodeSender, DependencyError};
 use tokio::sync::OnceCell;
 
 use crate::CreateError;
+use crate::http1::Http1Client;
 
 /// The most a send may take, so the trigger answers well inside Cognito's 5 seconds.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(2);
@@ -235,18 +236,11 @@ impl AwsSender {
 /// endpoint (SES, SNS, their VPC endpoints).
 const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("amazon-trust-services.pem");
 
-/// The SDK's HTTPS client (rustls on ring), trusting exactly the roots in `roots_pem`.
+/// The SDK's HTTP client ([`Http1Client`]), its HTTPS trusting exactly the roots in `roots_pem`.
+/// Without a usable root (never the case for the embedded set, checked by a test), HTTPS sends
+/// fail (closed) rather than trust anything wider; a plain-http loopback emulator still works.
 fn https_client(roots_pem: Vec<u8>) -> aws_sdk_sesv2::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
-    let trust = TrustStore::empty().with_pem_certificate(roots_pem);
-    let builder = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
-    match TlsContext::builder().with_trust_store(trust).build() {
-        Ok(context) => builder.tls_context(context).build_https(),
-        // Never the SDK's default context: that would trust the whole system store. Without
-        // TLS, HTTPS sends fail (closed); a plain-http loopback emulator still works.
-        Err(_) => aws_smithy_http_client::Builder::new().build_http(),
-    }
+    aws_sdk_sesv2::config::SharedHttpClient::new(Http1Client::new(root_store(&roots_pem)))
 }
 
 /// The PEM roots to trust: Amazon Trust Services', or the bundle `SSL_CERT_FILE` names (for a
@@ -261,7 +255,7 @@ fn trusted_roots(ssl_cert_file: Option<PathBuf>) -> Vec<u8> {
         return AMAZON_TRUST_SERVICES.to_vec();
     };
     match std::fs::read(path) {
-        Ok(pem) if usable_roots(&pem) => pem,
+        Ok(pem) if root_store(&pem).is_some() => pem,
         _ => {
             tracing::warn!("SSL_CERT_FILE is not a usable bundle; trusting Amazon Trust Services");
             AMAZON_TRUST_SERVICES.to_vec()
@@ -269,17 +263,14 @@ fn trusted_roots(ssl_cert_file: Option<PathBuf>) -> Vec<u8> {
     }
 }
 
-/// Whether `pem` holds at least one certificate and each parses as a trust anchor.
-fn usable_roots(pem: &[u8]) -> bool {
+/// The trust anchors in `pem`, if it holds at least one certificate and each parses as one.
+fn root_store(pem: &[u8]) -> Option<rustls::RootCertStore> {
     use rustls_pki_types::{CertificateDer, pem::PemObject};
     let mut roots = rustls::RootCertStore::empty();
     for der in CertificateDer::pem_slice_iter(pem) {
-        match der.map(|der| roots.add(der)) {
-            Ok(Ok(())) => {}
-            _ => return false,
-        }
+        roots.add(der.ok()?).ok()?;
     }
-    !roots.is_empty()
+    (!roots.is_empty()).then_some(roots)
 }
 
 impl CodeSender for AwsSender {
@@ -311,6 +302,8 @@ impl CodeSender for AwsSender {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use std::sync::Arc;
+
     use aws_sdk_sesv2::config::Credentials;
     use test_support::{Behaviour, FakeServer, refused_url};
 
@@ -460,7 +453,7 @@ pub(crate) mod tests {
             })
             .collect();
         assert_eq!(fingerprints, ATS_FINGERPRINTS);
-        assert!(usable_roots(AMAZON_TRUST_SERVICES));
+        assert!(root_store(AMAZON_TRUST_SERVICES).is_some());
     }
 
     #[test]
@@ -653,5 +646,78 @@ pub(crate) mod tests {
         assert_eq!(sender.send(&message(Channel::Sms)).await, Ok(()));
         assert!(ses.requests().concat().contains("jane@example.com"));
         assert!(sns.requests().concat().contains("%2B15555550123"));
+    }
+
+    /// A keep-alive SES on loopback that counts the connections it accepts. With `close_idle`,
+    /// it quietly closes each connection 50 ms after answering, as endpoints close idle ones.
+    async fn keep_alive_ses(close_idle: bool) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            for _ in 0..10 {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    let mut buf = [0u8; 8192];
+                    // Bounded: a few requests per connection.
+                    for _ in 0..64 {
+                        let Ok(n) = socket.read(&mut buf).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        seen.extend_from_slice(&buf[..n]);
+                        let text = String::from_utf8_lossy(&seen).into_owned();
+                        let Some(end) = text.find("\r\n\r\n") else {
+                            continue;
+                        };
+                        let length: usize = text[..end]
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length: "))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        if seen.len() < end + 4 + length {
+                            continue;
+                        }
+                        seen.clear();
+                        let body = r#"{"MessageId":"m"}"#;
+                        let reply = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if socket.write_all(reply.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        if close_idle {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, accepted)
+    }
+
+    #[tokio::test]
+    async fn sends_reuse_the_connection_and_survive_its_close() {
+        for (close_idle, connections) in [(false, 1), (true, 3)] {
+            let (url, accepted) = keep_alive_ses(close_idle).await;
+            let sender = sender("email-otp", &url).await;
+            for _ in 0..3 {
+                assert_eq!(sender.send(&message(Channel::Email)).await, Ok(()));
+                // Idle between sign-ins; long enough for a closing endpoint to close.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            let got = accepted.load(Ordering::SeqCst);
+            assert_eq!(got, connections, "close_idle {close_idle}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 mod delivery;
 #[cfg(test)]
 mod faults;
+mod http1;
 
 use custom_auth::events::{CreateAuthChallengeEvent, Incoming};
 use custom_auth::{Config, LogSettings};
