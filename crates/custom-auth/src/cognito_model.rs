@@ -2,8 +2,8 @@
 //! Define ...) over the real trigger functions and fake I/O, plus the `events/` manifest test.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand::SeedableRng;
@@ -16,7 +16,7 @@ use crate::events::{
     ChallengeResult, CreateAuthChallengeEvent, DefineAuthChallengeEvent, VerifyAuthChallengeEvent,
 };
 use crate::flow::{CUSTOM_CHALLENGE, Decision, PASSWORD_VERIFIER, SRP_A, define};
-use crate::testing::{config, config_with, entry, fakes, fixture, keys};
+use crate::testing::{Capture, config, config_with, entry, fakes, fixture, keys};
 use crate::verify::{TokenKeys, verify};
 
 const T0: u64 = 1_800_000_000;
@@ -482,20 +482,6 @@ fn jwks_keys_by_kid_with_bounded_refetch_and_stale_fallback() {
         block_on(cognito.sign_in(None, |_| fresh("k1", now))),
         End::Tokens
     );
-}
-
-/// A writer that keeps every log line, to look for secrets in them.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[test]

@@ -103,9 +103,8 @@ fn parse_level(value: &str) -> Option<LevelFilter> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use super::*;
+    use crate::testing::Capture;
 
     /// Environment variables, name and value.
     type Vars<'a> = &'a [(&'a str, &'a str)];
@@ -199,21 +198,8 @@ mod tests {
         }
     }
 
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     fn lines(settings: LogSettings) -> String {
-        let buffer = Buffer::default();
+        let buffer = Capture::default();
         let writer = buffer.clone();
         let subscriber = settings.subscriber(move || writer.clone());
         tracing::subscriber::with_default(subscriber, || {
