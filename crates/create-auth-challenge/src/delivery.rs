@@ -236,29 +236,29 @@ impl AwsSender {
 /// endpoint (SES, SNS, their VPC endpoints).
 const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("amazon-trust-services.pem");
 
-/// The SDK's HTTP client ([`Http1Client`]), its HTTPS trusting exactly the roots in `roots_pem`.
-/// Without a usable root (never the case for the embedded set, checked by a test), HTTPS sends
-/// fail (closed) rather than trust anything wider; a plain-http loopback emulator still works.
-fn https_client(roots_pem: Vec<u8>) -> aws_sdk_sesv2::config::SharedHttpClient {
-    aws_sdk_sesv2::config::SharedHttpClient::new(Http1Client::new(root_store(&roots_pem)))
+/// The SDK's HTTP client ([`Http1Client`]), its HTTPS trusting exactly `roots`.
+fn https_client(roots: rustls::RootCertStore) -> aws_sdk_sesv2::config::SharedHttpClient {
+    aws_sdk_sesv2::config::SharedHttpClient::new(Http1Client::new(roots))
 }
 
-/// The PEM roots to trust: Amazon Trust Services', or the bundle `SSL_CERT_FILE` names (for a
+/// The roots to trust: Amazon Trust Services', or the bundle `SSL_CERT_FILE` names (for a
 /// partition or proxy whose certificates chain elsewhere). Codes travel in these requests, so a
 /// certificate mis-issued by any of the other ~140 roots of a system bundle must not be able to
 /// read them; and decoding five roots instead of a 220 KB bundle takes most of the cost out of
 /// Create's first send (BENCHMARKS.md). A bundle that cannot be read, or holds anything but
-/// parsable certificates, falls back to the narrower set, never to a wider one, and never
-/// reaches the SDK, which panics on a certificate it cannot parse.
-fn trusted_roots(ssl_cert_file: Option<PathBuf>) -> Vec<u8> {
+/// parsable certificates, falls back to the narrower set, never to a wider one.
+fn trusted_roots(ssl_cert_file: Option<PathBuf>) -> rustls::RootCertStore {
+    // The embedded set always parses (checked by a test); were it not to, no root at all:
+    // HTTPS sends would fail (closed) rather than trust anything wider.
+    let amazon = || root_store(AMAZON_TRUST_SERVICES).unwrap_or_else(rustls::RootCertStore::empty);
     let Some(path) = ssl_cert_file else {
-        return AMAZON_TRUST_SERVICES.to_vec();
+        return amazon();
     };
-    match std::fs::read(path) {
-        Ok(pem) if root_store(&pem).is_some() => pem,
-        _ => {
+    match std::fs::read(path).ok().as_deref().and_then(root_store) {
+        Some(roots) => roots,
+        None => {
             tracing::warn!("SSL_CERT_FILE is not a usable bundle; trusting Amazon Trust Services");
-            AMAZON_TRUST_SERVICES.to_vec()
+            amazon()
         }
     }
 }
@@ -338,7 +338,7 @@ pub(crate) mod tests {
         let sdk = sdk_config(&settings)
             .to_builder()
             .credentials_provider(SharedCredentialsProvider::new(credentials))
-            .http_client(https_client(roots_pem))
+            .http_client(https_client(root_store(&roots_pem).unwrap()))
             .build();
         AwsSender::with_sdk(&config(flow), settings, &sdk)
     }
@@ -488,7 +488,8 @@ pub(crate) mod tests {
             } else {
                 AMAZON_TRUST_SERVICES
             };
-            assert_eq!(trusted_roots(path), want, "{case}");
+            let want = root_store(want).unwrap().roots;
+            assert_eq!(trusted_roots(path).roots, want, "{case}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

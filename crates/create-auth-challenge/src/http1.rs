@@ -2,7 +2,7 @@
 //! each endpoint open between sends.
 //!
 //! Why not the SDK's own client (`aws-smithy-http-client`): it always links HTTP/2 and a
-//! proxy-aware connection pool (about 0.4 MB of Create's binary, resident on every sandbox, see
+//! proxy-aware connection pool (0.7 MB of Create's binary, resident on every sandbox, see
 //! BENCHMARKS.md), and Create sends one small request per invocation to one SES or SNS endpoint,
 //! which HTTP/1.1 serves as well. The SDK still signs, retries and bounds every attempt; this
 //! only moves bytes.
@@ -40,7 +40,7 @@ pub struct Http1Client {
 }
 
 struct Shared {
-    /// `None` when no TLS configuration could be built: https then fails, never trusts more.
+    /// `None` when no TLS configuration could be built: HTTPS then fails, never trusts more.
     tls: Option<tokio_rustls::TlsConnector>,
     idle: Mutex<Vec<Idle>>,
 }
@@ -76,18 +76,17 @@ struct Origin {
 }
 
 impl Http1Client {
-    /// A client whose HTTPS connections trust exactly `roots` (`None`: no HTTPS at all).
-    pub fn new(roots: Option<RootCertStore>) -> Http1Client {
-        let tls = roots.and_then(|roots| {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let mut config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .ok()?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            config.alpn_protocols = vec![b"http/1.1".to_vec()];
-            Some(tokio_rustls::TlsConnector::from(Arc::new(config)))
-        });
+    /// A client whose HTTPS connections trust exactly `roots`.
+    pub fn new(roots: RootCertStore) -> Http1Client {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .ok()
+            .map(|builder| {
+                let mut config = builder.with_root_certificates(roots).with_no_client_auth();
+                config.alpn_protocols = vec![b"http/1.1".to_vec()];
+                tokio_rustls::TlsConnector::from(Arc::new(config))
+            });
         Http1Client {
             shared: Arc::new(Shared {
                 tls,
