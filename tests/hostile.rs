@@ -145,10 +145,15 @@ fn describe(function: &str, outcome: &Outcome) -> String {
     }
 }
 
-/// Pids of running processes whose executable is `target/release/<function>`.
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set, as cargo itself reads it.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
+/// Pids of running processes whose executable is `<target>/release/<function>`.
 fn pids(function: &str) -> Vec<u32> {
-    let want = root()
-        .join("target/release")
+    let want = target_dir()
+        .join("release")
         .join(function)
         .canonicalize()
         .expect("release binary");
@@ -187,7 +192,7 @@ async fn hostile_events_fail_closed_and_every_function_keeps_serving() {
     ]))
     .await;
 
-    let work = root().join("target/hostile");
+    let work = target_dir().join("hostile");
     std::fs::create_dir_all(&work).expect("target/hostile");
     let mut env = String::new();
     let mut secrets: Vec<String> = Vec::new();

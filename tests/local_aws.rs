@@ -82,8 +82,8 @@ impl LocalAws {
         out.matches("\"MessageId\"").count()
     }
 
-    fn newest_code(&self) -> Option<String> {
-        let out = local_aws(&["code", "--port", &self.port, "--to", "jane@example.com"]);
+    fn newest_code(&self, to: &str) -> Option<String> {
+        let out = local_aws(&["code", "--port", &self.port, "--to", to]);
         out.status
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
@@ -131,11 +131,21 @@ struct SignIn {
 
 impl SignIn {
     fn start(aws: &LocalAws, stack: &str, password: Option<&str>, answers: &[&str]) -> SignIn {
+        SignIn::start_as(aws, stack, "jane", password, answers)
+    }
+
+    fn start_as(
+        aws: &LocalAws,
+        stack: &str,
+        user: &str,
+        password: Option<&str>,
+        answers: &[&str],
+    ) -> SignIn {
         let s = aws.stack(stack);
         let mut cmd = Command::new(cli());
         cmd.args(["--user-pool-id", s["userPoolId"].as_str().unwrap()])
             .args(["--client-id", s["clientId"].as_str().unwrap()])
-            .args(["--username", "jane"])
+            .args(["--username", user])
             .env("AWS_ENDPOINT_URL", aws.endpoint())
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
@@ -202,9 +212,13 @@ impl SignIn {
 }
 
 fn new_code(aws: &LocalAws, mails_before: usize) -> String {
+    new_code_to(aws, mails_before, "jane@example.com")
+}
+
+fn new_code_to(aws: &LocalAws, mails_before: usize, to: &str) -> String {
     for _ in 0..100 {
         if aws.mails() > mails_before
-            && let Some(code) = aws.newest_code()
+            && let Some(code) = aws.newest_code(to)
         {
             return code;
         }
@@ -264,7 +278,71 @@ fn sign_in_through_the_local_aws() {
     assert_eq!(exit, Some(2), "wrong codes must fail the sign-in");
     assert!(stdout.is_empty());
     assert_eq!(aws.mails(), before + 1, "one e-mail for all three tries");
-    codes.extend(aws.newest_code());
+    codes.extend(aws.newest_code("jane@example.com"));
+
+    // A user whose address is not verified gets a challenge like anyone's, but no e-mail, and
+    // so no tokens. Once the address is verified, the code reaches it.
+    let user = |verified: &str| {
+        let out = local_aws(&[
+            "user",
+            "--port",
+            &aws.port,
+            "--stack",
+            "e2e-email",
+            "--username",
+            "sam",
+            "--email",
+            "sam@example.com",
+            "--email-verified",
+            verified,
+        ]);
+        assert!(out.status.success(), "could not set up user sam");
+    };
+    user("false");
+    let before = aws.mails();
+    let run = SignIn::start_as(
+        &aws,
+        "e2e-email",
+        "sam",
+        None,
+        &["000000", "000001", "000002"],
+    );
+    run.expect_line("a code was sent to s***@example.com (attempt 1, 3 left)");
+    let (exit, stdout) = run.finish();
+    assert_eq!(exit, Some(2), "an unverified address must not sign in");
+    assert!(stdout.is_empty(), "no claims on failure");
+    assert_eq!(aws.mails(), before, "no e-mail to an unverified address");
+    user("true");
+    let before = aws.mails();
+    let mut run = SignIn::start_as(&aws, "e2e-email", "sam", None, &[]);
+    run.expect_line("a code was sent to s***@example.com");
+    let code = new_code_to(&aws, before, "sam@example.com");
+    run.answer(&code);
+    let (exit, stdout) = run.finish();
+    assert_eq!(exit, Some(0), "a verified address signs in");
+    let claims: Value = serde_json::from_str(&stdout).expect("claims");
+    assert_eq!(claims["cognito:username"], "sam");
+    codes.push(code);
+
+    // The deployed pool and client carry the template's rules (the emulator records them but
+    // enforces none: see README, "The local emulator versus AWS").
+    let out = local_aws(&["describe", "--port", &aws.port, "--stack", "e2e-email"]);
+    assert!(out.status.success(), "could not describe the pool");
+    let settings: Value = serde_json::from_slice(&out.stdout).expect("settings");
+    assert_eq!(settings["allowAdminCreateUserOnly"], true, "{settings}");
+    assert_eq!(
+        settings["writeAttributes"],
+        serde_json::json!(["email", "phone_number"]),
+        "the app client may not write custom:accounts: {settings}"
+    );
+    // (`phone_number` joins them when the flow sends SMS; the emulator evaluates that
+    // condition as true for every flow: README.)
+    for list in ["requireVerificationBeforeUpdate", "autoVerifiedAttributes"] {
+        let values = settings[list].as_array().expect(list);
+        assert!(values.contains(&"email".into()), "{list}: {settings}");
+    }
+    let read = settings["readAttributes"].as_array().expect("read");
+    assert!(read.contains(&"custom:accounts".into()), "{settings}");
 
     // Every line the functions logged (JSON, trace asked, info and above written) holds no code, answer, password or
     // token. Codes are matched as whole words, so a request id cannot fake a hit.

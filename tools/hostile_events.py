@@ -328,6 +328,22 @@ case("create", "email-header-injection",
      with_(C_OTP, "jane@example.com\r\nBcc: mallory@example.net", "request", "userAttributes", "email"),
      "created:EMAIL_OTP", "an e-mail attribute carrying a header: not a usable address, nothing sent",
      sent=False)
+# Codes go only to a destination Cognito marks verified, by the exact string "true".
+for name, value, why in [
+    ("email-unverified", "false", 'email_verified: "false"'),
+    ("email-verified-upper", "TRUE", 'email_verified: "TRUE" (Cognito writes "true")'),
+    ("email-verified-empty", "", 'email_verified: ""'),
+]:
+    case("create", name, with_(C_OTP, value, "request", "userAttributes", "email_verified"),
+         "created:EMAIL_OTP", f"{why}: a decoy round, nothing sent", sent=False)
+case("create", "email-verified-missing", without(C_OTP, "request", "userAttributes", "email_verified"),
+     "created:EMAIL_OTP", "no email_verified: a decoy round, nothing sent", sent=False)
+case("create", "email-verified-boolean", with_(C_OTP, False, "request", "userAttributes", "email_verified"),
+     "error", "email_verified: false as a JSON boolean (attributes are strings): refused, nothing sent",
+     sent=False)
+case("create", "email-verified-boolean-true", with_(C_OTP, True, "request", "userAttributes", "email_verified"),
+     "error", "email_verified: true as a JSON boolean (attributes are strings): refused, nothing sent",
+     sent=False)
 case("create", "response-prefilled",
      with_(C_OTP, {"publicChallengeParameters": {"code": "000000"},
                    "privateChallengeParameters": {"step": "EMAIL_OTP", "code": "000000", "issuedAt": str(FAR)},

@@ -7,6 +7,8 @@ always set, so a run can never touch a real account.
     python tools/local_aws.py up --port 4599 --stack custom-auth-demo --flow password,email-otp
     python tools/local_aws.py mailbox --port 4599 --to jane@example.com
     python tools/local_aws.py code --port 4599 --to jane@example.com
+    python tools/local_aws.py user --port 4599 --stack custom-auth-demo --username sam --email sam@example.com
+    python tools/local_aws.py describe --port 4599 --stack custom-auth-demo
     python tools/local_aws.py down --port 4599
 """
 
@@ -209,6 +211,41 @@ def prepare(port, stack):
     return info
 
 
+def add_user(port, stack, username, email, email_verified):
+    """A user with an e-mail address and no password (custom steps only)."""
+    pool = outputs(port, stack)["UserPoolId"]
+    idp = boto(port, "cognito-idp")
+    attributes = [
+        {"Name": "email", "Value": email},
+        {"Name": "email_verified", "Value": "true" if email_verified else "false"},
+        {"Name": "custom:accounts", "Value": DEMO_USER["accounts"]},
+    ]
+    try:
+        idp.admin_create_user(UserPoolId=pool, Username=username, MessageAction="SUPPRESS",
+                              UserAttributes=attributes)
+    except idp.exceptions.UsernameExistsException:
+        idp.admin_update_user_attributes(UserPoolId=pool, Username=username, UserAttributes=attributes)
+    idp.admin_set_user_password(UserPoolId=pool, Username=username, Password=DEMO_USER["password"],
+                                Permanent=True)
+
+
+def describe(port, stack):
+    """The deployed pool's and app client's settings that decide who may write what."""
+    out = outputs(port, stack)
+    idp = boto(port, "cognito-idp")
+    pool = idp.describe_user_pool(UserPoolId=out["UserPoolId"])["UserPool"]
+    client = idp.describe_user_pool_client(UserPoolId=out["UserPoolId"],
+                                           ClientId=out["UserPoolClientId"])["UserPoolClient"]
+    return {
+        "allowAdminCreateUserOnly": pool.get("AdminCreateUserConfig", {}).get("AllowAdminCreateUserOnly"),
+        "autoVerifiedAttributes": pool.get("AutoVerifiedAttributes", []),
+        "requireVerificationBeforeUpdate":
+            pool.get("UserAttributeUpdateSettings", {}).get("AttributesRequireVerificationBeforeUpdate", []),
+        "readAttributes": client.get("ReadAttributes", []),
+        "writeAttributes": client.get("WriteAttributes", []),
+    }
+
+
 def messages(port, to):
     data = json.loads(http_get(f"http://127.0.0.1:{port}/_ministack/ses/messages"))
     found = []
@@ -285,6 +322,15 @@ def main():
     code = sub.add_parser("code", help="print the code in the newest e-mail sent to an address")
     code.add_argument("--port", type=int, required=True)
     code.add_argument("--to", required=True)
+    user = sub.add_parser("user", help="create (or reset) a user with an e-mail address")
+    user.add_argument("--port", type=int, required=True)
+    user.add_argument("--stack", required=True)
+    user.add_argument("--username", required=True)
+    user.add_argument("--email", required=True)
+    user.add_argument("--email-verified", choices=["true", "false"], default="true")
+    desc = sub.add_parser("describe", help="print the pool's and client's attribute settings as JSON")
+    desc.add_argument("--port", type=int, required=True)
+    desc.add_argument("--stack", required=True)
     logs = sub.add_parser("logs", help="print every line the functions logged")
     logs.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
@@ -312,6 +358,10 @@ def main():
         m = found[-1]
         print(f"\n--- local mailbox: newest message to {args.to} ---\nFrom: {m.get('Source')}\n"
               f"Subject: {m.get('Subject')}\n\n{m.get('BodyText')}\n---", file=sys.stderr)
+    elif args.command == "user":
+        add_user(args.port, args.stack, args.username, args.email, args.email_verified == "true")
+    elif args.command == "describe":
+        print(json.dumps(describe(args.port, args.stack)))
     elif args.command == "logs":
         for line in function_logs(args.port):
             print(line)

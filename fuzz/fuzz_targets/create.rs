@@ -1,5 +1,6 @@
 //! Create Auth Challenge from arbitrary bytes: never panics; a one-time code is never in a
-//! public parameter (unless the user's own attributes happen to contain those digits).
+//! public parameter (unless the user's own attributes happen to contain those digits); a code
+//! is sent only to a known user's destination marked verified ("true").
 #![no_main]
 
 use custom_auth::events::CreateAuthChallengeEvent;
@@ -24,6 +25,22 @@ fuzz_target!(|data: &[u8]| {
         &mut rng,
         1_767_225_600,
     ));
+    if let Ok(done) = &created
+        && done.sent
+    {
+        // A code went out: only ever to a known user's verified destination.
+        let verified = match done.step {
+            custom_auth::Step::EmailOtp => "email_verified",
+            _ => "phone_number_verified",
+        };
+        let attributes = &event.request.user_attributes;
+        assert!(!event.request.user_not_found, "sent to an unknown user");
+        assert_eq!(
+            attributes.get(verified).map(String::as_str),
+            Some("true"),
+            "sent to an unverified destination"
+        );
+    }
     if created.is_ok() {
         let private = &event.response.private_challenge_parameters;
         let attributes = &event.request.user_attributes;

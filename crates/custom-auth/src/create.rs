@@ -96,6 +96,16 @@ pub fn mask_phone(phone: &str) -> Option<String> {
     Some(format!("+{stars}{}", &digits[digits.len() - 4..]))
 }
 
+/// Whether Cognito marks the attribute `name` (`email_verified`, `phone_number_verified`) as
+/// verified. Only the exact string `"true"`, which is what Cognito sends: a missing, `"false"`,
+/// `"TRUE"` or otherwise odd value is not. A code goes only to a verified destination, because
+/// a user (or anyone holding one of the user's access tokens) can set `email` or
+/// `phone_number` to an address of their choosing, which Cognito then marks unverified;
+/// sending codes there would hand the account to whoever controls that address.
+pub fn verified(attributes: &HashMap<String, String>, name: &str) -> bool {
+    attributes.get(name).is_some_and(|v| v == "true")
+}
+
 /// Parses `custom:accounts`: a non-empty JSON object of account id to display name.
 pub fn parse_accounts(raw: Option<&str>) -> Option<serde_json::Map<String, serde_json::Value>> {
     let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(raw?).ok()?;
@@ -289,7 +299,7 @@ pub async fn create<S: CodeSender>(
             let (channel, key, destination, masked) = if step == Step::EmailOtp {
                 let to = attrs.get("email").filter(|_| !unknown);
                 let masked = to.and_then(|e| mask_email(e));
-                let to = to.filter(|_| masked.is_some());
+                let to = to.filter(|_| masked.is_some() && verified(attrs, "email_verified"));
                 (
                     Channel::Email,
                     public::EMAIL,
@@ -299,7 +309,8 @@ pub async fn create<S: CodeSender>(
             } else {
                 let to = attrs.get("phone_number").filter(|_| !unknown);
                 let masked = to.and_then(|p| mask_phone(p));
-                let to = to.filter(|_| masked.is_some());
+                let to =
+                    to.filter(|_| masked.is_some() && verified(attrs, "phone_number_verified"));
                 (
                     Channel::Sms,
                     public::PHONE,
@@ -308,10 +319,11 @@ pub async fn create<S: CodeSender>(
                 )
             };
             public.insert(key.to_owned(), masked);
-            // A real user with no usable destination gets the decoy treatment: a code nobody
-            // receives. An error instead would tell such users apart from unknown ones.
+            // A real user with no usable destination (none, malformed, or not verified) gets
+            // the decoy treatment: a code nobody receives. An error instead would tell such
+            // users apart from unknown ones. The log says why, never the address.
             if destination.is_none() && !unknown {
-                tracing::warn!(step = %step, "user has no usable destination; running a decoy round");
+                tracing::warn!(step = %step, "user has no usable verified destination; running a decoy round");
                 created.decoy = true;
             }
             let (issued_at, code) = match first_round {
@@ -456,6 +468,28 @@ mod tests {
             "",
         ] {
             assert_eq!(mask_phone(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_the_exact_string_true_is_verified() {
+        let table: &[(Option<&str>, bool)] = &[
+            (Some("true"), true),
+            (Some("false"), false),
+            (Some("TRUE"), false),
+            (Some("True"), false),
+            (Some(" true"), false),
+            (Some("1"), false),
+            (Some(""), false),
+            (None, false),
+        ];
+        for (value, want) in table {
+            let attrs: HashMap<String, String> = value
+                .map(|v| ("email_verified".to_owned(), v.to_owned()))
+                .into_iter()
+                .collect();
+            assert_eq!(verified(&attrs, "email_verified"), *want, "{value:?}");
+            assert!(!verified(&attrs, "phone_number_verified"), "{value:?}");
         }
     }
 
