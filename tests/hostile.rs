@@ -189,6 +189,11 @@ async fn hostile_events_fail_closed_and_every_function_keeps_serving() {
             "/v2/email/outbound-emails",
             json(r#"{"MessageId":"hostile-1"}"#.into()),
         ),
+        // DynamoDB (POST /): every write goes through, every read finds nothing.
+        (
+            "/",
+            Behaviour::Respond(200, "application/x-amz-json-1.0", "{}".into()),
+        ),
     ]))
     .await;
 
@@ -201,7 +206,7 @@ async fn hostile_events_fail_closed_and_every_function_keeps_serving() {
             .as_str()
             .expect("env value")
             .replace("{deps}", &deps.url);
-        if key.contains("SECRET") {
+        if key.contains("SECRET") || key == "AUTH_STATE_KEY" {
             secrets.push(value.clone());
         }
         env.push_str(&format!("{key}={value}\n"));

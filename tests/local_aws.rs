@@ -45,7 +45,7 @@ struct LocalAws {
 }
 
 impl LocalAws {
-    fn up(stacks: &[(&str, &str)]) -> LocalAws {
+    fn up(stacks: &[(&str, &str)], params: &[&str]) -> LocalAws {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free loopback port")
@@ -54,6 +54,9 @@ impl LocalAws {
         let mut args = vec!["up", "--port", port.as_str()];
         for (stack, flow) in stacks {
             args.extend(["--stack", stack, "--flow", flow]);
+        }
+        for param in params {
+            args.extend(["--param", param]);
         }
         let mut aws = LocalAws {
             port: port.clone(),
@@ -76,10 +79,50 @@ impl LocalAws {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Every e-mail the local SES has accepted, as raw JSON text.
+    /// How many e-mails the local SES has accepted.
     fn mails(&self) -> usize {
         let out = http_get(&self.port, "/_ministack/ses/messages");
         out.matches("\"MessageId\"").count()
+    }
+
+    /// How many e-mails the local SES has accepted for `to`.
+    fn mails_to(&self, to: &str) -> usize {
+        let out = http_get(&self.port, "/_ministack/ses/messages");
+        let body = out.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        let Ok(json) = serde_json::from_str::<Value>(body) else {
+            // A chunked body: count the address in the raw text instead.
+            return out.matches(&format!("\"{to}\"")).count();
+        };
+        json["messages"]
+            .as_object()
+            .into_iter()
+            .flat_map(|accounts| accounts.values())
+            .filter_map(Value::as_array)
+            .flatten()
+            .filter(|m| {
+                m["To"]
+                    .as_array()
+                    .is_some_and(|t| t.iter().any(|a| a == to))
+            })
+            .count()
+    }
+
+    /// Creates (or resets) a user with a verified address on `stack`.
+    fn user(&self, stack: &str, name: &str) -> String {
+        let email = format!("{name}@example.com");
+        let out = local_aws(&[
+            "user",
+            "--port",
+            &self.port,
+            "--stack",
+            stack,
+            "--username",
+            name,
+            "--email",
+            &email,
+        ]);
+        assert!(out.status.success(), "could not set up user {name}");
+        email
     }
 
     fn newest_code(&self, to: &str) -> Option<String> {
@@ -174,6 +217,24 @@ impl SignIn {
         SignIn { child, lines }
     }
 
+    /// Waits for a stderr line containing one of `texts`; the index of the one seen, or
+    /// `None` if the CLI ended (or a minute passed) first.
+    fn first_of(&self, texts: &[&str]) -> Option<usize> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            match self.lines.recv_timeout(Duration::from_secs(1)) {
+                Ok(line) => {
+                    if let Some(i) = texts.iter().position(|t| line.contains(t)) {
+                        return Some(i);
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        None
+    }
+
     /// Waits for a stderr line containing `text`.
     fn expect_line(&self, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -194,20 +255,28 @@ impl SignIn {
 
     /// Exit code and stdout, killing the CLI if it runs past a minute.
     fn finish(mut self) -> (Option<i32>, String) {
+        use std::io::Read;
         drop(self.child.stdin.take());
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                let out = self.child.wait_with_output().expect("output");
-                return (
-                    out.status.code(),
-                    String::from_utf8_lossy(&out.stdout).into_owned(),
-                );
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let mut stdout = String::new();
+                if let Some(mut out) = self.child.stdout.take() {
+                    out.read_to_string(&mut stdout).expect("stdout");
+                }
+                return (status.code(), stdout);
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = self.child.kill();
         panic!("the CLI did not finish within a minute");
+    }
+}
+
+impl Drop for SignIn {
+    /// A CLI still waiting (for a code nobody will type) is stopped with its test.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -237,10 +306,24 @@ fn assert_signed_in(code: Option<i32>, stdout: &str) {
 
 #[test]
 fn sign_in_through_the_local_aws() {
-    let aws = LocalAws::up(&[
-        ("e2e-email", "email-otp"),
-        ("e2e-password", "password,email-otp"),
-    ]);
+    let aws = LocalAws::up(
+        &[
+            ("e2e-email", "email-otp"),
+            ("e2e-password", "password,email-otp"),
+            ("e2e-token", "signed-token"),
+        ],
+        &[
+            // The state store with small limits and short windows, so a test can reach them
+            // and wait them out.
+            "OtpSendLimit=3",
+            "OtpSendWindowSeconds=30",
+            "LockoutAfterFailures=4",
+            "LockoutWindowSeconds=30",
+            &format!("SignedTokenSecret={TOKEN_SECRET}"),
+            "SignedTokenIssuer=e2e-backend",
+            "StateTableDeletionProtection=false",
+        ],
+    );
 
     // email-otp: the code is read from the local mailbox and typed in.
     let before = aws.mails();
@@ -344,6 +427,8 @@ fn sign_in_through_the_local_aws() {
     let read = settings["readAttributes"].as_array().expect("read");
     assert!(read.contains(&"custom:accounts".into()), "{settings}");
 
+    codes.extend(state_across_sign_ins(&aws));
+
     // Every line the functions logged (JSON, trace asked, info and above written) holds no code, answer, password or
     // token. Codes are matched as whole words, so a request id cannot fake a hit.
     let out = local_aws(&["logs", "--port", &aws.port]);
@@ -396,4 +481,134 @@ fn sign_in_through_the_local_aws() {
         json_lines.len(),
         secrets.len()
     );
+}
+
+/// The HS256 secret of the `signed-token` stack (a test value: it signs nothing real).
+const TOKEN_SECRET: &str = "e2e-signed-token-secret-0123456789abcdef";
+
+fn signed_token(sub: &str, jti: Option<&str>) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let mut claims =
+        serde_json::json!({"sub": sub, "iss": "e2e-backend", "iat": now, "exp": now + 300});
+    if let Some(jti) = jti {
+        claims["jti"] = jti.into();
+    }
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(TOKEN_SECRET.as_bytes()),
+    )
+    .expect("sign")
+}
+
+/// The state store through the local AWS (issue 11): its rules against the real DynamoDB
+/// table of the stack, then limits, lockout and single use through whole sign-ins. Returns the
+/// codes it saw, for the leak check.
+fn state_across_sign_ins(aws: &LocalAws) -> Vec<String> {
+    let mut codes = Vec::new();
+
+    // The adapter's conditional writes follow the same rules as the in-memory store, and 20
+    // sends at once for one user let exactly the limit through.
+    let table = aws.stack("e2e-email")["stateTable"]
+        .as_str()
+        .expect("state table")
+        .to_owned();
+    assert!(!table.is_empty(), "the stack has no state table");
+    let store = aws_io::DynamoStore::at_endpoint(&table, &aws.endpoint());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(custom_auth::state::conformance::check(&store, "e2e"));
+    runtime.block_on(custom_auth::state::conformance::check_concurrent_sends(
+        &store, "e2e", 20,
+    ));
+    println!("state store: the conformance script passed against the local DynamoDB");
+
+    // OTP_SEND_LIMIT + 5 sign-ins of one user at once: exactly the limit's e-mails go out,
+    // the rest are refused with the fixed message.
+    let flood = aws.user("e2e-email", "flood");
+    let runs: Vec<SignIn> = (0..8)
+        .map(|_| SignIn::start_as(aws, "e2e-email", "flood", None, &[]))
+        .collect();
+    let mut prompted = 0;
+    let mut refused = 0;
+    for run in runs {
+        match run.first_of(&["a code was sent", "too many codes requested"]) {
+            Some(0) => prompted += 1,
+            Some(_) => refused += 1,
+            None => panic!("a sign-in neither got a code nor was refused"),
+        }
+        drop(run);
+    }
+    assert_eq!((prompted, refused), (3, 5), "three codes, five refusals");
+    assert_eq!(aws.mails_to(&flood), 3, "exactly OTP_SEND_LIMIT e-mails");
+
+    // Lockout across sign-ins: three wrong codes, then one more wrong and the right code in a
+    // new sign-in: refused; then no code is even sent.
+    let locky = aws.user("e2e-email", "locky");
+    // Both windows have ended 30 s after this: the flood's began earlier, the lock's later.
+    let windows_start = Instant::now();
+    let run = SignIn::start_as(
+        aws,
+        "e2e-email",
+        "locky",
+        None,
+        &["000000", "000001", "000002"],
+    );
+    assert_eq!(run.finish().0, Some(2));
+    let before = aws.mails_to(&locky);
+    let mut run = SignIn::start_as(aws, "e2e-email", "locky", None, &["000003"]);
+    run.expect_line("attempt 2");
+    let code = new_code_to(aws, aws.mails() - 1, &locky);
+    assert_eq!(aws.mails_to(&locky), before + 1);
+    run.answer(&code);
+    run.answer("000004");
+    let (exit, stdout) = run.finish();
+    assert_eq!(exit, Some(2), "the right code is refused while locked");
+    assert!(stdout.is_empty());
+    codes.push(code);
+    let run = SignIn::start_as(aws, "e2e-email", "locky", None, &[]);
+    assert_eq!(
+        run.first_of(&["too many failed attempts", "a code was sent"]),
+        Some(0)
+    );
+    assert_eq!(aws.mails_to(&locky), before + 1, "no code while locked");
+
+    // A signed token is good once; without jti, never.
+    let sub = aws.stack("e2e-token")["sub"]
+        .as_str()
+        .expect("sub")
+        .to_owned();
+    let once = signed_token(&sub, Some("e2e-hand-off-1"));
+    let (exit, stdout) = SignIn::start(aws, "e2e-token", None, &[&once]).finish();
+    assert_signed_in(exit, &stdout);
+    // (Without jti first: its three refusals stay under the lockout, so the replay's first
+    // refusal below is the replay's.)
+    let anonymous = signed_token(&sub, None);
+    let (exit, _) = SignIn::start(aws, "e2e-token", None, &[anonymous.as_str(); 3]).finish();
+    assert_eq!(exit, Some(2), "a token without jti is refused");
+    let (exit, _) = SignIn::start(aws, "e2e-token", None, &[&once, &once, &once]).finish();
+    assert_eq!(exit, Some(2), "a replayed token is refused");
+
+    // Both windows (30 s) end: the flooded and the locked user sign in again.
+    let wait = Duration::from_secs(31).saturating_sub(windows_start.elapsed());
+    println!(
+        "state store: waiting {}s for the windows to end",
+        wait.as_secs()
+    );
+    std::thread::sleep(wait);
+    for (user, email) in [("flood", &flood), ("locky", &locky)] {
+        let before = aws.mails();
+        let mut run = SignIn::start_as(aws, "e2e-email", user, None, &[]);
+        run.expect_line("a code was sent");
+        let code = new_code_to(aws, before, email);
+        run.answer(&code);
+        let (exit, stdout) = run.finish();
+        assert_eq!(exit, Some(0), "{user} signs in once the window ended");
+        let claims: Value = serde_json::from_str(&stdout).expect("claims");
+        assert_eq!(claims["cognito:username"], user);
+        codes.push(code);
+    }
+    codes
 }

@@ -54,6 +54,10 @@ ENV = {
     "AWS_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "AKIDHOSTILETEST",
     "AWS_SECRET_ACCESS_KEY": "hostile-aws-secret-value",
+    # The state store on; DynamoDB is the same loopback fake, which admits everything: what
+    # the store's own rules do is tested against the in-memory store and the local DynamoDB.
+    "AUTH_STATE_TABLE": "hostile-state",
+    "AUTH_STATE_KEY": "hostile-state-key-secret-0123456789",
 }
 
 TRIGGERS = {
@@ -173,7 +177,7 @@ def jwt(header_, claims, alg, key=None):
     return f"{signing_input}.{b64(sig)}"
 
 
-GOOD_CLAIMS = {"sub": SUB, "iat": ISSUED, "exp": FAR}
+GOOD_CLAIMS = {"sub": SUB, "iat": ISSUED, "exp": FAR, "jti": "hostile-hand-off-1"}
 
 
 def rs(claims=None, kid="rsa-1"):
@@ -433,6 +437,13 @@ case("verify", "jwt-100kb", verify_event(TOK_PRIVATE, rs({**GOOD_CLAIMS, "pad": 
 case("verify", "jwt-unknown-user", with_(verify_event(TOK_PRIVATE, rs()), True, "request", "userNotFound"),
      "wrong", "a genuine token, but the user does not exist")
 case("verify", "jwt-not-a-token", verify_event(TOK_PRIVATE, "a.b.c"), "wrong", "three dots of nothing")
+NO_JTI = {k: v for k, v in GOOD_CLAIMS.items() if k != "jti"}
+case("verify", "jwt-no-jti", verify_event(TOK_PRIVATE, rs(NO_JTI)), "wrong",
+     "a genuine token without jti: with the state store, a token must name itself to be used once")
+case("verify", "jwt-empty-jti", verify_event(TOK_PRIVATE, rs({**GOOD_CLAIMS, "jti": ""})), "wrong",
+     "a genuine token whose jti is empty")
+case("verify", "jwt-numeric-jti", verify_event(TOK_PRIVATE, rs({**GOOD_CLAIMS, "jti": 7})), "wrong",
+     "a genuine token whose jti is a number")
 case("verify", "jwt-control", verify_event(TOK_PRIVATE, rs()), "correct",
      "control: a genuine RS256 token from the JWKS, so the refusals above are meaningful")
 

@@ -205,7 +205,10 @@ def prepare(port, stack):
         idp.admin_update_user_attributes(UserPoolId=pool, Username=DEMO_USER["username"], UserAttributes=attributes)
     idp.admin_set_user_password(UserPoolId=pool, Username=DEMO_USER["username"], Password=DEMO_USER["password"],
                                 Permanent=True)
-    info = {"port": port, "stack": stack, "userPoolId": pool, "clientId": out["UserPoolClientId"], **DEMO_USER}
+    sub = next(a["Value"] for a in idp.admin_get_user(UserPoolId=pool, Username=DEMO_USER["username"])
+               ["UserAttributes"] if a["Name"] == "sub")
+    info = {"port": port, "stack": stack, "userPoolId": pool, "clientId": out["UserPoolClientId"],
+            "stateTable": out.get("AuthStateTableName", ""), "sub": sub, **DEMO_USER}
     (STATE / str(port)).mkdir(parents=True, exist_ok=True)
     (STATE / str(port) / f"{stack}.json").write_text(json.dumps(info, indent=2))
     return info

@@ -1,10 +1,11 @@
 //! Create Auth Challenge from arbitrary bytes: never panics; a one-time code is never in a
 //! public parameter (unless the user's own attributes happen to contain those digits); a code
-//! is sent only to a known user's destination marked verified ("true").
+//! is sent only to a known user's destination marked verified ("true"), and never while the
+//! state store holds the user locked.
 #![no_main]
 
 use custom_auth::events::CreateAuthChallengeEvent;
-use custom_auth_fuzz::{Sender, block_on, config};
+use custom_auth_fuzz::{Gate, Sender, block_on, config};
 use libfuzzer_sys::fuzz_target;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -18,16 +19,19 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut rng = StdRng::seed_from_u64(u64::from(mode));
     let sender = Sender(mode & 1 == 0);
+    let locked = mode & 2 != 0;
     let created = block_on(custom_auth::create(
         config(),
         &mut event,
         &sender,
+        &Gate(locked),
         &mut rng,
         1_767_225_600,
     ));
     if let Ok(done) = &created
         && done.sent
     {
+        assert!(!locked, "a code sent to a locked user");
         // A code went out: only ever to a known user's verified destination.
         let verified = match done.step {
             custom_auth::Step::EmailOtp => "email_verified",

@@ -1,10 +1,11 @@
 //! Verify Auth Challenge Response from arbitrary bytes: never panics; an unknown user's code
-//! or token is never right, and a right code is exactly the private one.
+//! or token is never right, a right code is exactly the private one, and nothing passes while
+//! the state store holds the user locked.
 #![no_main]
 
 use custom_auth::events::VerifyAuthChallengeEvent;
 use custom_auth::{Step, TokenKeys};
-use custom_auth_fuzz::{Captcha, Down, block_on, config};
+use custom_auth_fuzz::{Captcha, Down, Gate, block_on, config};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -12,14 +13,18 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let keys = TokenKeys::new(config(), Down);
+    // Half the inputs meet a store that holds every user locked: nothing may pass there.
+    let locked = data.len() % 2 == 1;
     let verdict = block_on(custom_auth::verify(
         config(),
         &mut event,
         &Captcha,
         &keys,
+        &Gate(locked),
         1_767_225_630,
     ));
     assert_eq!(verdict.is_ok(), event.response.answer_correct);
+    assert!(!(locked && verdict.is_ok()), "an answer passed while locked");
     if let Ok(step) = verdict {
         let answer = event
             .request

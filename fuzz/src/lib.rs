@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 use custom_auth::Config;
 use custom_auth::ports::{CaptchaVerifier, CodeMessage, CodeSender, DependencyError, JwksFetcher};
+use custom_auth::state::{Admission, Limits, SendGate, StateStore, TokenUse};
 
 /// The HS256 secret the `signed-token` step trusts in the fuzz configuration.
 pub const HS_SECRET: &str = "fuzz-hs256-secret-of-32-bytes-or-more!!";
@@ -24,6 +25,8 @@ pub fn config() -> &'static Config {
                 "CAPTCHA_SECRET" => Some("captcha-secret"),
                 "CAPTCHA_VERIFY_URL" => Some("http://127.0.0.1:9/siteverify"),
                 "SIGNED_TOKEN_SECRET" => Some(HS_SECRET),
+                "AUTH_STATE_TABLE" => Some("fuzz-state"),
+                "AUTH_STATE_KEY" => Some("fuzz-state-key-0123456789abcdef"),
                 _ => None,
             }
             .map(str::to_owned)
@@ -73,5 +76,27 @@ pub struct Down;
 impl JwksFetcher for Down {
     async fn fetch(&self) -> Result<Vec<u8>, DependencyError> {
         Err(DependencyError::Failed)
+    }
+}
+
+/// A state store that allows and admits everything (`Gate(false)`), or holds every user
+/// locked (`Gate(true)`): under the locked one no code may go out and no answer may pass.
+pub struct Gate(pub bool);
+
+impl StateStore for Gate {
+    async fn record_send(&self, _: &str, _: u64, _: &Limits) -> Result<SendGate, DependencyError> {
+        Ok(if self.0 { SendGate::Locked } else { SendGate::Allowed })
+    }
+    async fn record_failure(&self, _: &str, _: u64, _: &Limits) -> Result<(), DependencyError> {
+        Ok(())
+    }
+    async fn admit(
+        &self,
+        _: &str,
+        _: Option<&TokenUse>,
+        _: u64,
+        _: &Limits,
+    ) -> Result<Admission, DependencyError> {
+        Ok(if self.0 { Admission::Locked } else { Admission::Admitted })
     }
 }

@@ -13,6 +13,7 @@ use custom_auth::events::{
     CreateAuthChallengeEvent, DefineAuthChallengeEvent, VerifyAuthChallengeEvent,
 };
 use custom_auth::ports::{CaptchaVerifier, CodeMessage, CodeSender, DependencyError, NoJwks};
+use custom_auth::state::NoStore;
 use custom_auth::{Config, TokenKeys};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -112,7 +113,10 @@ fn create(c: &mut Criterion) {
                     serde_json::from_slice(black_box(&bytes)).unwrap();
                 // As the binary does: a CSPRNG seeded from the OS for each challenge.
                 let mut rng = StdRng::try_from_os_rng().unwrap();
-                ready(custom_auth::create(&cfg, &mut e, &NoSend, &mut rng, NOW)).unwrap();
+                ready(custom_auth::create(
+                    &cfg, &mut e, &NoSend, &NoStore, &mut rng, NOW,
+                ))
+                .unwrap();
                 serde_json::to_vec(&e).unwrap()
             })
         });
@@ -175,7 +179,9 @@ fn verify(c: &mut Criterion) {
             b.iter(|| {
                 let mut e: VerifyAuthChallengeEvent =
                     serde_json::from_slice(black_box(&bytes)).unwrap();
-                let verdict = ready(custom_auth::verify(&cfg, &mut e, &NoCaptcha, &keys, NOW));
+                let verdict = ready(custom_auth::verify(
+                    &cfg, &mut e, &NoCaptcha, &keys, &NoStore, NOW,
+                ));
                 assert!(verdict.is_ok(), "{group}: the fixture's answer is right");
                 serde_json::to_vec(&e).unwrap()
             })

@@ -1,14 +1,10 @@
 //! Sends one-time codes with Amazon SES v2 and Amazon SNS, each call bounded to 2 seconds.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_sesv2::config::{SharedAsyncSleep, SharedCredentialsProvider};
+use aws_config::SdkConfig;
+use aws_io::{AwsSettings, sdk_config};
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_sdk_sns::types::MessageAttributeValue;
@@ -17,80 +13,11 @@ use custom_auth::ports::{Channel, CodeMessage, CodeSender, DependencyError};
 use tokio::sync::OnceCell;
 
 use crate::CreateError;
-use crate::http1::Http1Client;
 
 /// The most a send may take, so the trigger answers well inside Cognito's 5 seconds.
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(2);
+pub const SEND_TIMEOUT: Duration = aws_io::OPERATION_TIMEOUT;
 /// What a decoy waits before the first real send has been timed.
 const INITIAL_SEND_MICROS: u64 = 150_000;
-
-/// How Create reaches AWS, read once at start: the region and the execution role's
-/// credentials that Lambda puts in every function's environment, and the variables the AWS SDKs
-/// document for endpoints, FIPS and dual-stack. Deliberately not the SDK's whole default chain
-/// (profile files, SSO, web identity through STS, container and instance metadata): none of it
-/// exists on Lambda, and linking it made Create's binary 1 MB larger, paid in cold start and
-/// memory on every sandbox (BENCHMARKS.md).
-#[derive(Clone, Debug, Default)]
-pub struct AwsSettings {
-    region: Option<String>,
-    endpoint_url: Option<String>,
-    ses_endpoint_url: Option<String>,
-    sns_endpoint_url: Option<String>,
-    use_fips: bool,
-    use_dual_stack: bool,
-    ssl_cert_file: Option<PathBuf>,
-}
-
-impl AwsSettings {
-    /// Reads the settings through `lookup` (the process environment in production). A flag
-    /// that is neither `true` nor `false` is an error that names it.
-    pub fn from_lookup(
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<AwsSettings, CreateError> {
-        let text = |name: &str| lookup(name).filter(|value| !value.is_empty());
-        let flag = |name: &'static str| match text(name).map(|v| v.to_ascii_lowercase()) {
-            None => Ok(false),
-            Some(v) if v == "false" => Ok(false),
-            Some(v) if v == "true" => Ok(true),
-            Some(_) => Err(CreateError::Setting(name)),
-        };
-        Ok(AwsSettings {
-            region: text("AWS_REGION").or_else(|| text("AWS_DEFAULT_REGION")),
-            endpoint_url: text("AWS_ENDPOINT_URL"),
-            ses_endpoint_url: text("AWS_ENDPOINT_URL_SESV2"),
-            sns_endpoint_url: text("AWS_ENDPOINT_URL_SNS"),
-            use_fips: flag("AWS_USE_FIPS_ENDPOINT")?,
-            use_dual_stack: flag("AWS_USE_DUALSTACK_ENDPOINT")?,
-            ssl_cert_file: text("SSL_CERT_FILE").map(PathBuf::from),
-        })
-    }
-}
-
-/// The SDK configuration for `settings`: credentials from the environment (the SDK caches them
-/// and reads them again when they near expiry), one HTTPS client trusting the roots
-/// [`trusted_roots`] picks, 1 s to connect, 2 s per operation, at most two attempts.
-pub fn sdk_config(settings: &AwsSettings) -> SdkConfig {
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(1))
-        .operation_timeout(SEND_TIMEOUT)
-        .build();
-    let credentials = EnvironmentVariableCredentialsProvider::new();
-    let sleep = aws_smithy_async::rt::sleep::TokioSleep::new();
-    let mut sdk = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(settings.region.clone().map(Region::new))
-        .credentials_provider(SharedCredentialsProvider::new(credentials))
-        .http_client(https_client(trusted_roots(settings.ssl_cert_file.clone())))
-        .sleep_impl(SharedAsyncSleep::new(sleep))
-        .timeout_config(timeouts)
-        .retry_config(RetryConfig::standard().with_max_attempts(2))
-        .use_fips(settings.use_fips)
-        .use_dual_stack(settings.use_dual_stack);
-    if let Some(url) = &settings.endpoint_url {
-        sdk = sdk.endpoint_url(url);
-    }
-    sdk.build()
-}
 
 /// SES and SNS clients, built once, on the first send, and only for the channels the flow
 /// uses. Building them reads the trusted roots and sets up TLS, which would otherwise add to
@@ -232,47 +159,6 @@ impl AwsSender {
     }
 }
 
-/// The roots of Amazon Trust Services, which sign the certificate of every AWS service
-/// endpoint (SES, SNS, their VPC endpoints).
-const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("amazon-trust-services.pem");
-
-/// The SDK's HTTP client ([`Http1Client`]), its HTTPS trusting exactly `roots`.
-fn https_client(roots: rustls::RootCertStore) -> aws_sdk_sesv2::config::SharedHttpClient {
-    aws_sdk_sesv2::config::SharedHttpClient::new(Http1Client::new(roots))
-}
-
-/// The roots to trust: Amazon Trust Services', or the bundle `SSL_CERT_FILE` names (for a
-/// partition or proxy whose certificates chain elsewhere). Codes travel in these requests, so a
-/// certificate mis-issued by any of the other ~140 roots of a system bundle must not be able to
-/// read them; and decoding five roots instead of a 220 KB bundle takes most of the cost out of
-/// Create's first send (BENCHMARKS.md). A bundle that cannot be read, or holds anything but
-/// parsable certificates, falls back to the narrower set, never to a wider one.
-fn trusted_roots(ssl_cert_file: Option<PathBuf>) -> rustls::RootCertStore {
-    // The embedded set always parses (checked by a test); were it not to, no root at all:
-    // HTTPS sends would fail (closed) rather than trust anything wider.
-    let amazon = || root_store(AMAZON_TRUST_SERVICES).unwrap_or_else(rustls::RootCertStore::empty);
-    let Some(path) = ssl_cert_file else {
-        return amazon();
-    };
-    match std::fs::read(path).ok().as_deref().and_then(root_store) {
-        Some(roots) => roots,
-        None => {
-            tracing::warn!("SSL_CERT_FILE is not a usable bundle; trusting Amazon Trust Services");
-            amazon()
-        }
-    }
-}
-
-/// The trust anchors in `pem`, if it holds at least one certificate and each parses as one.
-fn root_store(pem: &[u8]) -> Option<rustls::RootCertStore> {
-    use rustls_pki_types::{CertificateDer, pem::PemObject};
-    let mut roots = rustls::RootCertStore::empty();
-    for der in CertificateDer::pem_slice_iter(pem) {
-        roots.add(der.ok()?).ok()?;
-    }
-    (!roots.is_empty()).then_some(roots)
-}
-
 impl CodeSender for AwsSender {
     async fn send(&self, m: &CodeMessage) -> Result<(), DependencyError> {
         let started = Instant::now();
@@ -304,7 +190,10 @@ impl CodeSender for AwsSender {
 pub(crate) mod tests {
     use std::sync::Arc;
 
-    use aws_sdk_sesv2::config::Credentials;
+    use std::path::PathBuf;
+
+    use aws_io::sdk::{AMAZON_TRUST_SERVICES, https_client, root_store, trusted_roots};
+    use aws_sdk_sesv2::config::{Credentials, SharedCredentialsProvider};
     use test_support::{Behaviour, FakeServer, refused_url};
 
     use super::*;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use custom_auth::events::CreateAuthChallengeEvent;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use test_support::{Behaviour, FakeServer, refused_url};
+use test_support::{Behaviour, FakeServer, dynamodb, refused_url};
 
 use crate::delivery::tests::{config, sender};
 
@@ -82,7 +82,15 @@ async fn delivery_faults_are_bounded_trigger_errors() {
         let sender = sender(flow, &url).await;
         let mut rng = StdRng::seed_from_u64(7);
         let started = Instant::now();
-        let got = custom_auth::create(&config, &mut event, &sender, &mut rng, 1_767_225_600).await;
+        let got = custom_auth::create(
+            &config,
+            &mut event,
+            &sender,
+            &custom_auth::state::NoStore,
+            &mut rng,
+            1_767_225_600,
+        )
+        .await;
         let took = started.elapsed();
         assert!(
             took < Duration::from_millis(2500),
@@ -94,6 +102,71 @@ async fn delivery_faults_are_bounded_trigger_errors() {
         if !want {
             let shown = crate::CreateError::from(got.unwrap_err()).to_string();
             assert_eq!(shown, "the code could not be sent; try again later");
+        }
+    }
+}
+
+/// The state store through the whole trigger: a first code round counts its send first; a
+/// store that hangs, refuses, fails, throttles, lacks its table or answers garbage ends the
+/// round with an error inside 2.5 s, and no code is sent.
+#[tokio::test]
+async fn state_store_faults_send_nothing() {
+    let ses = FakeServer::start(Behaviour::Respond(
+        200,
+        "application/json",
+        r#"{"MessageId":"m"}"#.into(),
+    ))
+    .await;
+    let mut table = vec![("ok", dynamodb::answer(200, "{}"), true)];
+    table.extend(
+        dynamodb::faults()
+            .into_iter()
+            .map(|(what, b)| (what, b, false)),
+    );
+    let mut cases = Vec::new();
+    for (what, behaviour, want) in table {
+        let server = FakeServer::start(behaviour).await;
+        cases.push((what, server.url.clone(), want, Some(server)));
+    }
+    cases.push(("refused", refused_url().await, false, None));
+    let sender = sender("email-otp", &ses.url).await;
+    for (what, url, want, _server) in cases {
+        let config = custom_auth::Config::from_lookup(|k| match k {
+            "AUTH_FLOW" => Some("email-otp".to_owned()),
+            "OTP_EMAIL_FROM" => Some("no-reply@example.com".to_owned()),
+            "AUTH_STATE_TABLE" => Some("auth-state".to_owned()),
+            "AUTH_STATE_KEY" => Some("create-faults-state-key-0123456789".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        let (_, mut event) = first_round("email-otp");
+        let store = aws_io::DynamoStore::at_endpoint("auth-state", &url);
+        let sent = ses.requests().len();
+        let mut rng = StdRng::seed_from_u64(7);
+        let started = Instant::now();
+        let got = custom_auth::create(
+            &config,
+            &mut event,
+            &sender,
+            &store,
+            &mut rng,
+            1_767_225_600,
+        )
+        .await;
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(2500), "{what}: {took:?}");
+        assert_eq!(got.is_ok(), want, "{what}: {got:?}");
+        assert_eq!(
+            ses.requests().len() - sent,
+            usize::from(want),
+            "{what}: sends"
+        );
+        if !want {
+            let shown = crate::CreateError::from(got.unwrap_err()).to_string();
+            assert_eq!(
+                shown, "the sign-in cannot continue; try again later",
+                "{what}"
+            );
         }
     }
 }

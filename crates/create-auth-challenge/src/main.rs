@@ -3,7 +3,6 @@
 mod delivery;
 #[cfg(test)]
 mod faults;
-mod http1;
 
 use custom_auth::events::{CreateAuthChallengeEvent, Incoming};
 use custom_auth::{Config, LogSettings};
@@ -11,7 +10,9 @@ use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::delivery::{AwsSender, AwsSettings};
+use aws_io::{AwsSettings, DynamoStore};
+
+use crate::delivery::AwsSender;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -20,20 +21,23 @@ async fn main() -> Result<(), Error> {
         LogSettings::from_lookup(env)?.subscriber(std::io::stdout),
     )?;
     let config = Config::from_lookup(env)?;
-    let sender = AwsSender::new(&config, AwsSettings::from_lookup(env)?)?;
-    run(service_fn(|event| handler(&config, &sender, event))).await
+    let aws = AwsSettings::from_lookup(env)?;
+    let store = DynamoStore::new(config.state.as_ref(), aws.clone())?;
+    let sender = AwsSender::new(&config, aws)?;
+    run(service_fn(|event| handler(&config, &sender, &store, event))).await
 }
 
 async fn handler(
     config: &Config,
     sender: &AwsSender,
+    store: &DynamoStore,
     event: LambdaEvent<Incoming<CreateAuthChallengeEvent>>,
 ) -> Result<CreateAuthChallengeEvent, CreateError> {
     let Incoming(mut payload) = event.payload;
     // A fresh CSPRNG seeded from the OS for each challenge; failing to seed is an error.
     let mut rng = StdRng::try_from_os_rng().map_err(|_| CreateError::Entropy)?;
     let now = custom_auth::unix_now();
-    if let Err(e) = custom_auth::create(config, &mut payload, sender, &mut rng, now).await {
+    if let Err(e) = custom_auth::create(config, &mut payload, sender, store, &mut rng, now).await {
         tracing::warn!(trigger = "create", error = ?e, "challenge not created");
         return Err(e.into());
     }
@@ -50,6 +54,12 @@ pub(crate) enum CreateError {
     /// An AWS setting is missing or malformed; raised at start only, so it names the variable.
     #[error("{0} is missing or not valid")]
     Setting(&'static str),
+}
+
+impl From<aws_io::SettingError> for CreateError {
+    fn from(e: aws_io::SettingError) -> CreateError {
+        CreateError::Setting(e.0)
+    }
 }
 
 impl From<CreateError> for Diagnostic {

@@ -16,6 +16,7 @@ use crate::events::{
     ChallengeResult, CreateAuthChallengeEvent, DefineAuthChallengeEvent, VerifyAuthChallengeEvent,
 };
 use crate::flow::{CUSTOM_CHALLENGE, Decision, PASSWORD_VERIFIER, SRP_A, define};
+use crate::state::{Limits, MemoryStore, NoStore};
 use crate::testing::{Capture, config, config_with, entry, fakes, fixture, keys};
 use crate::verify::{TokenKeys, verify};
 
@@ -46,8 +47,14 @@ struct Cognito {
     now: u64,
     attributes: HashMap<String, String>,
     user_not_found: bool,
+    /// The state across sign-ins (used when the configuration names a table).
+    store: MemoryStore,
+    /// The name the person types.
+    user_name: String,
     /// Every public map shown, in order.
     shown: Vec<HashMap<String, String>>,
+    /// Every Create error, in order.
+    errors: Vec<crate::AuthError>,
 }
 
 impl crate::ports::JwksFetcher for Arc<fakes::Jwks> {
@@ -79,12 +86,16 @@ impl Cognito {
                 ),
             ]),
             user_not_found: false,
+            store: MemoryStore::default(),
+            user_name: "jane".into(),
             shown: Vec::new(),
+            errors: Vec::new(),
         }
     }
 
     fn unknown_user(mut self) -> Cognito {
         self.user_not_found = true;
+        self.user_name = "ghost".into();
         self.attributes.clear();
         self
     }
@@ -121,13 +132,18 @@ impl Cognito {
             c.request.user_not_found = self.user_not_found;
             c.request.user_attributes = self.attributes.clone();
             c.request.challenge_name = Some(CUSTOM_CHALLENGE.into());
-            if self.user_not_found {
-                c.cognito_event_user_pools_header.user_name = Some("ghost".into());
-            }
-            if create(&self.config, &mut c, &self.sender, &mut self.rng, self.now)
-                .await
-                .is_err()
+            c.cognito_event_user_pools_header.user_name = Some(self.user_name.clone());
+            if let Err(e) = create(
+                &self.config,
+                &mut c,
+                &self.sender,
+                &self.store,
+                &mut self.rng,
+                self.now,
+            )
+            .await
             {
+                self.errors.push(e);
                 return End::TriggerError;
             }
             let public = c.response.public_challenge_parameters.clone();
@@ -143,9 +159,17 @@ impl Cognito {
             v.request.challenge_answer = Some(reply);
             v.request.user_not_found = self.user_not_found;
             v.request.user_attributes = self.attributes.clone();
-            let ok = verify(&self.config, &mut v, &self.captcha, &self.keys, self.now)
-                .await
-                .is_ok();
+            v.cognito_event_user_pools_header.user_name = Some(self.user_name.clone());
+            let ok = verify(
+                &self.config,
+                &mut v,
+                &self.captcha,
+                &self.keys,
+                &self.store,
+                self.now,
+            )
+            .await
+            .is_ok();
             assert_eq!(ok, v.response.answer_correct);
             session.push(entry(
                 CUSTOM_CHALLENGE,
@@ -287,6 +311,7 @@ fn expired_code_is_refused_even_if_right() {
         &cognito.config,
         &mut c,
         &cognito.sender,
+        &NoStore,
         &mut cognito.rng,
         T0,
     ))
@@ -300,6 +325,7 @@ fn expired_code_is_refused_even_if_right() {
         &mut v,
         &cognito.captcha,
         &cognito.keys,
+        &NoStore,
         T0 + 61,
     ));
     assert_eq!(late, Err(crate::verify::Wrong::Expired));
@@ -308,6 +334,7 @@ fn expired_code_is_refused_even_if_right() {
         &mut v,
         &cognito.captcha,
         &cognito.keys,
+        &NoStore,
         T0 + 60,
     ));
     assert!(in_time.is_ok());
@@ -318,6 +345,7 @@ fn expired_code_is_refused_even_if_right() {
             &mut v,
             &cognito.captcha,
             &cognito.keys,
+            &NoStore,
             now,
         ));
         assert_eq!(got.is_ok(), want, "now = T0 {}", now as i64 - T0 as i64);
@@ -334,6 +362,7 @@ fn expired_code_is_refused_even_if_right() {
         &cognito.config,
         &mut retry,
         &cognito.sender,
+        &NoStore,
         &mut cognito.rng,
         T0 + 61,
     ))
@@ -349,6 +378,7 @@ fn expired_code_is_refused_even_if_right() {
         &mut v,
         &cognito.captcha,
         &cognito.keys,
+        &NoStore,
         T0 + 61,
     ));
     assert_eq!(late, Err(crate::verify::Wrong::Expired));
@@ -641,7 +671,7 @@ fn event_fixtures_match_the_manifest() {
             }
             "create" => {
                 let mut e: CreateAuthChallengeEvent = fixture(file);
-                match block_on(create(&cfg, &mut e, &sender, &mut rng, now)) {
+                match block_on(create(&cfg, &mut e, &sender, &NoStore, &mut rng, now)) {
                     Err(_) => "error".into(),
                     Ok(created) => {
                         assert_eq!(Some(created.sent), item["sent"].as_bool(), "{file}");
@@ -660,7 +690,7 @@ fn event_fixtures_match_the_manifest() {
             }
             "verify" => {
                 let mut e: VerifyAuthChallengeEvent = fixture(file);
-                match block_on(verify(&cfg, &mut e, &captcha, &keys, now)) {
+                match block_on(verify(&cfg, &mut e, &captcha, &keys, &NoStore, now)) {
                     Ok(_) => "correct".into(),
                     Err(_) => "wrong".into(),
                 }
@@ -689,8 +719,15 @@ fn events_without_a_trigger_source_fail_closed() {
             v.cognito_event_user_pools_header.trigger_source = None;
         }
         let decision = define(&cfg, &mut d);
-        let created = block_on(create(&cfg, &mut c, &sender, &mut rng, now));
-        let verdict = block_on(verify(&cfg, &mut v, &fakes::Captcha::default(), &keys, now));
+        let created = block_on(create(&cfg, &mut c, &sender, &NoStore, &mut rng, now));
+        let verdict = block_on(verify(
+            &cfg,
+            &mut v,
+            &fakes::Captcha::default(),
+            &keys,
+            &NoStore,
+            now,
+        ));
         if strip {
             assert_eq!(decision, Decision::Fail(crate::FailReason::NotFromCognito));
             assert!(!d.response.issue_tokens && d.response.fail_authentication);
@@ -703,4 +740,220 @@ fn events_without_a_trigger_source_fail_closed() {
         }
     }
     assert_eq!(sender.count(), 1, "nothing sent without a trigger source");
+}
+
+/// A configuration with the state store on and small limits: 3 codes per 100 s, locked after 4
+/// wrong answers for 200 s.
+fn stateful(flow: &str) -> Config {
+    config_with(
+        flow,
+        &[
+            ("AUTH_STATE_TABLE", "auth-state"),
+            ("AUTH_STATE_KEY", "state-key-for-tests-0123456789abcdef"),
+            ("OTP_SEND_LIMIT", "3"),
+            ("OTP_SEND_WINDOW_SECONDS", "100"),
+            ("LOCKOUT_AFTER_FAILURES", "4"),
+            ("LOCKOUT_WINDOW_SECONDS", "200"),
+        ],
+    )
+}
+
+fn wrong(_: &Prompt<'_>) -> Value {
+    Value::String("wrong".into())
+}
+
+#[test]
+fn code_sends_are_limited_across_sign_ins() {
+    let mut cognito = Cognito::new(stateful("email-otp"));
+    // Each restarted sign-in would send a fresh code; three per window are allowed. Answers
+    // are right, so the lockout plays no part.
+    for i in 0..3 {
+        cognito.now = T0 + i * 10;
+        assert_eq!(block_on(cognito.sign_in(None, right)), End::Tokens, "{i}");
+    }
+    assert_eq!(cognito.sender.count(), 3);
+    cognito.now = T0 + 99;
+    assert_eq!(block_on(cognito.sign_in(None, right)), End::TriggerError);
+    assert_eq!(cognito.errors, [crate::AuthError::TooManyCodes]);
+    assert_eq!(
+        cognito.errors[0].to_string(),
+        "too many codes requested; try again later"
+    );
+    assert_eq!(cognito.sender.count(), 3, "nothing sent over the limit");
+    // A retry within a sign-in reuses its code: it is not a send and is not limited.
+    cognito.now = T0 + 100;
+    let mut tries = 0;
+    let end = block_on(cognito.sign_in(None, |p| {
+        tries += 1;
+        if tries < 3 { wrong(p) } else { right(p) }
+    }));
+    assert_eq!(end, End::Tokens, "a new window");
+    assert_eq!(cognito.sender.count(), 4);
+    // Without a state store, nothing limits restarts (today's stateless behaviour).
+    let mut stateless = Cognito::new(config("email-otp"));
+    for _ in 0..10 {
+        assert_eq!(block_on(stateless.sign_in(None, right)), End::Tokens);
+    }
+}
+
+#[test]
+fn wrong_answers_lock_the_user_across_sign_ins() {
+    let mut cognito = Cognito::new(stateful("email-otp"));
+    // Sign-in 1: three wrong codes (the step's attempts). Sign-in 2: one more wrong code (the
+    // fourth in the window: locked), then the right code is refused.
+    assert_eq!(block_on(cognito.sign_in(None, wrong)), End::Failed);
+    let mut answered = 0;
+    let end = block_on(cognito.sign_in(None, |p| {
+        answered += 1;
+        if answered == 1 { wrong(p) } else { right(p) }
+    }));
+    assert_eq!(end, End::Failed, "the right code is refused while locked");
+    assert_eq!(answered, 3, "every attempt was tried, the right code twice");
+    assert_eq!(cognito.store.user(&state_key("jane")).fail_count, 4);
+    assert_eq!(cognito.sender.count(), 2);
+    // Sign-in 3, at the end of the window: no code is sent while locked.
+    cognito.now = T0 + 199;
+    assert_eq!(block_on(cognito.sign_in(None, right)), End::TriggerError);
+    assert_eq!(cognito.errors, [crate::AuthError::Locked]);
+    assert_eq!(
+        cognito.errors[0].to_string(),
+        "too many failed attempts; try again later"
+    );
+    assert_eq!(cognito.sender.count(), 2, "nothing sent while locked");
+    // The lock ends with its window.
+    cognito.now = T0 + 200;
+    assert_eq!(block_on(cognito.sign_in(None, right)), End::Tokens);
+    // A step that sends nothing is locked the same way: its right answers fail.
+    let mut cognito = Cognito::new(stateful("select-account"));
+    assert_eq!(block_on(cognito.sign_in(None, wrong)), End::Failed);
+    let mut answered = 0;
+    let end = block_on(cognito.sign_in(None, |p| {
+        answered += 1;
+        if answered == 1 { wrong(p) } else { right(p) }
+    }));
+    assert_eq!(
+        end,
+        End::Failed,
+        "the right account is refused while locked"
+    );
+}
+
+#[test]
+fn a_correct_sign_in_does_not_wipe_earlier_failures() {
+    let mut cognito = Cognito::new(stateful("select-account"));
+    assert_eq!(block_on(cognito.sign_in(None, wrong)), End::Failed);
+    assert_eq!(block_on(cognito.sign_in(None, right)), End::Tokens);
+    // One more wrong answer is the fourth of the window: the next right one is refused.
+    let mut answered = 0;
+    let end = block_on(cognito.sign_in(None, |p| {
+        answered += 1;
+        if answered == 1 { wrong(p) } else { right(p) }
+    }));
+    assert_eq!(end, End::Failed);
+}
+
+fn state_key(user: &str) -> String {
+    let config = stateful("email-otp");
+    let state = config.state.as_ref().unwrap();
+    crate::state::user_key(&state.key, "us-east-1_Ex4mPl3Aa", user)
+}
+
+#[test]
+fn signed_tokens_are_single_use() {
+    let token = |jti: Option<&str>| {
+        let mut claims = json!({"sub": SUB, "exp": T0 + 300, "iat": T0, "iss": "backend"});
+        if let Some(jti) = jti {
+            claims["jti"] = jti.into();
+        }
+        Value::String(hs_token(claims))
+    };
+    let mut cognito = Cognito::new(stateful("signed-token"));
+    let once = token(Some("hand-off-1"));
+    assert_eq!(
+        block_on(cognito.sign_in(None, |_| once.clone())),
+        End::Tokens
+    );
+    assert_eq!(
+        block_on(cognito.sign_in(None, |_| once.clone())),
+        End::Failed,
+        "replayed"
+    );
+    let other = token(Some("hand-off-2"));
+    assert_eq!(
+        block_on(cognito.sign_in(None, |_| other.clone())),
+        End::Tokens
+    );
+    let anonymous = token(None);
+    assert_eq!(
+        block_on(cognito.sign_in(None, |_| anonymous.clone())),
+        End::Failed,
+        "no jti with the store on"
+    );
+    // Without the store a token is good until it expires, jti or not.
+    let mut stateless = Cognito::new(config("signed-token"));
+    for _ in 0..2 {
+        assert_eq!(
+            block_on(stateless.sign_in(None, |_| anonymous.clone())),
+            End::Tokens
+        );
+    }
+}
+
+#[test]
+fn a_failing_store_fails_closed() {
+    for flow in ["email-otp", "captcha", "signed-token", "select-account"] {
+        let mut cognito = Cognito::new(stateful(flow));
+        cognito.store.fail = Some(crate::ports::DependencyError::Timeout);
+        let end = block_on(cognito.sign_in(None, |p| {
+            if p.public[public::CHALLENGE] == "SIGNED_TOKEN" {
+                let claims = json!({"sub": SUB, "exp": T0 + 300, "jti": "j-1"});
+                Value::String(hs_token(claims))
+            } else {
+                right(p)
+            }
+        }));
+        assert_ne!(end, End::Tokens, "{flow}");
+        assert_eq!(cognito.sender.count(), 0, "{flow}: nothing sent");
+    }
+}
+
+#[test]
+fn unknown_users_meet_the_same_limits_as_wrong_real_ones() {
+    // The same restarts by a real user who always answers wrong and by an unknown name: the
+    // same outcomes, the same errors, the same counts, in the same order.
+    for (flow, sends) in [
+        ("email-otp", true),
+        ("sms-otp", true),
+        ("captcha,email-otp", false),
+        ("select-account", false),
+    ] {
+        let run = |mut cognito: Cognito| {
+            let mut ends = Vec::new();
+            for i in 0..6 {
+                cognito.now = T0 + i * 5;
+                ends.push(block_on(cognito.sign_in(None, wrong)));
+            }
+            let name = cognito.user_name.clone();
+            (ends, cognito.errors, cognito.store.user(&state_key(&name)))
+        };
+        let real = run(Cognito::new(stateful(flow)));
+        let ghost = run(Cognito::new(stateful(flow)).unknown_user());
+        assert_eq!(real, ghost, "{flow}");
+        assert!(
+            real.2.locked(
+                T0 + 25,
+                &Limits {
+                    lockout_after: 4,
+                    ..Limits::default()
+                }
+            ),
+            "{flow}: {real:?}"
+        );
+        // Where the flow sends a code, the lock shows as Create's error, for both alike.
+        assert_eq!(
+            real.0.contains(&End::TriggerError),
+            sends,
+            "{flow}: {real:?}"
+        );
+    }
 }

@@ -215,6 +215,8 @@ pub struct Config {
     pub captcha: Option<CaptchaSettings>,
     /// Present when the flow has `signed-token`.
     pub signed_token: Option<SignedTokenSettings>,
+    /// Present when `AUTH_STATE_TABLE` is set: limits across sign-ins and single-use tokens.
+    pub state: Option<crate::state::StateSettings>,
 }
 
 /// Default of `AUTH_MAX_ATTEMPTS`.
@@ -334,11 +336,12 @@ impl Config {
             email,
             captcha,
             signed_token,
+            state: crate::state::StateSettings::from_lookup(&get)?,
         })
     }
 }
 
-fn number<T>(
+pub(crate) fn number<T>(
     get: &impl Fn(&str) -> Option<String>,
     var: &'static str,
     default: T,

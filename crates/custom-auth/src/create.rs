@@ -16,6 +16,7 @@ use crate::error::AuthError;
 use crate::events::CreateAuthChallengeEvent;
 use crate::flow::{CUSTOM_CHALLENGE, Position, walk};
 use crate::ports::{Channel, CodeMessage, CodeSender};
+use crate::state::{SendGate, StateStore, user_key};
 
 /// Public parameter keys, as clients read them.
 pub mod public {
@@ -232,11 +233,14 @@ fn stored_code(metadata: &str, owner: &Owner, tag: &str, length: usize) -> Optio
     (valid && owned).then(|| (issued_at, code.to_owned()))
 }
 
-/// Runs the Create trigger at time `now` (Unix seconds): fills `event.response`.
+/// Runs the Create trigger at time `now` (Unix seconds): fills `event.response`. With a state
+/// store configured, the first round of a code step first counts a send in `store` (one
+/// request), for unknown users and decoys too, so limits look the same for every name.
 pub async fn create<S: CodeSender>(
     config: &Config,
     event: &mut CreateAuthChallengeEvent,
     sender: &S,
+    store: &impl StateStore,
     rng: &mut impl CryptoRng,
     now: u64,
 ) -> Result<Created, AuthError> {
@@ -337,6 +341,15 @@ pub async fn create<S: CodeSender>(
                     stored.ok_or(AuthError::TamperedSession)?
                 }
                 None => {
+                    if let Some(state) = &config.state {
+                        let user = user_key(&state.key, owner.pool, user);
+                        match store.record_send(&user, now, &state.limits).await {
+                            Ok(SendGate::Allowed) => {}
+                            Ok(SendGate::OverLimit) => return Err(AuthError::TooManyCodes),
+                            Ok(SendGate::Locked) => return Err(AuthError::Locked),
+                            Err(e) => return Err(AuthError::State(e)),
+                        }
+                    }
                     let code = generate_code(rng, config.otp_length);
                     match destination {
                         Some(to) if !created.decoy => {

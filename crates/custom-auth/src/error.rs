@@ -27,4 +27,13 @@ pub enum AuthError {
     /// The code could not be delivered.
     #[error("the code could not be sent; try again later")]
     Delivery(DependencyError),
+    /// The user was sent as many codes as the send window allows (`OTP_SEND_LIMIT`).
+    #[error("too many codes requested; try again later")]
+    TooManyCodes,
+    /// The user is locked after too many wrong answers (`LOCKOUT_AFTER_FAILURES`).
+    #[error("too many failed attempts; try again later")]
+    Locked,
+    /// The state store did not answer in time, refused, or answered nonsense.
+    #[error("the sign-in cannot continue; try again later")]
+    State(DependencyError),
 }

@@ -108,6 +108,8 @@ pub enum TokenRejection {
     WrongIssuer,
     /// `aud` does not match.
     WrongAudience,
+    /// No `jti`, while the state store makes tokens single-use.
+    NoTokenId,
 }
 
 /// The `kid` of a token's header, read without trusting anything else in it.
@@ -117,13 +119,24 @@ pub fn token_kid(token: &str) -> Result<Option<String>, TokenRejection> {
         .map_err(|_| TokenRejection::Malformed)
 }
 
+/// What a verified token says that single use needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenFacts {
+    /// `jti`, when the token has a non-empty string one.
+    pub id: Option<String>,
+    /// `iss`, or empty.
+    pub issuer: String,
+    /// `exp`, in whole seconds.
+    pub expires_at: u64,
+}
+
 /// Checks signature and claims of `token` with `key` at time `now` (Unix seconds).
 pub fn verify_token(
     token: &str,
     key: &VerifyingKey,
     rules: &TokenRules<'_>,
     now: u64,
-) -> Result<(), TokenRejection> {
+) -> Result<TokenFacts, TokenRejection> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| TokenRejection::Malformed)?;
     if header.alg != key.alg {
         return Err(TokenRejection::BadSignature);
@@ -145,10 +158,10 @@ pub fn verify_token(
     let time = |name: &str| claims.get(name).and_then(Value::as_f64);
     let now = now as f64;
     let leeway = LEEWAY_SECONDS as f64;
-    match time("exp") {
-        Some(exp) if exp + leeway > now => {}
+    let expires_at = match time("exp") {
+        Some(exp) if exp + leeway > now => exp,
         _ => return Err(TokenRejection::Expired),
-    }
+    };
     for name in ["nbf", "iat"] {
         match claims.get(name) {
             None => {}
@@ -177,7 +190,13 @@ pub fn verify_token(
             return Err(TokenRejection::WrongAudience);
         }
     }
-    Ok(())
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+    Ok(TokenFacts {
+        id: text("jti").filter(|j| !j.is_empty()),
+        issuer: text("iss").unwrap_or_default(),
+        // The record of a used token lives until the token would be refused anyway.
+        expires_at: (expires_at + leeway).max(0.0).ceil() as u64,
+    })
 }
 
 /// Parses a JWKS document into the keys this project can use, by `kid`. Keys without a `kid`,
@@ -526,7 +545,11 @@ mod tests {
             ("empty", String::new(), &hs, Err(Malformed)),
         ];
         for (name, token, key, want) in table {
-            assert_eq!(verify_token(&token, key, &rules, NOW), want, "{name}");
+            assert_eq!(
+                verify_token(&token, key, &rules, NOW).map(|_| ()),
+                want,
+                "{name}"
+            );
         }
         // Tampering with the payload breaks the signature.
         let token = sign(Algorithm::ES256, &es_enc, good(), None);
@@ -537,6 +560,49 @@ mod tests {
             verify_token(&parts.join("."), &es, &rules, NOW),
             Err(BadSignature)
         );
+    }
+
+    #[test]
+    fn facts_for_single_use() {
+        let hs = VerifyingKey::hs256(keys::HS_SECRET);
+        let enc = EncodingKey::from_secret(keys::HS_SECRET);
+        let rules = TokenRules {
+            subject: "user-sub",
+            issuer: None,
+            audience: None,
+        };
+        let facts = |claims| {
+            verify_token(
+                &sign(Algorithm::HS256, &enc, claims, None),
+                &hs,
+                &rules,
+                NOW,
+            )
+        };
+        let with_id = facts(with(good(), "jti", json!("id-1"))).unwrap();
+        assert_eq!(
+            with_id,
+            TokenFacts {
+                id: Some("id-1".into()),
+                issuer: "https://issuer".into(),
+                expires_at: NOW + 60 + LEEWAY_SECONDS,
+            }
+        );
+        let table: &[(Value, Option<&str>, &str)] = &[
+            (good(), None, "https://issuer"),
+            (with(good(), "jti", json!("")), None, "https://issuer"),
+            (with(good(), "jti", json!(7)), None, "https://issuer"),
+            (
+                without(with(good(), "jti", json!("x")), "iss"),
+                Some("x"),
+                "",
+            ),
+        ];
+        for (claims, id, issuer) in table {
+            let got = facts(claims.clone()).unwrap();
+            assert_eq!(got.id.as_deref(), *id, "{claims}");
+            assert_eq!(got.issuer, *issuer, "{claims}");
+        }
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! Pure code, shared by the three trigger binaries: the configuration, the walk of the session
 //! history against the configured flow ([`flow`]), the Define decision, challenge
-//! construction ([`create`]) and answer checking ([`verify`]). Every I/O stays behind the
-//! traits of [`ports`]; the clock and the random generator are parameters.
+//! construction ([`create`]) and answer checking ([`verify`]), and the rules of the state kept
+//! across sign-ins ([`state`]). Every I/O stays behind the traits of [`ports`] and
+//! [`state::StateStore`]; the clock and the random generator are parameters.
 
 pub mod config;
 pub mod create;
@@ -13,6 +14,7 @@ pub mod flow;
 pub mod jwt;
 pub mod logging;
 pub mod ports;
+pub mod state;
 pub mod verify;
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use crate::create::{parse_accounts, private};
 use crate::events::VerifyAuthChallengeEvent;
 use crate::jwt::{JwksCache, TokenRejection, TokenRules, VerifyingKey, token_kid, verify_token};
 use crate::ports::{CaptchaVerifier, JwksFetcher};
+use crate::state::{Admission, StateStore, TokenUse, token_key, user_key};
 
 /// Largest answer accepted, in bytes.
 pub const MAX_ANSWER_BYTES: usize = 4096;
@@ -42,6 +43,39 @@ pub enum Wrong {
     Dependency,
     /// The JWT was refused.
     Token(TokenRejection),
+    /// The answer was right, but the user is locked after too many wrong answers.
+    Locked,
+    /// The signed token was right, but it was used before.
+    Replayed,
+}
+
+impl Wrong {
+    /// Whether this is the person's wrong answer, which counts towards the lockout. Events
+    /// that are not Cognito's, parameters Create did not write, failing dependencies and a
+    /// lock (the answer itself was right) do not.
+    pub fn counts_as_failure(self) -> bool {
+        !matches!(
+            self,
+            Wrong::NotFromCognito
+                | Wrong::UnknownStep
+                | Wrong::MissingParameters
+                | Wrong::Dependency
+                | Wrong::Locked
+        )
+    }
+}
+
+/// A right answer, before the state store has its say.
+struct Passed {
+    step: Step,
+    /// The signed token to spend, when the store makes tokens single-use.
+    token: Option<TokenUse>,
+}
+
+impl From<Step> for Passed {
+    fn from(step: Step) -> Passed {
+        Passed { step, token: None }
+    }
 }
 
 /// The outcome of Verify.
@@ -100,15 +134,19 @@ fn answer_text(event: &VerifyAuthChallengeEvent) -> Option<&str> {
     }
 }
 
-/// Runs the Verify trigger at time `now` (Unix seconds): sets `answerCorrect`.
+/// Runs the Verify trigger at time `now` (Unix seconds): sets `answerCorrect`. With a state
+/// store configured, a right answer passes only if `store` admits it (not locked; a token not
+/// used before), and a wrong one is counted towards the lockout.
 pub async fn verify<C: CaptchaVerifier, F: JwksFetcher>(
     config: &Config,
     event: &mut VerifyAuthChallengeEvent,
     captcha: &C,
     keys: &TokenKeys<F>,
+    store: &impl StateStore,
     now: u64,
 ) -> Verdict {
-    let verdict = judge(config, event, captcha, keys, now).await;
+    let judged = judge(config, event, captcha, keys, now).await;
+    let verdict = settle(config, event, store, judged, now).await;
     event.response.answer_correct = verdict.is_ok();
     let params = &event.request.private_challenge_parameters;
     let step = params.get(private::STEP).and_then(|t| Step::from_tag(t));
@@ -126,13 +164,58 @@ pub async fn verify<C: CaptchaVerifier, F: JwksFetcher>(
     verdict
 }
 
+/// The state store's part: one request for a right answer (admit), one or two for a wrong
+/// one (count it). A store that fails turns a right answer wrong; a wrong answer stays wrong.
+async fn settle(
+    config: &Config,
+    event: &VerifyAuthChallengeEvent,
+    store: &impl StateStore,
+    judged: Result<Passed, Wrong>,
+    now: u64,
+) -> Verdict {
+    let Some(state) = &config.state else {
+        return judged.map(|p| p.step);
+    };
+    let header = &event.cognito_event_user_pools_header;
+    let user = user_key(
+        &state.key,
+        header.user_pool_id.as_deref().unwrap_or_default(),
+        header.user_name.as_deref().unwrap_or_default(),
+    );
+    let verdict = match judged {
+        Ok(passed) => match store
+            .admit(&user, passed.token.as_ref(), now, &state.limits)
+            .await
+        {
+            Ok(Admission::Admitted) => Ok(passed.step),
+            Ok(Admission::Locked) => Err(Wrong::Locked),
+            Ok(Admission::Replayed) => Err(Wrong::Replayed),
+            Err(_) => Err(Wrong::Dependency),
+        },
+        Err(why) => Err(why),
+    };
+    if let Err(why) = verdict
+        && why.counts_as_failure()
+        && store
+            .record_failure(&user, now, &state.limits)
+            .await
+            .is_err()
+    {
+        tracing::warn!(
+            trigger = "verify",
+            "the state store failed; a wrong answer was not counted"
+        );
+    }
+    verdict
+}
+
 async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
     config: &Config,
     event: &VerifyAuthChallengeEvent,
     captcha: &C,
     keys: &TokenKeys<F>,
     now: u64,
-) -> Verdict {
+) -> Result<Passed, Wrong> {
     // A wrong `triggerSource` never deserializes; a missing one is refused here.
     if event
         .cognito_event_user_pools_header
@@ -166,7 +249,7 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
                 return Err(Wrong::Expired);
             }
             if matches {
-                Ok(step)
+                Ok(step.into())
             } else {
                 Err(Wrong::Mismatch)
             }
@@ -174,7 +257,7 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
         // CAPTCHA and account choice hold no secret of the user: the decoy checks them like a
         // real round, so a correct solution cannot reveal that a user name is unknown.
         Step::Captcha => match captcha.siteverify(answer).await {
-            Ok(true) => Ok(step),
+            Ok(true) => Ok(step.into()),
             Ok(false) => Err(Wrong::CaptchaRejected),
             Err(_) => Err(Wrong::Dependency),
         },
@@ -182,7 +265,7 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
             let offered = params.get(private::ACCOUNTS).map(String::as_str);
             let accounts = parse_accounts(offered).ok_or(Wrong::Mismatch)?;
             if accounts.contains_key(answer) {
-                Ok(step)
+                Ok(step.into())
             } else {
                 Err(Wrong::Mismatch)
             }
@@ -204,8 +287,22 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
                 issuer: settings.issuer.as_deref(),
                 audience: settings.audience.as_deref(),
             };
-            verify_token(answer, &key, &rules, now).map_err(Wrong::Token)?;
-            if unknown { Err(Wrong::Decoy) } else { Ok(step) }
+            let facts = verify_token(answer, &key, &rules, now).map_err(Wrong::Token)?;
+            if unknown {
+                return Err(Wrong::Decoy);
+            }
+            // With a state store, a token is good for one sign-in: it must name itself.
+            let token = match &config.state {
+                None => None,
+                Some(state) => {
+                    let id = facts.id.ok_or(Wrong::Token(TokenRejection::NoTokenId))?;
+                    Some(TokenUse {
+                        key: token_key(&state.key, &facts.issuer, &id),
+                        expires_at: facts.expires_at,
+                    })
+                }
+            };
+            Ok(Passed { step, token })
         }
         Step::Password => Err(Wrong::UnknownStep),
     }

@@ -177,3 +177,44 @@ mod tests {
         }
     }
 }
+
+/// DynamoDB's side of the fault tests: answers in its JSON protocol, and the table of ways a
+/// store can fail that every user of the state store is tested against.
+pub mod dynamodb {
+    use super::Behaviour;
+
+    /// A DynamoDB answer with `status` and a JSON `body`.
+    pub fn answer(status: u16, body: &str) -> Behaviour {
+        Behaviour::Respond(status, "application/x-amz-json-1.0", body.to_owned())
+    }
+
+    /// DynamoDB's error `kind` (such as `ResourceNotFoundException`).
+    pub fn error(kind: &str) -> Behaviour {
+        answer(
+            400,
+            &format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{kind}","message":"m"}}"#),
+        )
+    }
+
+    /// Every way the store fails, by name: hung, failing, throttled, its table missing,
+    /// refused access, an answer that is not JSON, a refused write whose old item is garbage.
+    /// (A refused connection needs no server: `refused_url`.)
+    pub fn faults() -> Vec<(&'static str, Behaviour)> {
+        vec![
+            ("hang", Behaviour::Hang),
+            ("500", answer(500, "{}")),
+            ("throttled", error("ProvisionedThroughputExceededException")),
+            ("request limit", error("RequestLimitExceeded")),
+            ("missing table", error("ResourceNotFoundException")),
+            ("access denied", error("AccessDeniedException")),
+            ("not json", answer(200, "<html>")),
+            (
+                "garbage item",
+                answer(
+                    400,
+                    r#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"m","Item":{"pk":{"S":"u#1"},"sends":{"S":"lots"},"fails":{"S":"many"}}}"#,
+                ),
+            ),
+        ]
+    }
+}

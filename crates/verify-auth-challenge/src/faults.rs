@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use custom_auth::events::VerifyAuthChallengeEvent;
 use custom_auth::{Config, TokenKeys};
 use serde_json::Value;
-use test_support::{Behaviour, FakeServer, refused_url};
+use test_support::{Behaviour, FakeServer, dynamodb, refused_url};
 
 use crate::http::{HttpCaptcha, HttpJwks, LazyClient};
 
@@ -53,7 +53,15 @@ async fn run(
     let captcha = HttpCaptcha::new(config, LazyClient::default());
     let mut event = event.clone();
     let started = Instant::now();
-    let _ = custom_auth::verify(config, &mut event, &captcha, keys, now).await;
+    let _ = custom_auth::verify(
+        config,
+        &mut event,
+        &captcha,
+        keys,
+        &custom_auth::state::NoStore,
+        now,
+    )
+    .await;
     let took = started.elapsed();
     assert!(took < Duration::from_millis(2500), "took {took:?}");
     event.response.answer_correct
@@ -180,4 +188,48 @@ async fn cached_keys_outlive_the_endpoint_and_rotation_refetches_once() {
         "the old key is still published"
     );
     assert_eq!(fetches(), 4);
+}
+
+/// The state store through the whole trigger: a right answer passes only when the store
+/// admits it; a store that hangs, refuses, fails, throttles, lacks its table or answers garbage
+/// makes it wrong, inside 2.5 s.
+#[tokio::test]
+async fn state_store_faults_are_wrong_answers() {
+    let config = Config::from_lookup(|k| match k {
+        "AUTH_FLOW" => Some("select-account".to_owned()),
+        "AUTH_STATE_TABLE" => Some("auth-state".to_owned()),
+        "AUTH_STATE_KEY" => Some("verify-faults-state-key-0123456789".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../events/verify/select-account-correct.json");
+    let right: VerifyAuthChallengeEvent =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut table = vec![("ok", dynamodb::answer(200, "{}"), true)];
+    table.extend(
+        dynamodb::faults()
+            .into_iter()
+            .map(|(what, b)| (what, b, false)),
+    );
+    // The lock read back as garbage.
+    let garbage = dynamodb::answer(200, r#"{"Item":{"fails":{"S":"many"}}}"#);
+    table.push(("garbage read", garbage, false));
+    let mut cases = Vec::new();
+    for (what, behaviour, want) in table {
+        let server = FakeServer::start(behaviour).await;
+        cases.push((what, server.url.clone(), want, Some(server)));
+    }
+    cases.push(("refused", refused_url().await, false, None));
+    let keys = keys(&config);
+    let captcha = HttpCaptcha::new(&config, LazyClient::default());
+    for (what, url, want, _server) in cases {
+        let store = aws_io::DynamoStore::at_endpoint("auth-state", &url);
+        let mut event = right.clone();
+        let started = Instant::now();
+        let _ = custom_auth::verify(&config, &mut event, &captcha, &keys, &store, NOW).await;
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(2500), "{what}: {took:?}");
+        assert_eq!(event.response.answer_correct, want, "{what}");
+    }
 }

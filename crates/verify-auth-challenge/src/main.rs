@@ -6,6 +6,7 @@ mod http;
 
 use std::convert::Infallible;
 
+use aws_io::{AwsSettings, DynamoStore};
 use custom_auth::events::{Incoming, VerifyAuthChallengeEvent};
 use custom_auth::{Config, LogSettings, TokenKeys};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
@@ -22,17 +23,22 @@ async fn main() -> Result<(), Error> {
     let client = http::LazyClient::default();
     let captcha = HttpCaptcha::new(&config, client.clone());
     let keys = TokenKeys::new(&config, HttpJwks::new(&config, client));
-    run(service_fn(|event| handler(&config, &captcha, &keys, event))).await
+    let store = DynamoStore::new(config.state.as_ref(), AwsSettings::from_lookup(env)?)?;
+    run(service_fn(|event| {
+        handler(&config, &captcha, &keys, &store, event)
+    }))
+    .await
 }
 
 async fn handler(
     config: &Config,
     captcha: &HttpCaptcha,
     keys: &TokenKeys<HttpJwks>,
+    store: &DynamoStore,
     event: LambdaEvent<Incoming<VerifyAuthChallengeEvent>>,
 ) -> Result<VerifyAuthChallengeEvent, Infallible> {
     let Incoming(mut payload) = event.payload;
     let now = custom_auth::unix_now();
-    let _ = custom_auth::verify(config, &mut payload, captcha, keys, now).await;
+    let _ = custom_auth::verify(config, &mut payload, captcha, keys, store, now).await;
     Ok(payload)
 }

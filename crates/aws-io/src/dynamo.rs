@@ -1,0 +1,428 @@
+//! The state store on Amazon DynamoDB: the adapter of `custom_auth::state::StateStore`.
+//!
+//! One table, partition key `pk` (string), TTL attribute `expiresAt`. A user's item
+//! (`u#<keyed hash>`) holds `sends` / `sendsUntil` (codes in the running send window and its
+//! end) and `fails` / `failsUntil` (wrong answers in the running lockout window and its end);
+//! a used token's item (`t#<keyed hash>`) holds only its expiry. Every limit is one
+//! conditional write that encodes [`SendGate::decide`] and the lockout rule, so concurrent
+//! sign-ins cannot slip past a limit between a read and a write. A refused write returns the
+//! item as it was (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), which says why, so the
+//! next request (a new window, or a count in the running one) is chosen without a read.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
+use custom_auth::ports::DependencyError;
+use custom_auth::state::{
+    Admission, Limits, SendGate, StateSettings, StateStore, TokenUse, UserRecord,
+};
+use tokio::sync::OnceCell;
+
+use crate::SettingError;
+use crate::sdk::{AwsSettings, OPERATION_TIMEOUT, sdk_config};
+
+/// Attribute names. None is a DynamoDB reserved word, so no expression needs `#name`s.
+mod attr {
+    pub const KEY: &str = "pk";
+    pub const SENDS: &str = "sends";
+    pub const SENDS_UNTIL: &str = "sendsUntil";
+    pub const FAILS: &str = "fails";
+    pub const FAILS_UNTIL: &str = "failsUntil";
+    pub const EXPIRES_AT: &str = "expiresAt";
+}
+
+/// "The user is not locked at :now", as a condition.
+const NOT_LOCKED: &str =
+    "(attribute_not_exists(failsUntil) OR failsUntil <= :now OR fails < :lockAfter)";
+
+/// The most rounds of (new window, count in window) one decision takes. Each refusal says why,
+/// so two requests decide; a third is needed only when a window ends between them.
+const MAX_ROUNDS: usize = 3;
+
+/// The DynamoDB state store. Its client is built on first use, as Create's SES and SNS clients
+/// are: building it loads the trust roots, which would otherwise add to every cold start.
+pub struct DynamoStore {
+    table: String,
+    settings: AwsSettings,
+    client: OnceCell<Client>,
+}
+
+/// What a conditional update did.
+enum Written {
+    Yes,
+    /// The condition failed; the item as it was (default when there was none).
+    Refused(UserRecord),
+}
+
+impl DynamoStore {
+    /// The store of `state` (`None` without `AUTH_STATE_TABLE`: then nothing ever calls it).
+    /// With a table, start fails naming `AWS_REGION` when no region is set.
+    pub fn new(
+        state: Option<&StateSettings>,
+        settings: AwsSettings,
+    ) -> Result<DynamoStore, SettingError> {
+        if state.is_some() && settings.region.is_none() {
+            return Err(SettingError("AWS_REGION"));
+        }
+        Ok(DynamoStore {
+            table: state.map(|s| s.table.clone()).unwrap_or_default(),
+            settings,
+            client: OnceCell::new(),
+        })
+    }
+
+    /// A store on `table` whose client comes from `sdk` (tests point it at a local or fake
+    /// endpoint with test credentials).
+    pub fn with_sdk(table: &str, settings: AwsSettings, sdk: &SdkConfig) -> DynamoStore {
+        let client = Client::from_conf(DynamoStore::client_config(sdk, &settings));
+        DynamoStore {
+            table: table.to_owned(),
+            settings,
+            client: OnceCell::new_with(Some(client)),
+        }
+    }
+
+    /// A store on `table` at `endpoint` with test credentials ([`crate::sdk::for_endpoint`]).
+    pub fn at_endpoint(table: &str, endpoint: &str) -> DynamoStore {
+        let (settings, sdk) = crate::sdk::for_endpoint(endpoint);
+        DynamoStore::with_sdk(table, settings, &sdk)
+    }
+
+    fn client_config(sdk: &SdkConfig, settings: &AwsSettings) -> aws_sdk_dynamodb::Config {
+        let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
+        if let Some(url) = &settings.dynamodb_endpoint_url {
+            config = config.endpoint_url(url);
+        }
+        config.build()
+    }
+
+    async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| async {
+                let sdk = sdk_config(&self.settings);
+                Client::from_conf(DynamoStore::client_config(&sdk, &self.settings))
+            })
+            .await
+    }
+
+    /// One conditional `UpdateItem` of `user`'s item.
+    async fn update(
+        &self,
+        user: &str,
+        update: &str,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<Written, DependencyError> {
+        let mut request = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::KEY, AttributeValue::S(user.to_owned()))
+            .update_expression(update)
+            .condition_expression(condition)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        for (name, value) in values {
+            request = request.expression_attribute_values(*name, value.clone());
+        }
+        match request.send().await {
+            Ok(_) => Ok(Written::Yes),
+            Err(SdkError::ServiceError(e)) => match e.err() {
+                UpdateItemError::ConditionalCheckFailedException(refused) => {
+                    record(refused.item()).map(Written::Refused)
+                }
+                other => Err(failed("UpdateItem", other.code())),
+            },
+            Err(e) => Err(sdk_failed("UpdateItem", &e)),
+        }
+    }
+}
+
+/// Logs a store failure by its error code only (a message could echo a key), and fails.
+fn failed(operation: &'static str, code: Option<&str>) -> DependencyError {
+    tracing::warn!(operation, code, "DynamoDB request failed");
+    DependencyError::Failed
+}
+
+/// [`failed`] for an SDK error that is not the service's answer: the SDK's own time-out is a
+/// time-out, anything else (refused, unreadable) a failure.
+fn sdk_failed<E: ProvideErrorMetadata, R>(
+    operation: &'static str,
+    error: &SdkError<E, R>,
+) -> DependencyError {
+    match error {
+        SdkError::TimeoutError(_) => {
+            tracing::warn!(operation, "DynamoDB request timed out");
+            DependencyError::Timeout
+        }
+        other => failed(operation, other.code()),
+    }
+}
+
+fn number(n: u64) -> AttributeValue {
+    AttributeValue::N(n.to_string())
+}
+
+/// A user's record from an item; an attribute that is there but not a number is garbage, and
+/// garbage fails closed.
+fn record(item: Option<&HashMap<String, AttributeValue>>) -> Result<UserRecord, DependencyError> {
+    let Some(item) = item else {
+        return Ok(UserRecord::default());
+    };
+    fn read<T: std::str::FromStr + Default>(
+        item: &HashMap<String, AttributeValue>,
+        name: &str,
+    ) -> Result<T, DependencyError> {
+        match item.get(name) {
+            None => Ok(T::default()),
+            Some(AttributeValue::N(n)) => n.parse().map_err(|_| DependencyError::Failed),
+            Some(_) => Err(DependencyError::Failed),
+        }
+    }
+    Ok(UserRecord {
+        send_count: read(item, attr::SENDS)?,
+        send_window_end: read(item, attr::SENDS_UNTIL)?,
+        fail_count: read(item, attr::FAILS)?,
+        fail_window_end: read(item, attr::FAILS_UNTIL)?,
+    })
+}
+
+/// Bounds a whole decision (all its requests) by [`OPERATION_TIMEOUT`].
+async fn bounded<T>(
+    work: impl Future<Output = Result<T, DependencyError>>,
+) -> Result<T, DependencyError> {
+    tokio::time::timeout(OPERATION_TIMEOUT, work)
+        .await
+        .unwrap_or(Err(DependencyError::Timeout))
+}
+
+impl StateStore for DynamoStore {
+    async fn record_send(
+        &self,
+        user: &str,
+        now: u64,
+        limits: &Limits,
+    ) -> Result<SendGate, DependencyError> {
+        let values = [
+            (":now", number(now)),
+            (":one", number(1)),
+            (":lockAfter", number(limits.lockout_after.into())),
+            (":expires", number(limits.expires_at(now))),
+        ];
+        let with = |extra: (&'static str, AttributeValue)| {
+            let mut all = values.to_vec();
+            all.push(extra);
+            all
+        };
+        bounded(async {
+            for _ in 0..MAX_ROUNDS {
+                // Most sign-ins start a window: one request.
+                let started = self
+                    .update(
+                        user,
+                        "SET sends = :one, sendsUntil = :until, expiresAt = :expires",
+                        &format!(
+                            "(attribute_not_exists(sendsUntil) OR sendsUntil <= :now) AND {NOT_LOCKED}"
+                        ),
+                        &with((":until", number(now.saturating_add(limits.send_window)))),
+                    )
+                    .await?;
+                let Written::Refused(before) = started else {
+                    return Ok(SendGate::Allowed);
+                };
+                match SendGate::decide(&before, now, limits) {
+                    SendGate::Allowed if before.sending(now) => {}
+                    SendGate::Allowed => continue,
+                    refused => return Ok(refused),
+                }
+                // A window runs and has room: count in it.
+                let counted = self
+                    .update(
+                        user,
+                        "SET sends = sends + :one, expiresAt = :expires",
+                        &format!("sendsUntil > :now AND sends < :limit AND {NOT_LOCKED}"),
+                        &with((":limit", number(limits.send_limit.into()))),
+                    )
+                    .await?;
+                let Written::Refused(before) = counted else {
+                    return Ok(SendGate::Allowed);
+                };
+                match SendGate::decide(&before, now, limits) {
+                    SendGate::Allowed => continue,
+                    refused => return Ok(refused),
+                }
+            }
+            Err(DependencyError::Failed)
+        })
+        .await
+    }
+
+    async fn record_failure(
+        &self,
+        user: &str,
+        now: u64,
+        limits: &Limits,
+    ) -> Result<(), DependencyError> {
+        let values = [
+            (":now", number(now)),
+            (":one", number(1)),
+            (":expires", number(limits.expires_at(now))),
+        ];
+        bounded(async {
+            for _ in 0..MAX_ROUNDS {
+                // An attacker's answers land in a running window: one request.
+                let counted = self
+                    .update(
+                        user,
+                        "SET fails = fails + :one, expiresAt = :expires",
+                        "failsUntil > :now",
+                        &values,
+                    )
+                    .await?;
+                if matches!(counted, Written::Yes) {
+                    return Ok(());
+                }
+                let mut start = values.to_vec();
+                start.push((":until", number(now.saturating_add(limits.lockout_window))));
+                let started = self
+                    .update(
+                        user,
+                        "SET fails = :one, failsUntil = :until, expiresAt = :expires",
+                        "attribute_not_exists(failsUntil) OR failsUntil <= :now",
+                        &start,
+                    )
+                    .await?;
+                if matches!(started, Written::Yes) {
+                    return Ok(());
+                }
+            }
+            Err(DependencyError::Failed)
+        })
+        .await
+    }
+
+    async fn admit(
+        &self,
+        user: &str,
+        token: Option<&TokenUse>,
+        now: u64,
+        limits: &Limits,
+    ) -> Result<Admission, DependencyError> {
+        bounded(async {
+            let client = self.client().await;
+            let key = AttributeValue::S(user.to_owned());
+            let Some(token) = token else {
+                // A strongly consistent read of the lock: a wrong answer counted an instant
+                // ago is seen.
+                let read = client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key(attr::KEY, key)
+                    .consistent_read(true)
+                    .projection_expression("fails, failsUntil")
+                    .send()
+                    .await
+                    .map_err(|e| sdk_failed("GetItem", &e))?;
+                let before = record(read.item())?;
+                return Ok(if before.locked(now, limits) {
+                    Admission::Locked
+                } else {
+                    Admission::Admitted
+                });
+            };
+            // One transaction: the user is not locked, and the token was never used.
+            let unlocked = ConditionCheck::builder()
+                .table_name(&self.table)
+                .key(attr::KEY, key)
+                .condition_expression(NOT_LOCKED)
+                .expression_attribute_values(":now", number(now))
+                .expression_attribute_values(":lockAfter", number(limits.lockout_after.into()))
+                .build()
+                .map_err(|_| DependencyError::Failed)?;
+            let spend = Put::builder()
+                .table_name(&self.table)
+                .item(attr::KEY, AttributeValue::S(token.key.clone()))
+                .item(attr::EXPIRES_AT, number(token.expires_at))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(|_| DependencyError::Failed)?;
+            let sent = client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().condition_check(unlocked).build())
+                .transact_items(TransactWriteItem::builder().put(spend).build())
+                .send()
+                .await;
+            match sent {
+                Ok(_) => Ok(Admission::Admitted),
+                Err(SdkError::ServiceError(e)) => {
+                    let reasons = match e.err() {
+                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => c.cancellation_reasons(),
+                        other => return Err(failed("TransactWriteItems", other.code())),
+                    };
+                    let refused = |i: usize| {
+                        reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+                    };
+                    if refused(0) {
+                        Ok(Admission::Locked)
+                    } else if refused(1) {
+                        Ok(Admission::Replayed)
+                    } else {
+                        Err(failed("TransactWriteItems", Some("TransactionCanceled")))
+                    }
+                }
+                Err(e) => Err(sdk_failed("TransactWriteItems", &e)),
+            }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_read_numbers_and_refuse_garbage() {
+        let item = |pairs: &[(&str, AttributeValue)]| -> HashMap<String, AttributeValue> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect()
+        };
+        assert_eq!(record(None), Ok(UserRecord::default()));
+        assert_eq!(
+            record(Some(&item(&[
+                ("pk", AttributeValue::S("u#x".into())),
+                ("sends", number(2)),
+                ("sendsUntil", number(100)),
+                ("fails", number(3)),
+                ("failsUntil", number(200)),
+            ]))),
+            Ok(UserRecord {
+                send_count: 2,
+                send_window_end: 100,
+                fail_count: 3,
+                fail_window_end: 200,
+            })
+        );
+        for bad in [
+            AttributeValue::S("2".into()),
+            AttributeValue::N("-1".into()),
+            AttributeValue::N("1e3".into()),
+            AttributeValue::Bool(true),
+        ] {
+            assert_eq!(
+                record(Some(&item(&[("sends", bad.clone())]))),
+                Err(DependencyError::Failed),
+                "{bad:?}"
+            );
+        }
+    }
+}

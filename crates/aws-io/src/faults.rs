@@ -1,0 +1,153 @@
+//! The DynamoDB store against a loopback endpoint that misbehaves: every failure is an error
+//! (callers fail closed) within 2.5 seconds, and garbage is never read as "allowed".
+
+use std::time::{Duration, Instant};
+
+use custom_auth::ports::DependencyError;
+use custom_auth::state::{Admission, Limits, SendGate, StateStore, TokenUse};
+use test_support::{Behaviour, FakeServer, dynamodb, refused_url};
+
+use crate::DynamoStore;
+
+fn store(url: &str) -> DynamoStore {
+    DynamoStore::at_endpoint("auth-state", url)
+}
+
+/// What each store call returned, as text, with how long it took.
+async fn calls(store: &DynamoStore) -> Vec<(&'static str, String, Duration)> {
+    let limits = Limits::default();
+    let token = TokenUse {
+        key: "t#1".into(),
+        expires_at: 2_000_000_000,
+    };
+    let mut out = Vec::new();
+    let started = Instant::now();
+    let r = store.record_send("u#1", 1_800_000_000, &limits).await;
+    out.push(("record_send", format!("{r:?}"), started.elapsed()));
+    let started = Instant::now();
+    let r = store.record_failure("u#1", 1_800_000_000, &limits).await;
+    out.push(("record_failure", format!("{r:?}"), started.elapsed()));
+    let started = Instant::now();
+    let r = store.admit("u#1", None, 1_800_000_000, &limits).await;
+    out.push(("admit", format!("{r:?}"), started.elapsed()));
+    let started = Instant::now();
+    let r = store
+        .admit("u#1", Some(&token), 1_800_000_000, &limits)
+        .await;
+    out.push(("admit token", format!("{r:?}"), started.elapsed()));
+    out
+}
+
+#[tokio::test]
+async fn store_faults_fail_closed_within_bounds() {
+    let table = dynamodb::faults();
+    let mut cases = Vec::new();
+    for (what, behaviour) in table {
+        let server = FakeServer::start(behaviour).await;
+        cases.push((what, server.url.clone(), Some(server)));
+    }
+    cases.push(("refused", refused_url().await, None));
+    for (what, url, _server) in cases {
+        for (call, result, took) in calls(&store(&url)).await {
+            assert!(result.starts_with("Err("), "{what} {call}: {result}");
+            assert!(
+                took < Duration::from_millis(2500),
+                "{what} {call}: {took:?}"
+            );
+        }
+    }
+    // A hung endpoint is a time-out, not a refusal.
+    let hung = FakeServer::start(Behaviour::Hang).await;
+    let got = store(&hung.url)
+        .record_send("u#1", 1, &Limits::default())
+        .await;
+    assert_eq!(got, Err(DependencyError::Timeout));
+}
+
+#[tokio::test]
+async fn answers_are_read_as_the_rules_say() {
+    // A write that goes through allows; a refusal whose old item shows a full window refuses;
+    // one that shows a lock says locked. The requests carry the conditions.
+    let ok = FakeServer::start(dynamodb::answer(200, "{}")).await;
+    let limits = Limits::default();
+    let now = 1_800_000_000u64;
+    assert_eq!(
+        store(&ok.url).record_send("u#1", now, &limits).await,
+        Ok(SendGate::Allowed)
+    );
+    let request = ok.requests().pop().expect("a request");
+    assert!(
+        request.contains("DynamoDB_20120810.UpdateItem"),
+        "{request}"
+    );
+    assert!(
+        request.contains("attribute_not_exists(sendsUntil)"),
+        "{request}"
+    );
+    assert!(request.contains(r#""ReturnValuesOnConditionCheckFailure":"ALL_OLD""#));
+
+    let refused = |item: String| {
+        format!(
+            r#"{{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"m","Item":{item}}}"#
+        )
+    };
+    let full = refused(format!(
+        r#"{{"pk":{{"S":"u#1"}},"sends":{{"N":"5"}},"sendsUntil":{{"N":"{}"}}}}"#,
+        now + 10
+    ));
+    let server = FakeServer::start(dynamodb::answer(400, &full)).await;
+    assert_eq!(
+        store(&server.url).record_send("u#1", now, &limits).await,
+        Ok(SendGate::OverLimit)
+    );
+    let locked = refused(format!(
+        r#"{{"pk":{{"S":"u#1"}},"fails":{{"N":"10"}},"failsUntil":{{"N":"{}"}}}}"#,
+        now + 10
+    ));
+    let server = FakeServer::start(dynamodb::answer(400, &locked)).await;
+    assert_eq!(
+        store(&server.url).record_send("u#1", now, &limits).await,
+        Ok(SendGate::Locked)
+    );
+    let item = format!(
+        r#"{{"Item":{{"pk":{{"S":"u#1"}},"fails":{{"N":"10"}},"failsUntil":{{"N":"{}"}}}}}}"#,
+        now + 10
+    );
+    let server = FakeServer::start(dynamodb::answer(200, &item)).await;
+    assert_eq!(
+        store(&server.url).admit("u#1", None, now, &limits).await,
+        Ok(Admission::Locked)
+    );
+    let canceled = |codes: &str| {
+        format!(
+            r#"{{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"m","CancellationReasons":[{codes}]}}"#
+        )
+    };
+    let token = TokenUse {
+        key: "t#1".into(),
+        expires_at: now + 60,
+    };
+    for (reasons, want) in [
+        (
+            r#"{"Code":"None"},{"Code":"ConditionalCheckFailed"}"#,
+            Ok(Admission::Replayed),
+        ),
+        (
+            r#"{"Code":"ConditionalCheckFailed"},{"Code":"None"}"#,
+            Ok(Admission::Locked),
+        ),
+        (
+            r#"{"Code":"None"},{"Code":"ThrottlingError"}"#,
+            Err(DependencyError::Failed),
+        ),
+    ] {
+        let server = FakeServer::start(dynamodb::answer(400, &canceled(reasons))).await;
+        assert_eq!(
+            store(&server.url)
+                .admit("u#1", Some(&token), now, &limits)
+                .await,
+            want,
+            "{reasons}"
+        );
+    }
+}

@@ -1,0 +1,19 @@
+//! The AWS side of the triggers: the SDK configured as Lambda runs it ([`sdk`]), the lean
+//! HTTP/1.1 client under it ([`http1`]), and the DynamoDB adapter of the shared crate's state
+//! store port ([`DynamoStore`]). Create and Verify share this crate, so every AWS call has the
+//! same settings, trust roots and 2-second bound, written once.
+
+pub mod dynamo;
+#[cfg(test)]
+mod faults;
+pub mod http1;
+pub mod sdk;
+
+pub use dynamo::DynamoStore;
+pub use sdk::{AwsSettings, OPERATION_TIMEOUT, sdk_config};
+
+/// A setting read at start is malformed, or one the configuration needs is missing. Raised at
+/// start only, so it names the variable; it never holds a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0} is missing or not valid")]
+pub struct SettingError(pub &'static str);

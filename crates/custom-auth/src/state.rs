@@ -1,0 +1,797 @@
+//! State across sign-ins: per-user limits on code sends, a lockout after wrong answers, and
+//! single-use signed tokens.
+//!
+//! Cognito keeps each sign-in's session and nothing else, so an attacker who restarts
+//! `InitiateAuth` would get fresh attempts and make us send a fresh code every time. The
+//! [`StateStore`] port keeps the few facts that must outlive a session. Its records and rules
+//! are defined here, as plain data and pure functions: the in-memory adapter
+//! ([`MemoryStore`]) applies them directly, the DynamoDB adapter (crate `aws-io`) writes the
+//! same rules as condition expressions, so every limit is one atomic conditional write there.
+//!
+//! Keys never hold a user name: a user is `HMAC-SHA256(AUTH_STATE_KEY, pool \0 user name)`,
+//! and a token `HMAC-SHA256(AUTH_STATE_KEY, issuer \0 jti)`.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+
+use crate::config::{ConfigError, Secret};
+use crate::ports::DependencyError;
+
+/// Default of `OTP_SEND_LIMIT`.
+pub const DEFAULT_SEND_LIMIT: u32 = 5;
+/// Default of `OTP_SEND_WINDOW_SECONDS`.
+pub const DEFAULT_SEND_WINDOW_SECONDS: u64 = 900;
+/// Default of `LOCKOUT_AFTER_FAILURES`.
+pub const DEFAULT_LOCKOUT_AFTER_FAILURES: u32 = 10;
+/// Default of `LOCKOUT_WINDOW_SECONDS`.
+pub const DEFAULT_LOCKOUT_WINDOW_SECONDS: u64 = 900;
+/// Shortest accepted `AUTH_STATE_KEY`, in bytes.
+pub const MIN_STATE_KEY_BYTES: usize = 32;
+
+/// The limits the store enforces. Each window starts with its first event (the first send,
+/// the first wrong answer) and lasts its length; the next event after it starts a new one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Codes a user may be sent per send window (`OTP_SEND_LIMIT`).
+    pub send_limit: u32,
+    /// Length of a send window (`OTP_SEND_WINDOW_SECONDS`).
+    pub send_window: u64,
+    /// Wrong answers in one lockout window that lock the user (`LOCKOUT_AFTER_FAILURES`).
+    pub lockout_after: u32,
+    /// Length of a lockout window (`LOCKOUT_WINDOW_SECONDS`); a lock lasts until it ends.
+    pub lockout_window: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            send_limit: DEFAULT_SEND_LIMIT,
+            send_window: DEFAULT_SEND_WINDOW_SECONDS,
+            lockout_after: DEFAULT_LOCKOUT_AFTER_FAILURES,
+            lockout_window: DEFAULT_LOCKOUT_WINDOW_SECONDS,
+        }
+    }
+}
+
+impl Limits {
+    /// When a record written at `now` may be deleted: after both windows it could hold have
+    /// ended. Adapters store it as the item's TTL, so nothing grows without bound.
+    pub fn expires_at(&self, now: u64) -> u64 {
+        now.saturating_add(self.send_window.max(self.lockout_window))
+    }
+}
+
+/// The state store's settings, present when `AUTH_STATE_TABLE` is set.
+#[derive(Clone, Debug)]
+pub struct StateSettings {
+    /// The DynamoDB table (`AUTH_STATE_TABLE`).
+    pub table: String,
+    /// The key of the keyed hashes (`AUTH_STATE_KEY`).
+    pub key: Secret,
+    /// The limits.
+    pub limits: Limits,
+}
+
+impl StateSettings {
+    /// Reads the settings through `get` (values already trimmed of emptiness); `None` without
+    /// a table, which keeps the stateless behaviour.
+    pub fn from_lookup(
+        get: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<StateSettings>, ConfigError> {
+        let Some(table) = get("AUTH_STATE_TABLE") else {
+            return Ok(None);
+        };
+        let valid_table = (3..=255).contains(&table.len())
+            && table
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+        if !valid_table {
+            return Err(ConfigError::Invalid {
+                var: "AUTH_STATE_TABLE",
+                value: table,
+                why: "expected a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .)".into(),
+            });
+        }
+        let key = get("AUTH_STATE_KEY").ok_or(ConfigError::Missing {
+            var: "AUTH_STATE_KEY",
+            why: " when AUTH_STATE_TABLE is set (at least 32 bytes, secret)",
+        })?;
+        if key.len() < MIN_STATE_KEY_BYTES {
+            return Err(ConfigError::InvalidSecret {
+                var: "AUTH_STATE_KEY",
+                why: "it needs at least 32 bytes",
+            });
+        }
+        let limits = Limits {
+            send_limit: crate::config::number(get, "OTP_SEND_LIMIT", DEFAULT_SEND_LIMIT, 1..=100)?,
+            send_window: crate::config::number(
+                get,
+                "OTP_SEND_WINDOW_SECONDS",
+                DEFAULT_SEND_WINDOW_SECONDS,
+                10..=86_400,
+            )?,
+            lockout_after: crate::config::number(
+                get,
+                "LOCKOUT_AFTER_FAILURES",
+                DEFAULT_LOCKOUT_AFTER_FAILURES,
+                1..=1000,
+            )?,
+            lockout_window: crate::config::number(
+                get,
+                "LOCKOUT_WINDOW_SECONDS",
+                DEFAULT_LOCKOUT_WINDOW_SECONDS,
+                10..=86_400,
+            )?,
+        };
+        Ok(Some(StateSettings {
+            table,
+            key: Secret::new(key),
+            limits,
+        }))
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104) of the concatenated `chunks`.
+fn hmac_sha256(key: &[u8], chunks: &[&[u8]]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut block = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new().chain_update(block.map(|b| b ^ 0x36));
+    for chunk in chunks {
+        inner.update(chunk);
+    }
+    Sha256::new()
+        .chain_update(block.map(|b| b ^ 0x5c))
+        .chain_update(inner.finalize())
+        .finalize()
+        .into()
+}
+
+/// [`hmac_sha256`] of `domain` and `parts`, each followed by a zero byte (so no two lists of
+/// parts collide), as lower-case hex.
+fn keyed_hash(key: &[u8], domain: &str, parts: &[&str]) -> String {
+    let mut chunks: Vec<&[u8]> = vec![domain.as_bytes(), &[0]];
+    for part in parts {
+        chunks.push(part.as_bytes());
+        chunks.push(&[0]);
+    }
+    hmac_sha256(key, &chunks)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The store key of a user: a keyed hash of the pool and the user name as tried (so unknown
+/// names are counted like real ones), prefixed `u#`. The user name is lower-cased first, as
+/// the template's pool compares names without case: `Jane` and `jane` are one user.
+pub fn user_key(key: &Secret, pool: &str, user: &str) -> String {
+    let user = user.to_lowercase();
+    format!(
+        "u#{}",
+        keyed_hash(key.expose().as_bytes(), "user", &[pool, &user])
+    )
+}
+
+/// The store key of a signed token: a keyed hash of its issuer (empty when it has none) and
+/// its `jti`, prefixed `t#`.
+pub fn token_key(key: &Secret, issuer: &str, jti: &str) -> String {
+    format!(
+        "t#{}",
+        keyed_hash(key.expose().as_bytes(), "token", &[issuer, jti])
+    )
+}
+
+/// What the store holds for one user. Absent fields are zero: a record that does not exist is
+/// `UserRecord::default()`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Codes sent in the send window.
+    pub send_count: u32,
+    /// When the send window ends (Unix seconds); at or before now, there is none.
+    pub send_window_end: u64,
+    /// Wrong answers in the lockout window.
+    pub fail_count: u32,
+    /// When the lockout window ends.
+    pub fail_window_end: u64,
+}
+
+impl UserRecord {
+    /// Whether the user is locked at `now`: enough wrong answers in a window still running.
+    pub fn locked(&self, now: u64, limits: &Limits) -> bool {
+        self.fail_window_end > now && self.fail_count >= limits.lockout_after
+    }
+
+    /// Whether a send window is running at `now`.
+    pub fn sending(&self, now: u64) -> bool {
+        self.send_window_end > now
+    }
+}
+
+/// The answer to a request to send a code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendGate {
+    /// Counted: the code may go.
+    Allowed,
+    /// The user was sent `OTP_SEND_LIMIT` codes in the running window: nothing may be sent.
+    OverLimit,
+    /// The user is locked: nothing may be sent.
+    Locked,
+}
+
+impl SendGate {
+    /// The rule, as a pure function: the gate for a send at `now` given the record before it.
+    /// Adapters must decide exactly this, atomically with the count.
+    pub fn decide(before: &UserRecord, now: u64, limits: &Limits) -> SendGate {
+        if before.locked(now, limits) {
+            SendGate::Locked
+        } else if before.sending(now) && before.send_count >= limits.send_limit {
+            SendGate::OverLimit
+        } else {
+            SendGate::Allowed
+        }
+    }
+}
+
+/// Whether a correct answer may pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// It may.
+    Admitted,
+    /// The user is locked: even a correct answer is refused.
+    Locked,
+    /// The signed token was used before.
+    Replayed,
+}
+
+/// A signed token to be used once: its store key and when its record may go (its `exp`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenUse {
+    /// [`token_key`] of the token.
+    pub key: String,
+    /// The token's `exp`, after which it is refused anyway.
+    pub expires_at: u64,
+}
+
+/// The state that outlives a sign-in. Every method is one atomic decision; an adapter that
+/// cannot answer (slow, refusing, garbage) returns an error, and callers fail closed.
+pub trait StateStore: Sync {
+    /// Counts one code send for `user` at `now` if [`SendGate::decide`] allows it, atomically.
+    fn record_send(
+        &self,
+        user: &str,
+        now: u64,
+        limits: &Limits,
+    ) -> impl Future<Output = Result<SendGate, DependencyError>> + Send;
+
+    /// Counts one wrong answer of `user` at `now` (starting a lockout window if none runs).
+    fn record_failure(
+        &self,
+        user: &str,
+        now: u64,
+        limits: &Limits,
+    ) -> impl Future<Output = Result<(), DependencyError>> + Send;
+
+    /// Decides whether a correct answer of `user` passes at `now`: not while locked; and a
+    /// `token`, when given, only once (recorded in the same atomic request).
+    fn admit(
+        &self,
+        user: &str,
+        token: Option<&TokenUse>,
+        now: u64,
+        limits: &Limits,
+    ) -> impl Future<Output = Result<Admission, DependencyError>> + Send;
+}
+
+/// The store of a deployment without `AUTH_STATE_TABLE`: allows every send and admits every
+/// correct answer, keeping nothing. Each sign-in then stands alone (README: what it lacks).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoStore;
+
+impl StateStore for NoStore {
+    async fn record_send(&self, _: &str, _: u64, _: &Limits) -> Result<SendGate, DependencyError> {
+        Ok(SendGate::Allowed)
+    }
+
+    async fn record_failure(&self, _: &str, _: u64, _: &Limits) -> Result<(), DependencyError> {
+        Ok(())
+    }
+
+    async fn admit(
+        &self,
+        _: &str,
+        _: Option<&TokenUse>,
+        _: u64,
+        _: &Limits,
+    ) -> Result<Admission, DependencyError> {
+        Ok(Admission::Admitted)
+    }
+}
+
+/// An in-memory [`StateStore`] for tests and the in-process model: the same rules, each
+/// decision under one lock. Expired records are dropped on write, as a TTL would.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    users: Mutex<HashMap<String, UserRecord>>,
+    tokens: Mutex<HashMap<String, u64>>,
+    /// When set, every call fails with this error (fault tests).
+    pub fail: Option<DependencyError>,
+}
+
+impl MemoryStore {
+    /// The record of `user`, as the store holds it.
+    pub fn user(&self, user: &str) -> UserRecord {
+        self.users
+            .lock()
+            .map(|users| users.get(user).copied().unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    fn check(&self) -> Result<(), DependencyError> {
+        self.fail.map_or(Ok(()), Err)
+    }
+}
+
+impl StateStore for MemoryStore {
+    async fn record_send(
+        &self,
+        user: &str,
+        now: u64,
+        limits: &Limits,
+    ) -> Result<SendGate, DependencyError> {
+        self.check()?;
+        let mut users = self.users.lock().map_err(|_| DependencyError::Failed)?;
+        let record = users.entry(user.to_owned()).or_default();
+        let gate = SendGate::decide(record, now, limits);
+        if gate == SendGate::Allowed {
+            if record.sending(now) {
+                record.send_count += 1;
+            } else {
+                record.send_count = 1;
+                record.send_window_end = now.saturating_add(limits.send_window);
+            }
+        }
+        Ok(gate)
+    }
+
+    async fn record_failure(
+        &self,
+        user: &str,
+        now: u64,
+        limits: &Limits,
+    ) -> Result<(), DependencyError> {
+        self.check()?;
+        let mut users = self.users.lock().map_err(|_| DependencyError::Failed)?;
+        let record = users.entry(user.to_owned()).or_default();
+        if record.fail_window_end > now {
+            record.fail_count = record.fail_count.saturating_add(1);
+        } else {
+            record.fail_count = 1;
+            record.fail_window_end = now.saturating_add(limits.lockout_window);
+        }
+        Ok(())
+    }
+
+    async fn admit(
+        &self,
+        user: &str,
+        token: Option<&TokenUse>,
+        now: u64,
+        limits: &Limits,
+    ) -> Result<Admission, DependencyError> {
+        self.check()?;
+        let users = self.users.lock().map_err(|_| DependencyError::Failed)?;
+        if users.get(user).is_some_and(|r| r.locked(now, limits)) {
+            return Ok(Admission::Locked);
+        }
+        if let Some(token) = token {
+            let mut tokens = self.tokens.lock().map_err(|_| DependencyError::Failed)?;
+            tokens.retain(|_, expires| *expires > now);
+            if tokens.contains_key(&token.key) {
+                return Ok(Admission::Replayed);
+            }
+            tokens.insert(token.key.clone(), token.expires_at);
+        }
+        Ok(Admission::Admitted)
+    }
+}
+
+/// The rules every [`StateStore`] adapter must follow, as one scripted run: the unit tests run
+/// it against [`MemoryStore`], the end-to-end tests against DynamoDB. Time is a parameter of
+/// every call, so windows roll over without waiting. `prefix` keeps runs on a shared table
+/// apart. Panics, naming the step, on the first difference.
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance {
+    use super::*;
+
+    /// Limits of the run: 3 sends per 100 s; locked after 4 wrong answers for 200 s.
+    pub const LIMITS: Limits = Limits {
+        send_limit: 3,
+        send_window: 100,
+        lockout_after: 4,
+        lockout_window: 200,
+    };
+
+    /// Runs the script against `store`.
+    pub async fn check(store: &impl StateStore, prefix: &str) {
+        let user = format!("u#{prefix}-sends");
+        let t0 = 1_800_000_000;
+        // Sends: three per window, the window anchored at its first send.
+        let sends = [
+            (t0, SendGate::Allowed),
+            (t0 + 1, SendGate::Allowed),
+            (t0 + 99, SendGate::Allowed),
+            (t0 + 99, SendGate::OverLimit),
+            (t0 + 100, SendGate::Allowed),
+            (t0 + 150, SendGate::Allowed),
+            (t0 + 150, SendGate::Allowed),
+            (t0 + 199, SendGate::OverLimit),
+        ];
+        for (i, (now, want)) in sends.into_iter().enumerate() {
+            let got = store.record_send(&user, now, &LIMITS).await;
+            assert_eq!(got, Ok(want), "send {i} at t0+{}", now - t0);
+        }
+        // Failures: four in a window lock; a lock blocks sends and right answers until the
+        // window ends; a right answer does not reset the count.
+        let user = format!("u#{prefix}-fails");
+        let admit = |now| store.admit(&user, None, now, &LIMITS);
+        for k in 0..3 {
+            store
+                .record_failure(&user, t0 + k, &LIMITS)
+                .await
+                .expect("failure");
+            assert_eq!(
+                admit(t0 + k).await,
+                Ok(Admission::Admitted),
+                "after {k} failures"
+            );
+        }
+        store
+            .record_failure(&user, t0 + 3, &LIMITS)
+            .await
+            .expect("failure");
+        assert_eq!(
+            admit(t0 + 3).await,
+            Ok(Admission::Locked),
+            "four failures lock"
+        );
+        assert_eq!(
+            admit(t0 + 199).await,
+            Ok(Admission::Locked),
+            "until the window ends"
+        );
+        assert_eq!(
+            store.record_send(&user, t0 + 10, &LIMITS).await,
+            Ok(SendGate::Locked),
+            "no send while locked"
+        );
+        assert_eq!(
+            admit(t0 + 200).await,
+            Ok(Admission::Admitted),
+            "the window ended"
+        );
+        store
+            .record_failure(&user, t0 + 200, &LIMITS)
+            .await
+            .expect("failure");
+        assert_eq!(
+            admit(t0 + 200).await,
+            Ok(Admission::Admitted),
+            "a new window"
+        );
+        assert_eq!(
+            store.record_send(&user, t0 + 200, &LIMITS).await,
+            Ok(SendGate::Allowed),
+            "the send earlier was refused, not counted"
+        );
+        // Tokens: once each, and never while locked (without spending the token).
+        let user = format!("u#{prefix}-tokens");
+        let token = |n: u32| TokenUse {
+            key: format!("t#{prefix}-{n}"),
+            expires_at: t0 + 1000,
+        };
+        let user = user.as_str();
+        let spend =
+            |t: TokenUse, now| async move { store.admit(user, Some(&t), now, &LIMITS).await };
+        assert_eq!(spend(token(1), t0).await, Ok(Admission::Admitted));
+        assert_eq!(spend(token(1), t0 + 1).await, Ok(Admission::Replayed));
+        assert_eq!(spend(token(2), t0 + 1).await, Ok(Admission::Admitted));
+        for k in 0..4 {
+            store
+                .record_failure(user, t0 + 2 + k, &LIMITS)
+                .await
+                .expect("failure");
+        }
+        assert_eq!(spend(token(3), t0 + 10).await, Ok(Admission::Locked));
+        assert_eq!(spend(token(3), t0 + 300).await, Ok(Admission::Admitted));
+        assert_eq!(spend(token(1), t0 + 300).await, Ok(Admission::Replayed));
+    }
+
+    /// `attempts` sends for one user at one instant, all at once: exactly `LIMITS.send_limit`
+    /// may be allowed, whatever the interleaving.
+    pub async fn check_concurrent_sends(store: &impl StateStore, prefix: &str, attempts: usize) {
+        let user = format!("u#{prefix}-burst");
+        let now = 1_800_000_000;
+        let all = (0..attempts).map(|_| store.record_send(&user, now, &LIMITS));
+        let gates: Vec<_> = join_all(all).await;
+        let allowed = gates
+            .iter()
+            .filter(|g| **g == Ok(SendGate::Allowed))
+            .count();
+        let refused = gates
+            .iter()
+            .filter(|g| **g == Ok(SendGate::OverLimit))
+            .count();
+        assert_eq!(
+            (allowed, refused),
+            (
+                LIMITS.send_limit as usize,
+                attempts - LIMITS.send_limit as usize
+            ),
+            "{gates:?}"
+        );
+    }
+
+    /// Polls every future in turn until all are done (no executor of its own, so it works
+    /// inside any runtime and keeps them in flight together).
+    async fn join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+        let mut pending: Vec<_> = futures.map(|f| Some(Box::pin(f))).collect();
+        let mut done: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+        std::future::poll_fn(|cx| {
+            let mut all = true;
+            for (slot, out) in pending.iter_mut().zip(done.iter_mut()) {
+                if let Some(f) = slot {
+                    match f.as_mut().poll(cx) {
+                        std::task::Poll::Ready(v) => {
+                            *out = Some(v);
+                            *slot = None;
+                        }
+                        std::task::Poll::Pending => all = false,
+                    }
+                }
+            }
+            if all {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        done.into_iter().flatten().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    const LIMITS: Limits = Limits {
+        send_limit: 3,
+        send_window: 100,
+        lockout_after: 4,
+        lockout_window: 200,
+    };
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        let hex = |d: [u8; 32]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        // Test case 2 (short key), and 6 (a key longer than the block, hashed first).
+        assert_eq!(
+            hex(hmac_sha256(
+                b"Jefe",
+                &[b"what do ya want ", b"for nothing?"]
+            )),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(
+            hex(hmac_sha256(
+                &[0xaa; 131],
+                &[b"Test Using Larger Than Block-Size Key - Hash Key First"]
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    #[test]
+    fn keys_hide_names_and_separate_what_they_should() {
+        let key = Secret::new("k".repeat(32));
+        let jane = user_key(&key, "pool-1", "jane");
+        assert!(jane.starts_with("u#") && jane.len() == 66);
+        assert!(!jane.contains("jane"));
+        assert_eq!(jane, user_key(&key, "pool-1", "Jane"), "names without case");
+        assert_ne!(jane, user_key(&key, "pool-2", "jane"));
+        assert_ne!(jane, user_key(&key, "pool-1", "jane2"));
+        assert_ne!(
+            jane,
+            user_key(&Secret::new("x".repeat(32)), "pool-1", "jane")
+        );
+        // The zero byte between parts: ("ab", "c") is not ("a", "bc").
+        assert_ne!(user_key(&key, "ab", "c"), user_key(&key, "a", "bc"));
+        let token = token_key(&key, "issuer", "jti-1");
+        assert!(token.starts_with("t#"));
+        assert_ne!(token, token_key(&key, "other", "jti-1"));
+        assert_ne!(token, token_key(&key, "issuer", "jti-2"));
+    }
+
+    #[test]
+    fn settings_are_read_and_checked() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        assert!(StateSettings::from_lookup(&env(&[])).unwrap().is_none());
+        let key = "0123456789abcdef0123456789abcdef";
+        let s = StateSettings::from_lookup(&env(&[
+            ("AUTH_STATE_TABLE", "auth-state"),
+            ("AUTH_STATE_KEY", "0123456789abcdef0123456789abcdef"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(s.limits, Limits::default());
+        assert_eq!(s.key.expose(), key);
+        let table: &[(&[(&str, &str)], &str)] = &[
+            (&[("AUTH_STATE_TABLE", "t")], "AUTH_STATE_TABLE"),
+            (&[("AUTH_STATE_TABLE", "auth state")], "AUTH_STATE_TABLE"),
+            (
+                &[("AUTH_STATE_TABLE", "auth-state")],
+                "AUTH_STATE_KEY is required",
+            ),
+            (
+                &[
+                    ("AUTH_STATE_TABLE", "auth-state"),
+                    ("AUTH_STATE_KEY", "short"),
+                ],
+                "AUTH_STATE_KEY is invalid",
+            ),
+        ];
+        for (pairs, want) in table {
+            let get = |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            };
+            let err = StateSettings::from_lookup(&get).unwrap_err().to_string();
+            assert!(err.contains(want), "{err}");
+            assert!(!err.contains("short"), "a secret in {err}");
+        }
+        for (var, bad) in [
+            ("OTP_SEND_LIMIT", "0"),
+            ("OTP_SEND_WINDOW_SECONDS", "5"),
+            ("LOCKOUT_AFTER_FAILURES", "x"),
+            ("LOCKOUT_WINDOW_SECONDS", "-1"),
+        ] {
+            let get = |name: &str| match name {
+                "AUTH_STATE_TABLE" => Some("auth-state".to_owned()),
+                "AUTH_STATE_KEY" => Some(key.to_owned()),
+                n if n == var => Some(bad.to_owned()),
+                _ => None,
+            };
+            let err = StateSettings::from_lookup(&get).unwrap_err().to_string();
+            assert!(err.starts_with(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn sends_are_limited_per_window() {
+        let store = MemoryStore::default();
+        let send = |now| block_on(store.record_send("u", now, &LIMITS)).unwrap();
+        // (time, gate): three in the window that starts at 1000, refused until it ends at
+        // 1100, then a new window.
+        let table = [
+            (1000, SendGate::Allowed),
+            (1001, SendGate::Allowed),
+            (1099, SendGate::Allowed),
+            (1099, SendGate::OverLimit),
+            (1099, SendGate::OverLimit),
+            (1100, SendGate::Allowed),
+            (1150, SendGate::Allowed),
+            (1150, SendGate::Allowed),
+            (1199, SendGate::OverLimit),
+            (1200, SendGate::Allowed),
+        ];
+        for (now, want) in table {
+            assert_eq!(send(now), want, "at {now}");
+        }
+        assert_eq!(store.user("u").send_count, 1);
+        assert_eq!(store.user("u").send_window_end, 1300);
+        assert_eq!(send(1200), SendGate::Allowed);
+        assert_eq!(
+            block_on(store.record_send("other", 1200, &LIMITS)).unwrap(),
+            SendGate::Allowed,
+            "limits are per user"
+        );
+    }
+
+    #[test]
+    fn failures_lock_until_their_window_ends() {
+        let store = MemoryStore::default();
+        let fail = |now| block_on(store.record_failure("u", now, &LIMITS)).unwrap();
+        let admit = |now| block_on(store.admit("u", None, now, &LIMITS)).unwrap();
+        for now in [1000, 1010, 1020] {
+            fail(now);
+            assert_eq!(admit(now), Admission::Admitted, "{now}");
+        }
+        fail(1030);
+        assert_eq!(admit(1030), Admission::Locked, "four wrong answers lock");
+        assert_eq!(admit(1199), Admission::Locked);
+        assert_eq!(
+            block_on(store.record_send("u", 1100, &LIMITS)).unwrap(),
+            SendGate::Locked,
+            "no code while locked"
+        );
+        // A correct answer does not reset the count: still locked.
+        assert_eq!(admit(1150), Admission::Locked);
+        assert_eq!(admit(1200), Admission::Admitted, "the window ended at 1200");
+        fail(1200);
+        assert_eq!(store.user("u").fail_count, 1, "a new window");
+        assert_eq!(admit(1200), Admission::Admitted);
+    }
+
+    #[test]
+    fn tokens_are_used_once_until_they_expire() {
+        let store = MemoryStore::default();
+        let t = TokenUse {
+            key: "t#1".into(),
+            expires_at: 2000,
+        };
+        let admit =
+            |tok: &TokenUse, now| block_on(store.admit("u", Some(tok), now, &LIMITS)).unwrap();
+        assert_eq!(admit(&t, 1000), Admission::Admitted);
+        assert_eq!(admit(&t, 1001), Admission::Replayed);
+        assert_eq!(admit(&t, 1999), Admission::Replayed);
+        let other = TokenUse {
+            key: "t#2".into(),
+            expires_at: 2000,
+        };
+        assert_eq!(admit(&other, 1001), Admission::Admitted);
+        // Locked wins over a fresh token, and the token is not spent by the refusal.
+        for now in 0..4 {
+            block_on(store.record_failure("u", 1500 + now, &LIMITS)).unwrap();
+        }
+        let fresh = TokenUse {
+            key: "t#3".into(),
+            expires_at: 3000,
+        };
+        assert_eq!(admit(&fresh, 1600), Admission::Locked);
+        assert_eq!(admit(&fresh, 1800), Admission::Admitted);
+    }
+
+    #[test]
+    fn the_memory_store_conforms() {
+        block_on(conformance::check(&MemoryStore::default(), "mem"));
+        block_on(conformance::check_concurrent_sends(
+            &MemoryStore::default(),
+            "mem",
+            8,
+        ));
+    }
+
+    #[test]
+    fn a_failing_store_fails() {
+        let store = MemoryStore {
+            fail: Some(DependencyError::Timeout),
+            ..MemoryStore::default()
+        };
+        assert!(block_on(store.record_send("u", 1, &LIMITS)).is_err());
+        assert!(block_on(store.record_failure("u", 1, &LIMITS)).is_err());
+        assert!(block_on(store.admit("u", None, 1, &LIMITS)).is_err());
+    }
+}
