@@ -38,7 +38,7 @@ template-lint: venv
 e2e: venv
 	cargo test -p e2e --locked -- --nocapture
 
-FUNCTIONS := -p define-auth-challenge -p create-auth-challenge -p verify-auth-challenge
+FUNCTIONS := -p define-auth-challenge -p create-auth-challenge -p verify-auth-challenge -p pre-token-generation
 
 ## Speed and size (not part of `make test`: timings are reported, never asserted).
 # The harness runs last, on binaries each built on its own: `sam build` builds each function
@@ -48,7 +48,7 @@ FUNCTIONS := -p define-auth-challenge -p create-auth-challenge -p verify-auth-ch
 bench: venv
 	cargo bench --locked -p bench --bench logic -- --warm-up-time 1 --measurement-time 3
 	cargo lambda build --release --output-format zip $(FUNCTIONS)
-	for p in define-auth-challenge create-auth-challenge verify-auth-challenge bench; do \
+	for p in define-auth-challenge create-auth-challenge verify-auth-challenge pre-token-generation bench; do \
 		cargo build --release --locked -p $$p || exit 1; done
 	./target/release/bench
 

@@ -1,5 +1,5 @@
 //! The hostile corpus (`events/hostile/`) against the real release binaries: each event is
-//! sent with `cargo lambda invoke` to the three functions running under `cargo lambda watch`
+//! sent with `cargo lambda invoke` to the four functions running under `cargo lambda watch`
 //! (the pinned `cargo-lambda` of the project `.venv`), its outcome checked against the
 //! manifest, and after each one the same function process must answer a valid event right.
 //! The functions log JSON with trace level asked (release builds write info and above: debug and
@@ -137,6 +137,23 @@ fn describe(function: &str, outcome: &Outcome) -> String {
             }
             format!("created:{}", public["challenge"].as_str().unwrap_or("?"))
         }
+        "pre-token-generation" => {
+            let details = &response["claimsAndScopeOverrideDetails"];
+            let id = &details["idTokenGeneration"]["claimsToAddOrOverride"];
+            let access = &details["accessTokenGeneration"]["claimsToAddOrOverride"];
+            assert_eq!(id, access, "both tokens get the same claims");
+            let groups = &details["groupOverrideDetails"]["groupsToOverride"];
+            assert_eq!(
+                groups,
+                &Value::Array(Vec::new()),
+                "groups come from the request only"
+            );
+            match id["selected_account"].as_str() {
+                Some(account) => format!("minted:{account}"),
+                None if details.is_object() => "minted:none".into(),
+                None => format!("odd pre-token response {response}"),
+            }
+        }
         _ => match response["answerCorrect"] {
             Value::Bool(true) => "correct".into(),
             Value::Bool(false) => "wrong".into(),
@@ -219,6 +236,7 @@ async fn hostile_events_fail_closed_and_every_function_keeps_serving() {
         "define-auth-challenge",
         "create-auth-challenge",
         "verify-auth-challenge",
+        "pre-token-generation",
     ];
     tokio::task::block_in_place(|| {
         // Built first so that the watch's own `cargo run` finds them up to date.

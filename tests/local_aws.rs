@@ -311,6 +311,7 @@ fn sign_in_through_the_local_aws() {
             ("e2e-email", "email-otp"),
             ("e2e-password", "password,email-otp"),
             ("e2e-token", "signed-token"),
+            ("e2e-account", "select-account"),
         ],
         &[
             // The state store with small limits and short windows, so a test can reach them
@@ -427,7 +428,34 @@ fn sign_in_through_the_local_aws() {
     let read = settings["readAttributes"].as_array().expect("read");
     assert!(read.contains(&"custom:accounts".into()), "{settings}");
 
+    // A password alone never yields tokens: the client allows CUSTOM_AUTH (SRP runs inside it)
+    // and refresh, not the flows that skip the custom steps.
+    assert_eq!(
+        settings["explicitAuthFlows"],
+        serde_json::json!(["ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]),
+        "{settings}"
+    );
+    let out = local_aws(&[
+        "password-only",
+        "--port",
+        &aws.port,
+        "--stack",
+        "e2e-password",
+    ]);
+    assert!(
+        out.status.success(),
+        "could not try the password-only flows"
+    );
+    let outcomes: Value = serde_json::from_slice(&out.stdout).expect("outcomes");
+    // (The emulator checks USER_PASSWORD_AUTH against the client only in its IAM-enforcing
+    // mode: README. The flow list above is what AWS checks.)
+    assert_eq!(
+        outcomes["USER_SRP_AUTH"], "InvalidParameterException",
+        "a password alone must not start a sign-in: {outcomes}"
+    );
+
     codes.extend(state_across_sign_ins(&aws));
+    selected_account_in_the_tokens(&aws);
 
     // Every line the functions logged (JSON, trace asked, info and above written) holds no code, answer, password or
     // token. Codes are matched as whole words, so a request id cannot fake a hit.
@@ -611,4 +639,100 @@ fn state_across_sign_ins(aws: &LocalAws) -> Vec<String> {
         codes.push(code);
     }
     codes
+}
+
+/// Signs jane in on the account stack choosing `account`, with extra CLI arguments; returns
+/// the exit code and the claims of both tokens.
+fn sign_in_choosing(aws: &LocalAws, account: &str, extra: &[&str]) -> (Option<i32>, Value) {
+    let s = aws.stack("e2e-account");
+    let mut args = vec![
+        "--user-pool-id",
+        s["userPoolId"].as_str().expect("pool"),
+        "--client-id",
+        s["clientId"].as_str().expect("client"),
+        "--username",
+        "jane",
+        "--tokens",
+        "--answer",
+        account,
+    ];
+    args.extend_from_slice(extra);
+    let out = Command::new(cli())
+        .args(&args)
+        .env("AWS_ENDPOINT_URL", aws.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cognito-signin");
+    eprintln!("  cli: {}", String::from_utf8_lossy(&out.stderr).trim());
+    let claims = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code(), claims)
+}
+
+/// The account chosen in a sign-in reaches its ID and access tokens (issue 13): each of two
+/// accounts; the client cannot smuggle another through its metadata; two sign-ins at once
+/// each get their own; a choice that cannot be tied to the sign-in gets no tokens.
+fn selected_account_in_the_tokens(aws: &LocalAws) {
+    for account in ["acct-1001", "acct-2002"] {
+        let (exit, tokens) = sign_in_choosing(aws, account, &[]);
+        assert_eq!(exit, Some(0), "{account}: {tokens}");
+        assert_eq!(tokens["id"]["selected_account"], account, "{tokens}");
+        assert_eq!(tokens["access"]["selected_account"], account, "{tokens}");
+        assert_eq!(tokens["id"]["token_use"], "id");
+        assert_eq!(tokens["access"]["token_use"], "access");
+        assert!(
+            tokens["id"].get("custom:accounts").is_none(),
+            "the ID token drops the account list: {tokens}"
+        );
+    }
+    // The client's metadata names another account and another list: ignored.
+    let (exit, tokens) = sign_in_choosing(
+        aws,
+        "acct-1001",
+        &[
+            "--client-metadata",
+            "selected_account=acct-2002",
+            "--client-metadata",
+            r#"custom:accounts={"acct-9999":"Stolen"}"#,
+        ],
+    );
+    assert_eq!(exit, Some(0), "{tokens}");
+    assert_eq!(tokens["id"]["selected_account"], "acct-1001", "{tokens}");
+    assert_eq!(
+        tokens["access"]["selected_account"], "acct-1001",
+        "{tokens}"
+    );
+    // Two devices at once, each choosing its own account.
+    let both = std::thread::scope(|scope| {
+        let phone = scope.spawn(|| sign_in_choosing(aws, "acct-1001", &[]));
+        let laptop = scope.spawn(|| sign_in_choosing(aws, "acct-2002", &[]));
+        (phone.join().expect("phone"), laptop.join().expect("laptop"))
+    });
+    assert_eq!(
+        both.0.1["access"]["selected_account"], "acct-1001",
+        "{both:?}"
+    );
+    assert_eq!(
+        both.1.1["access"]["selected_account"], "acct-2002",
+        "{both:?}"
+    );
+    // A sign-in id that is not one (too short): the choice cannot be recorded, no tokens.
+    let (exit, tokens) = sign_in_choosing(
+        aws,
+        "acct-1001",
+        &[
+            "--answer",
+            "acct-1001",
+            "--answer",
+            "acct-1001",
+            "--client-metadata",
+            "signInId=short",
+        ],
+    );
+    assert_eq!(exit, Some(2), "{tokens}");
+    assert_eq!(tokens, Value::Null, "no tokens");
+    println!("selected account: in both tokens, not smuggled, per sign-in");
 }

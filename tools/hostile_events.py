@@ -58,13 +58,17 @@ ENV = {
     # the store's own rules do is tested against the in-memory store and the local DynamoDB.
     "AUTH_STATE_TABLE": "hostile-state",
     "AUTH_STATE_KEY": "hostile-state-key-secret-0123456789",
+    # The selected account goes into the tokens: account answers need a sign-in id.
+    "SELECTED_ACCOUNT_CLAIM": "selected_account",
 }
 
 TRIGGERS = {
     "define": "DefineAuthChallenge_Authentication",
     "create": "CreateAuthChallenge_Authentication",
     "verify": "VerifyAuthChallengeResponse_Authentication",
+    "pre-token": "TokenGeneration_Authentication",
 }
+SIGN_IN_ID = "0f3c9a7e5b1d4e2a8c6f0b9d7e5a3c1f"
 
 
 def b64(data: bytes) -> str:
@@ -146,6 +150,7 @@ def verify_event(private, answer, **request):
     e = header("verify")
     e["request"] = {"userAttributes": copy.deepcopy(ATTRS),
                     "privateChallengeParameters": private, "challengeAnswer": answer,
+                    "clientMetadata": {"signInId": SIGN_IN_ID},
                     "userNotFound": False, **request}
     e["response"] = {"answerCorrect": None}
     return e
@@ -447,14 +452,62 @@ case("verify", "jwt-numeric-jti", verify_event(TOK_PRIVATE, rs({**GOOD_CLAIMS, "
 case("verify", "jwt-control", verify_event(TOK_PRIVATE, rs()), "correct",
      "control: a genuine RS256 token from the JWKS, so the refusals above are meaningful")
 
+# ----------------------------------------------------------------------- Pre Token Generation
+def pre_token_event(source="TokenGeneration_Authentication", **request):
+    e = header("pre-token")
+    e["version"] = "2"
+    e["triggerSource"] = source
+    e["request"] = {"userAttributes": copy.deepcopy(ATTRS),
+                    "groupConfiguration": {"groupsToOverride": [], "iamRolesToOverride": [],
+                                           "preferredRole": None},
+                    "clientMetadata": {"signInId": SIGN_IN_ID},
+                    "scopes": ["aws.cognito.signin.user.admin"], **request}
+    e["response"] = {"claimsAndScopeOverrideDetails": None}
+    return e
+
+
+P_AUTH = pre_token_event()
+P_REFRESH = pre_token_event("TokenGeneration_RefreshTokens")
+case("pre-token", "null-event", None, "error", "the payload is JSON null")
+case("pre-token", "missing-trigger-source", without(P_AUTH, "triggerSource"), "error", "no triggerSource")
+case("pre-token", "wrong-trigger-source", with_(P_AUTH, "DefineAuthChallenge_Authentication", "triggerSource"),
+     "error", "Define's triggerSource on a Pre Token Generation event")
+case("pre-token", "missing-request", without(P_AUTH, "request"), "error", "no request")
+case("pre-token", "missing-scopes", without(P_AUTH, "request", "scopes"), "error", "no scopes (a version 1 event)")
+case("pre-token", "no-client-metadata", without(P_AUTH, "request", "clientMetadata"), "error",
+     "no sign-in id: the choice cannot be proven, no tokens")
+case("pre-token", "short-sign-in-id", with_(P_AUTH, "short", "request", "clientMetadata", "signInId"), "error",
+     "a sign-in id that is not one")
+case("pre-token", "sign-in-id-number", with_(P_AUTH, 42, "request", "clientMetadata", "signInId"), "error",
+     "clientMetadata values are strings")
+case("pre-token", "smuggled-account",
+     with_(P_AUTH, {"signInId": SIGN_IN_ID, "selected_account": "acct-2002", "selected-account": "acct-2002"},
+           "request", "clientMetadata"),
+     "error", "the client names an account; the store holds no choice for the id (the fake finds none)")
+case("pre-token", "refresh", P_REFRESH, "minted:none", "a refresh: no sign-in, no account claim")
+case("pre-token", "refresh-null-groups", with_(P_REFRESH, None, "request", "groupConfiguration"),
+     "minted:none", "groupConfiguration: null")
+case("pre-token", "response-malformed",
+     with_(P_REFRESH, {"claimsAndScopeOverrideDetails": {"idTokenGeneration": {
+         "claimsToAddOrOverride": {"selected_account": "acct-2002"}, "claimsToSuppress": []}}}, "response"),
+     "error", "an incoming response that is not Cognito's shape (no groupOverrideDetails)")
+case("pre-token", "response-prefilled",
+     with_(P_REFRESH, {"claimsAndScopeOverrideDetails": {
+         "groupOverrideDetails": {"groupsToOverride": ["admins"], "iamRolesToOverride": [], "preferredRole": None},
+         "idTokenGeneration": {"claimsToAddOrOverride": {"selected_account": "acct-2002"}, "claimsToSuppress": []},
+         "accessTokenGeneration": None}}, "response"),
+     "minted:none", "the incoming response already claims an account and a group: replaced")
+
 # The valid event each function must answer right after every hostile one.
 VALID = {
     "define": (define_event(MID), "challenge:CUSTOM_CHALLENGE", {}),
     "create": (create_event(MID), "created:EMAIL_OTP", {"sent": True}),
     "verify": (verify_event(SEL_PRIVATE, "acct-2002"), "correct", {}),
+    "pre-token": (P_REFRESH, "minted:none", {}),
 }
 
 FUNCTIONS = {t: f"{t}-auth-challenge" for t in TRIGGERS}
+FUNCTIONS["pre-token"] = "pre-token-generation"
 
 
 def main():

@@ -102,6 +102,9 @@ def start(port):
     # sign-ins starve SES and every send times out (seen in `make load`); AWS has no such
     # coupling between services, so give the emulator room.
     env["MINISTACK_WORKER_THREADS"] = "512"
+    # A failing Pre Token Generation fails the sign-in, as on AWS (ministack's default would
+    # log the failure and issue the tokens anyway).
+    env["MINISTACK_COGNITO_PRETOKEN_STRICT"] = "1"
     # Its own process group, so `down` stops it and every function process it spawned.
     process = subprocess.Popen([str(MINISTACK)], env=env, stdout=log, stderr=log, start_new_session=True)
     pid_file(port).write_text(str(process.pid))
@@ -152,7 +155,7 @@ def build(port):
     run(
         ["sam", "build", "--parameter-overrides", "Architecture=x86_64"],
         aws_env(port),
-        "sam build (cargo lambda build --release of the three functions)",
+        "sam build (cargo lambda build --release of the functions)",
         "check the Rust build output above; `make venv` reinstalls cargo-lambda and zig",
     )
 
@@ -244,9 +247,28 @@ def describe(port, stack):
         "autoVerifiedAttributes": pool.get("AutoVerifiedAttributes", []),
         "requireVerificationBeforeUpdate":
             pool.get("UserAttributeUpdateSettings", {}).get("AttributesRequireVerificationBeforeUpdate", []),
+        "explicitAuthFlows": sorted(client.get("ExplicitAuthFlows", [])),
         "readAttributes": client.get("ReadAttributes", []),
         "writeAttributes": client.get("WriteAttributes", []),
     }
+
+
+def password_only(port, stack):
+    """Tries the flows that would issue tokens on a password alone; prints each one's outcome."""
+    out = outputs(port, stack)
+    idp = boto(port, "cognito-idp")
+    outcomes = {}
+    attempts = {
+        # A well-formed SRP_A: the flow is refused before any SRP arithmetic if it is off.
+        "USER_SRP_AUTH": {"USERNAME": DEMO_USER["username"], "SRP_A": "a" * 768},
+    }
+    for flow, params in attempts.items():
+        try:
+            answer = idp.initiate_auth(ClientId=out["UserPoolClientId"], AuthFlow=flow, AuthParameters=params)
+            outcomes[flow] = answer.get("ChallengeName") or ("tokens" if "AuthenticationResult" in answer else "?")
+        except idp.exceptions.ClientError as e:
+            outcomes[flow] = e.response["Error"]["Code"]
+    return outcomes
 
 
 def messages(port, to):
@@ -279,7 +301,7 @@ def run_demo(port, flow):
     stack = "custom-auth-demo"
     say(f"step 1/4: local AWS on 127.0.0.1:{port}")
     start(port)
-    say("step 2/4: build the three functions")
+    say("step 2/4: build the functions")
     build(port)
     say("step 3/4: deploy template.yaml")
     deploy(port, stack, flow, [])
@@ -331,6 +353,9 @@ def main():
     user.add_argument("--username", required=True)
     user.add_argument("--email", required=True)
     user.add_argument("--email-verified", choices=["true", "false"], default="true")
+    po = sub.add_parser("password-only", help="try the password-only flows; print each outcome as JSON")
+    po.add_argument("--port", type=int, required=True)
+    po.add_argument("--stack", required=True)
     desc = sub.add_parser("describe", help="print the pool's and client's attribute settings as JSON")
     desc.add_argument("--port", type=int, required=True)
     desc.add_argument("--stack", required=True)
@@ -363,6 +388,8 @@ def main():
               f"Subject: {m.get('Subject')}\n\n{m.get('BodyText')}\n---", file=sys.stderr)
     elif args.command == "user":
         add_user(args.port, args.stack, args.username, args.email, args.email_verified == "true")
+    elif args.command == "password-only":
+        print(json.dumps(password_only(args.port, args.stack)))
     elif args.command == "describe":
         print(json.dumps(describe(args.port, args.stack)))
     elif args.command == "logs":

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use custom_auth::Config;
 use custom_auth::ports::{CaptchaVerifier, CodeMessage, CodeSender, DependencyError, JwksFetcher};
-use custom_auth::state::{Admission, Limits, SendGate, StateStore, TokenUse};
+use custom_auth::state::{Admission, Limits, SendGate, StateStore, OneTime};
 
 /// The HS256 secret the `signed-token` step trusts in the fuzz configuration.
 pub const HS_SECRET: &str = "fuzz-hs256-secret-of-32-bytes-or-more!!";
@@ -93,10 +93,13 @@ impl StateStore for Gate {
     async fn admit(
         &self,
         _: &str,
-        _: Option<&TokenUse>,
+        _: Option<&OneTime>,
         _: u64,
         _: &Limits,
     ) -> Result<Admission, DependencyError> {
         Ok(if self.0 { Admission::Locked } else { Admission::Admitted })
+    }
+    async fn take(&self, _: &str, _: u64) -> Result<Option<String>, DependencyError> {
+        Ok(None)
     }
 }

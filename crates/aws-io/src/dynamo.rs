@@ -21,7 +21,7 @@ use aws_sdk_dynamodb::types::{
 };
 use custom_auth::ports::DependencyError;
 use custom_auth::state::{
-    Admission, Limits, SendGate, StateSettings, StateStore, TokenUse, UserRecord,
+    Admission, Limits, OneTime, SendGate, StateSettings, StateStore, TAKE_GRACE_SECONDS, UserRecord,
 };
 use tokio::sync::OnceCell;
 
@@ -36,6 +36,7 @@ mod attr {
     pub const FAILS: &str = "fails";
     pub const FAILS_UNTIL: &str = "failsUntil";
     pub const EXPIRES_AT: &str = "expiresAt";
+    pub const VALUE: &str = "value";
 }
 
 /// "The user is not locked at :now", as a condition.
@@ -311,7 +312,7 @@ impl StateStore for DynamoStore {
     async fn admit(
         &self,
         user: &str,
-        token: Option<&TokenUse>,
+        token: Option<&OneTime>,
         now: u64,
         limits: &Limits,
     ) -> Result<Admission, DependencyError> {
@@ -337,7 +338,8 @@ impl StateStore for DynamoStore {
                     Admission::Admitted
                 });
             };
-            // One transaction: the user is not locked, and the token was never used.
+            // One transaction: the user is not locked, and no record has the key (the token
+            // was never used; the sign-in chose no account before).
             let unlocked = ConditionCheck::builder()
                 .table_name(&self.table)
                 .key(attr::KEY, key)
@@ -346,13 +348,15 @@ impl StateStore for DynamoStore {
                 .expression_attribute_values(":lockAfter", number(limits.lockout_after.into()))
                 .build()
                 .map_err(|_| DependencyError::Failed)?;
-            let spend = Put::builder()
+            let mut spend = Put::builder()
                 .table_name(&self.table)
                 .item(attr::KEY, AttributeValue::S(token.key.clone()))
                 .item(attr::EXPIRES_AT, number(token.expires_at))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(|_| DependencyError::Failed)?;
+                .condition_expression("attribute_not_exists(pk)");
+            if let Some(value) = &token.value {
+                spend = spend.item(attr::VALUE, AttributeValue::S(value.clone()));
+            }
+            let spend = spend.build().map_err(|_| DependencyError::Failed)?;
             let sent = client
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().condition_check(unlocked).build())
@@ -378,6 +382,45 @@ impl StateStore for DynamoStore {
                     }
                 }
                 Err(e) => Err(sdk_failed("TransactWriteItems", &e)),
+            }
+        })
+        .await
+    }
+
+    async fn take(&self, key: &str, now: u64) -> Result<Option<String>, DependencyError> {
+        bounded(async {
+            // Mark the first take; allow more only within the grace after it.
+            let taken = self
+                .client()
+                .await
+                .update_item()
+                .table_name(&self.table)
+                .key(attr::KEY, AttributeValue::S(key.to_owned()))
+                .update_expression("SET takenAt = if_not_exists(takenAt, :now)")
+                .condition_expression(
+                    "attribute_exists(pk) AND expiresAt > :now \
+                     AND (attribute_not_exists(takenAt) OR takenAt >= :graceStart)",
+                )
+                .expression_attribute_values(":now", number(now))
+                .expression_attribute_values(
+                    ":graceStart",
+                    number(now.saturating_sub(TAKE_GRACE_SECONDS)),
+                )
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+                .send()
+                .await;
+            let item = match taken {
+                Ok(out) => out.attributes,
+                Err(SdkError::ServiceError(e)) => match e.err() {
+                    UpdateItemError::ConditionalCheckFailedException(_) => return Ok(None),
+                    other => return Err(failed("UpdateItem", other.code())),
+                },
+                Err(e) => return Err(sdk_failed("UpdateItem", &e)),
+            };
+            match item.as_ref().and_then(|i| i.get(attr::VALUE)) {
+                None => Ok(None),
+                Some(AttributeValue::S(v)) => Ok(Some(v.clone())),
+                Some(_) => Err(DependencyError::Failed),
             }
         })
         .await

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use custom_auth::ports::DependencyError;
-use custom_auth::state::{Admission, Limits, SendGate, StateStore, TokenUse};
+use custom_auth::state::{Admission, Limits, OneTime, SendGate, StateStore};
 use test_support::{Behaviour, FakeServer, dynamodb, refused_url};
 
 use crate::DynamoStore;
@@ -16,9 +16,10 @@ fn store(url: &str) -> DynamoStore {
 /// What each store call returned, as text, with how long it took.
 async fn calls(store: &DynamoStore) -> Vec<(&'static str, String, Duration)> {
     let limits = Limits::default();
-    let token = TokenUse {
+    let token = OneTime {
         key: "t#1".into(),
         expires_at: 2_000_000_000,
+        value: None,
     };
     let mut out = Vec::new();
     let started = Instant::now();
@@ -35,6 +36,9 @@ async fn calls(store: &DynamoStore) -> Vec<(&'static str, String, Duration)> {
         .admit("u#1", Some(&token), 1_800_000_000, &limits)
         .await;
     out.push(("admit token", format!("{r:?}"), started.elapsed()));
+    let started = Instant::now();
+    let r = store.take("c#1", 1_800_000_000).await;
+    out.push(("take", format!("{r:?}"), started.elapsed()));
     out
 }
 
@@ -49,7 +53,9 @@ async fn store_faults_fail_closed_within_bounds() {
     cases.push(("refused", refused_url().await, None));
     for (what, url, _server) in cases {
         for (call, result, took) in calls(&store(&url)).await {
-            assert!(result.starts_with("Err("), "{what} {call}: {result}");
+            // A take that finds nothing to take is as closed as an error: no value, no tokens.
+            let closed = result.starts_with("Err(") || (call == "take" && result == "Ok(None)");
+            assert!(closed, "{what} {call}: {result}");
             assert!(
                 took < Duration::from_millis(2500),
                 "{what} {call}: {took:?}"
@@ -123,9 +129,10 @@ async fn answers_are_read_as_the_rules_say() {
             r#"{{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"m","CancellationReasons":[{codes}]}}"#
         )
     };
-    let token = TokenUse {
+    let token = OneTime {
         key: "t#1".into(),
         expires_at: now + 60,
+        value: None,
     };
     for (reasons, want) in [
         (

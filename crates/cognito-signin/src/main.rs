@@ -18,12 +18,17 @@ use crate::prompt::{Answers, describe};
 const USAGE: &str = "\
 usage: cognito-signin --user-pool-id ID --client-id ID --username NAME
                       [--password PASSWORD] [--answer VALUE]... [--before-prompt COMMAND]
+                      [--client-metadata KEY=VALUE]... [--tokens]
 
   --password        start with Cognito's SRP password check (flows that begin with `password`)
   --answer          answer the next challenge with VALUE (repeatable, in order); challenges
                     without one are asked on the terminal
   --before-prompt   run COMMAND (sh -c) before each challenge is asked on the terminal, with
                     CHALLENGE set to its kind (e.g. to show a local mailbox)
+  --client-metadata send KEY=VALUE in the ClientMetadata of every answer (repeatable); each
+                    sign-in sends a fresh random signInId unless this sets one
+  --tokens          print the claims of both tokens, {id: ..., access: ...}, instead of
+                    the ID token's alone
 
 The region, credentials and endpoint come from the standard AWS configuration
 (AWS_REGION, AWS_ENDPOINT_URL, ...).";
@@ -50,15 +55,23 @@ struct Args {
     password: Option<String>,
     answers: Vec<String>,
     before_prompt: Option<String>,
+    client_metadata: HashMap<String, String>,
+    print_both_tokens: bool,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, CliError> {
     let mut flags: HashMap<&str, Option<String>> = HashMap::new();
     let mut answers = Vec::new();
+    let mut client_metadata = HashMap::new();
+    let mut print_both_tokens = false;
     while let Some(flag) = args.next() {
         let name = match flag.as_str() {
             "--user-pool-id" | "--client-id" | "--username" | "--password" | "--answer"
-            | "--before-prompt" => flag,
+            | "--before-prompt" | "--client-metadata" => flag,
+            "--tokens" => {
+                print_both_tokens = true;
+                continue;
+            }
             "-h" | "--help" => return Err(CliError::Usage("help".into())),
             other => return Err(CliError::Usage(format!("unknown argument {other:?}"))),
         };
@@ -67,6 +80,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, CliError> 
             .ok_or_else(|| CliError::Usage(format!("{name} needs a value")))?;
         match name.as_str() {
             "--answer" => answers.push(value),
+            "--client-metadata" => {
+                let (key, value) = value.split_once('=').ok_or_else(|| {
+                    CliError::Usage(format!("--client-metadata {value:?} is not KEY=VALUE"))
+                })?;
+                client_metadata.insert(key.to_owned(), value.to_owned());
+            }
             "--user-pool-id" => drop(flags.insert("pool", Some(value))),
             "--client-id" => drop(flags.insert("client", Some(value))),
             "--username" => drop(flags.insert("user", Some(value))),
@@ -87,7 +106,19 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, CliError> 
         password: take("password", "").ok(),
         before_prompt: take("before", "").ok(),
         answers,
+        client_metadata,
+        print_both_tokens,
     })
+}
+
+/// A fresh sign-in id: 128 random bits in hex. It names this sign-in to the pool's triggers
+/// (the account selected in it reaches its tokens), and is no secret.
+fn new_sign_in_id() -> Result<String, CliError> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::try_from_os_rng()
+        .map_err(|_| CliError::Input("no randomness from the system".into()))?;
+    let bits: u128 = rng.random();
+    Ok(format!("{bits:032x}"))
 }
 
 fn cognito_error<E: ProvideErrorMetadata>(e: E) -> CliError {
@@ -104,6 +135,10 @@ async fn sign_in(args: Args) -> Result<String, CliError> {
     let sdk = aws_config::load_from_env().await;
     let client = Client::new(&sdk);
     let mut answers = Answers::new(args.answers, args.before_prompt);
+    let mut metadata = args.client_metadata.clone();
+    if !metadata.contains_key("signInId") {
+        metadata.insert("signInId".into(), new_sign_in_id()?);
+    }
 
     let mut init = client
         .initiate_auth()
@@ -131,14 +166,25 @@ async fn sign_in(args: Args) -> Result<String, CliError> {
             let id_token = result
                 .id_token()
                 .ok_or_else(|| CliError::Cognito("no ID token in the result".into()))?;
-            return decode_claims(id_token);
+            if !args.print_both_tokens {
+                return decode_claims(id_token).and_then(pretty);
+            }
+            let access_token = result
+                .access_token()
+                .ok_or_else(|| CliError::Cognito("no access token in the result".into()))?;
+            let both = serde_json::json!({
+                "id": decode_claims(id_token)?,
+                "access": decode_claims(access_token)?,
+            });
+            return pretty(both);
         }
         let params = step.challenge_parameters().cloned().unwrap_or_default();
         let session = step.session().map(str::to_owned);
         let mut respond = client
             .respond_to_auth_challenge()
             .client_id(&args.client_id)
-            .set_session(session);
+            .set_session(session)
+            .set_client_metadata(Some(metadata.clone()));
         match step.challenge_name() {
             Some(ChallengeNameType::PasswordVerifier) => {
                 let srp = srp.as_ref().ok_or_else(|| {
@@ -192,7 +238,11 @@ async fn sign_in(args: Args) -> Result<String, CliError> {
     )))
 }
 
-fn decode_claims(jwt: &str) -> Result<String, CliError> {
+fn pretty(claims: serde_json::Value) -> Result<String, CliError> {
+    serde_json::to_string_pretty(&claims).map_err(|e| CliError::Cognito(e.to_string()))
+}
+
+fn decode_claims(jwt: &str) -> Result<serde_json::Value, CliError> {
     use base64::Engine;
     let payload = jwt
         .split('.')
@@ -201,9 +251,8 @@ fn decode_claims(jwt: &str) -> Result<String, CliError> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .map_err(|_| CliError::Cognito("the ID token is not base64url".into()))?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|_| CliError::Cognito("the ID token claims are not JSON".into()))?;
-    serde_json::to_string_pretty(&claims).map_err(|e| CliError::Cognito(e.to_string()))
+    serde_json::from_slice(&bytes)
+        .map_err(|_| CliError::Cognito("the ID token claims are not JSON".into()))
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -265,13 +314,32 @@ mod tests {
         assert!(args(&["--client-id", "c", "--username", "u"]).is_err());
         assert!(args(&["--user-pool-id", "p", "--client-id", "c", "--username"]).is_err());
         assert!(args(&["--bogus", "x"]).is_err());
+        let m = args(&[
+            "--user-pool-id",
+            "p",
+            "--client-id",
+            "c",
+            "--username",
+            "u",
+            "--client-metadata",
+            "signInId=abc=d",
+            "--tokens",
+        ])
+        .unwrap();
+        assert_eq!(m.client_metadata["signInId"], "abc=d");
+        assert!(m.print_both_tokens && !a.print_both_tokens);
+        assert!(args(&["--client-metadata", "no-equals"]).is_err());
+        let (one, two) = (new_sign_in_id().unwrap(), new_sign_in_id().unwrap());
+        assert_eq!(one.len(), 32);
+        assert_ne!(one, two);
     }
 
     #[test]
     fn claims() {
         let jwt = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhYmMiLCJlbWFpbCI6ImphbmVAZXhhbXBsZS5jb20ifQ.x";
         let claims = decode_claims(jwt).unwrap();
-        assert!(claims.contains("\"sub\": \"abc\""), "{claims}");
+        assert_eq!(claims["sub"], "abc", "{claims}");
+        assert!(pretty(claims).unwrap().contains("\"sub\": \"abc\""));
         assert!(decode_claims("nope").is_err());
     }
 }

@@ -53,8 +53,16 @@ struct Cognito {
     user_name: String,
     /// Every public map shown, in order.
     shown: Vec<HashMap<String, String>>,
-    /// Every Create error, in order.
+    /// Every Create (or Pre Token Generation) error, in order.
     errors: Vec<crate::AuthError>,
+    /// Sign-ins started so far: each gets its own `signInId`.
+    sign_ins: u32,
+    /// Whether the client sends its `signInId` in `ClientMetadata`.
+    sends_sign_in_id: bool,
+    /// The claims Pre Token Generation added to the last ID token.
+    id_claims: HashMap<String, Value>,
+    /// The claims it added to the last access token.
+    access_claims: HashMap<String, Value>,
 }
 
 impl crate::ports::JwksFetcher for Arc<fakes::Jwks> {
@@ -90,6 +98,10 @@ impl Cognito {
             user_name: "jane".into(),
             shown: Vec::new(),
             errors: Vec::new(),
+            sign_ins: 0,
+            sends_sign_in_id: true,
+            id_claims: HashMap::new(),
+            access_claims: HashMap::new(),
         }
     }
 
@@ -107,6 +119,15 @@ impl Cognito {
         mut answer: impl FnMut(&Prompt<'_>) -> Value,
     ) -> End {
         let mut session: Vec<Option<ChallengeResult>> = Vec::new();
+        self.sign_ins += 1;
+        let metadata: HashMap<String, String> = if self.sends_sign_in_id {
+            HashMap::from([(
+                crate::claims::SIGN_IN_ID.to_owned(),
+                format!("model-sign-in-{:016}", self.sign_ins),
+            )])
+        } else {
+            HashMap::new()
+        };
         if password_ok.is_some() {
             session.push(entry(SRP_A, true, None));
         }
@@ -118,7 +139,7 @@ impl Cognito {
             let decision = define(&self.config, &mut d);
             assert!(!(d.response.issue_tokens && d.response.fail_authentication));
             match decision {
-                Decision::IssueTokens => return End::Tokens,
+                Decision::IssueTokens => return self.mint(&metadata).await,
                 Decision::Fail(_) => return End::Failed,
                 Decision::Challenge { name, .. } if name == PASSWORD_VERIFIER => {
                     session.push(entry(PASSWORD_VERIFIER, password_ok == Some(true), None));
@@ -160,6 +181,7 @@ impl Cognito {
             v.request.user_not_found = self.user_not_found;
             v.request.user_attributes = self.attributes.clone();
             v.cognito_event_user_pools_header.user_name = Some(self.user_name.clone());
+            v.request.client_metadata = metadata.clone();
             let ok = verify(
                 &self.config,
                 &mut v,
@@ -178,6 +200,41 @@ impl Cognito {
             ));
         }
         panic!("sign-in did not end within {ROUND_LIMIT} rounds");
+    }
+}
+
+impl Cognito {
+    /// Cognito's last step before tokens: Pre Token Generation, when the claim is configured
+    /// (the template wires the trigger then). Its error means no tokens.
+    async fn mint(&mut self, metadata: &HashMap<String, String>) -> End {
+        self.id_claims.clear();
+        self.access_claims.clear();
+        if self.config.account_claim.is_none() {
+            return End::Tokens;
+        }
+        let mut p: crate::events::PreTokenGenerationEvent =
+            fixture("pre-token/authentication.json");
+        p.cognito_event_user_pools_header.user_name = Some(self.user_name.clone());
+        p.request.user_attributes = self.attributes.clone();
+        p.request.client_metadata = metadata.clone();
+        match crate::claims::pre_token_generation(&self.config, &mut p, &self.store, self.now).await
+        {
+            Ok(_) => {
+                let details = p
+                    .response
+                    .claims_and_scope_override_details
+                    .unwrap_or_default();
+                let id = details.id_token_generation.unwrap_or_default();
+                let access = details.access_token_generation.unwrap_or_default();
+                self.id_claims = id.claims_to_add_or_override;
+                self.access_claims = access.claims_to_add_or_override;
+                End::Tokens
+            }
+            Err(e) => {
+                self.errors.push(e);
+                End::TriggerError
+            }
+        }
     }
 }
 
@@ -695,6 +752,18 @@ fn event_fixtures_match_the_manifest() {
                     Err(_) => "wrong".into(),
                 }
             }
+            "pre-token" => {
+                // With the claim on and an empty store: only a refresh mints (no choice to
+                // prove); a sign-in has no choice on record here, so it gets no tokens.
+                let cfg = with_claim(flow);
+                let mut e: crate::events::PreTokenGenerationEvent = fixture(file);
+                match block_on(crate::claims::pre_token_generation(
+                    &cfg, &mut e, &NoStore, now,
+                )) {
+                    Ok(minted) => format!("minted:{minted:?}"),
+                    Err(_) => "error".into(),
+                }
+            }
             other => panic!("unknown trigger folder {other}"),
         };
         assert_eq!(got, expect, "{file} with AUTH_FLOW={flow}");
@@ -956,4 +1025,89 @@ fn unknown_users_meet_the_same_limits_as_wrong_real_ones() {
             "{flow}: {real:?}"
         );
     }
+}
+
+/// `stateful` with the selected-account claim on.
+fn with_claim(flow: &str) -> Config {
+    config_with(
+        flow,
+        &[
+            ("AUTH_STATE_TABLE", "auth-state"),
+            ("AUTH_STATE_KEY", "state-key-for-tests-0123456789abcdef"),
+            ("SELECTED_ACCOUNT_CLAIM", "selected_account"),
+        ],
+    )
+}
+
+#[test]
+fn the_selected_account_reaches_both_tokens() {
+    for account in ["acct-1", "acct-2"] {
+        let mut cognito = Cognito::new(with_claim("email-otp,select-account"));
+        let end = block_on(cognito.sign_in(None, |p| {
+            if p.public[public::CHALLENGE] == "SELECT_ACCOUNT" {
+                Value::String(account.into())
+            } else {
+                right(p)
+            }
+        }));
+        assert_eq!(end, End::Tokens, "{account}");
+        assert_eq!(cognito.id_claims["selected_account"], account);
+        assert_eq!(cognito.access_claims["selected_account"], account);
+    }
+    // A flow without account selection gets no such claim.
+    let mut cognito = Cognito::new(with_claim("email-otp"));
+    assert_eq!(block_on(cognito.sign_in(None, right)), End::Tokens);
+    assert!(cognito.id_claims.is_empty() && cognito.access_claims.is_empty());
+}
+
+#[test]
+fn a_choice_that_cannot_be_tied_to_the_sign_in_gets_no_tokens() {
+    // A client that names no sign-in: its account answers cannot be recorded, so they fail.
+    let mut cognito = Cognito::new(with_claim("select-account"));
+    cognito.sends_sign_in_id = false;
+    assert_eq!(block_on(cognito.sign_in(None, right)), End::Failed);
+    // The store failing at token time: no tokens.
+    let mut cognito = Cognito::new(with_claim("select-account"));
+    assert_eq!(block_on(cognito.sign_in(None, right)), End::Tokens);
+    cognito.store.fail = Some(crate::ports::DependencyError::Timeout);
+    assert_ne!(block_on(cognito.sign_in(None, right)), End::Tokens);
+}
+
+#[test]
+fn two_sign_ins_of_one_user_each_get_their_own_choice() {
+    // Two devices, interleaved: both choose before either gets tokens.
+    let config = with_claim("select-account");
+    let store = MemoryStore::default();
+    let keys = TokenKeys::new(&config, crate::ports::NoJwks);
+    let captcha = fakes::Captcha::default();
+    let choose = |id: &str, account: &str| {
+        let mut v: VerifyAuthChallengeEvent = fixture("verify/select-account-correct.json");
+        v.request.challenge_answer = Some(Value::String(account.into()));
+        v.request.client_metadata = HashMap::from([("signInId".into(), id.into())]);
+        block_on(verify(&config, &mut v, &captcha, &keys, &store, T0)).is_ok()
+    };
+    let mint = |id: &str, now: u64| {
+        let mut p: crate::events::PreTokenGenerationEvent =
+            fixture("pre-token/authentication.json");
+        p.request.client_metadata = HashMap::from([("signInId".into(), id.into())]);
+        let minted = block_on(crate::claims::pre_token_generation(
+            &config, &mut p, &store, now,
+        ));
+        minted.ok()?;
+        let details = p.response.claims_and_scope_override_details?;
+        let claims = details.id_token_generation?.claims_to_add_or_override;
+        claims.get("selected_account").cloned()
+    };
+    let (phone, laptop) = ("phone-sign-in-000000001", "laptop-sign-in-00000002");
+    assert!(choose(phone, "acct-1001"));
+    assert!(choose(laptop, "acct-2002"));
+    assert!(!choose(phone, "acct-2002"), "one choice per sign-in");
+    assert_eq!(mint(laptop, T0), Some(Value::String("acct-2002".into())));
+    assert_eq!(mint(phone, T0), Some(Value::String("acct-1001".into())));
+    let later = T0 + crate::state::TAKE_GRACE_SECONDS + 1;
+    assert_eq!(
+        mint(phone, later),
+        None,
+        "each choice mints once (after a short grace)"
+    );
 }

@@ -217,6 +217,84 @@ pub struct Config {
     pub signed_token: Option<SignedTokenSettings>,
     /// Present when `AUTH_STATE_TABLE` is set: limits across sign-ins and single-use tokens.
     pub state: Option<crate::state::StateSettings>,
+    /// Present when `SELECTED_ACCOUNT_CLAIM` is set: the chosen account goes into the tokens.
+    pub account_claim: Option<AccountClaimSettings>,
+}
+
+/// Settings of the selected-account claim (Pre Token Generation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountClaimSettings {
+    /// The claim's name in the ID and access tokens (`SELECTED_ACCOUNT_CLAIM`).
+    pub name: String,
+    /// Whether the ID token keeps `custom:accounts` (`ID_TOKEN_ACCOUNTS=keep`; default `drop`).
+    pub keep_accounts_in_id_token: bool,
+}
+
+/// Claims the selected-account claim may not replace: Cognito's own, the standard ones, and
+/// user attributes (`custom:` and `cognito:` names).
+const RESERVED_CLAIMS: [&str; 19] = [
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "auth_time",
+    "token_use",
+    "client_id",
+    "scope",
+    "username",
+    "email",
+    "phone_number",
+    "event_id",
+    "origin_jti",
+    "nonce",
+    "at_hash",
+    "version",
+];
+
+fn account_claim_settings(
+    get: &impl Fn(&str) -> Option<String>,
+    state: bool,
+) -> Result<Option<AccountClaimSettings>, ConfigError> {
+    let Some(name) = get("SELECTED_ACCOUNT_CLAIM") else {
+        return Ok(None);
+    };
+    let well_formed = name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+    let lower = name.to_ascii_lowercase();
+    if !well_formed || RESERVED_CLAIMS.contains(&lower.as_str()) {
+        return Err(ConfigError::Invalid {
+            var: "SELECTED_ACCOUNT_CLAIM",
+            value: name,
+            why: "expected a claim name (a letter, then letters, digits, _ - .; up to 64) that is not a standard or Cognito claim".into(),
+        });
+    }
+    if !state {
+        return Err(ConfigError::Missing {
+            var: "AUTH_STATE_TABLE",
+            why: " when SELECTED_ACCOUNT_CLAIM is set (the choice is kept there for the tokens)",
+        });
+    }
+    let keep = match get("ID_TOKEN_ACCOUNTS").as_deref().map(str::trim) {
+        None | Some("drop") => false,
+        Some("keep") => true,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                var: "ID_TOKEN_ACCOUNTS",
+                value: other.to_owned(),
+                why: "expected keep or drop".into(),
+            });
+        }
+    };
+    Ok(Some(AccountClaimSettings {
+        name,
+        keep_accounts_in_id_token: keep,
+    }))
 }
 
 /// Default of `AUTH_MAX_ATTEMPTS`.
@@ -328,6 +406,7 @@ impl Config {
             None
         };
 
+        let state = crate::state::StateSettings::from_lookup(&get)?;
         Ok(Config {
             flow,
             max_attempts,
@@ -336,7 +415,8 @@ impl Config {
             email,
             captcha,
             signed_token,
-            state: crate::state::StateSettings::from_lookup(&get)?,
+            account_claim: account_claim_settings(&get, state.is_some())?,
+            state,
         })
     }
 }

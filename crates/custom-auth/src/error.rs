@@ -36,4 +36,11 @@ pub enum AuthError {
     /// The state store did not answer in time, refused, or answered nonsense.
     #[error("the sign-in cannot continue; try again later")]
     State(DependencyError),
+    /// Pre Token Generation: no well-formed `signInId` in the client metadata.
+    #[error("the sign-in cannot continue")]
+    NoSignInId,
+    /// Pre Token Generation: no account choice of this user under that sign-in id (never made,
+    /// taken already, expired, or no longer one of the user's accounts).
+    #[error("the sign-in cannot continue")]
+    NoChoice,
 }

@@ -2,8 +2,11 @@
 //! names. The structs are `#[non_exhaustive]`: handlers mutate the payload they receive.
 
 pub use aws_lambda_events::event::cognito::{
+    ClaimsAndScopeOverrideDetailsV2, CognitoAccessTokenGenerationV2,
     CognitoEventUserPoolsChallengeResult, CognitoEventUserPoolsCreateAuthChallenge,
-    CognitoEventUserPoolsDefineAuthChallenge, CognitoEventUserPoolsVerifyAuthChallenge,
+    CognitoEventUserPoolsDefineAuthChallenge, CognitoEventUserPoolsPreTokenGenTriggerSource,
+    CognitoEventUserPoolsPreTokenGenV2, CognitoEventUserPoolsVerifyAuthChallenge,
+    CognitoIdTokenGenerationV2,
 };
 
 /// The Define Auth Challenge event.
@@ -12,6 +15,10 @@ pub type DefineAuthChallengeEvent = CognitoEventUserPoolsDefineAuthChallenge;
 pub type CreateAuthChallengeEvent = CognitoEventUserPoolsCreateAuthChallenge;
 /// The Verify Auth Challenge Response event.
 pub type VerifyAuthChallengeEvent = CognitoEventUserPoolsVerifyAuthChallenge;
+/// The Pre Token Generation event, version 2 (ID and access token).
+pub type PreTokenGenerationEvent = CognitoEventUserPoolsPreTokenGenV2;
+/// Why Pre Token Generation runs: a sign-in, a refresh, ...
+pub type PreTokenGenerationSource = CognitoEventUserPoolsPreTokenGenTriggerSource;
 /// One round of the session history.
 pub type ChallengeResult = CognitoEventUserPoolsChallengeResult;
 

@@ -6,6 +6,7 @@
 //! across sign-ins ([`state`]). Every I/O stays behind the traits of [`ports`] and
 //! [`state::StateStore`]; the clock and the random generator are parameters.
 
+pub mod claims;
 pub mod config;
 pub mod create;
 pub mod error;
@@ -24,6 +25,7 @@ mod flow_props;
 #[cfg(test)]
 mod testing;
 
+pub use claims::{Minted, pre_token_generation};
 pub use config::{Config, ConfigError, Flow, Step};
 pub use create::{Created, create};
 pub use error::AuthError;

@@ -20,6 +20,10 @@ use sha2::{Digest, Sha256};
 use crate::config::{ConfigError, Secret};
 use crate::ports::DependencyError;
 
+/// How long after its first take a one-time record can be taken again (see
+/// [`StateStore::take`]).
+pub const TAKE_GRACE_SECONDS: u64 = 10;
+
 /// Default of `OTP_SEND_LIMIT`.
 pub const DEFAULT_SEND_LIMIT: u32 = 5;
 /// Default of `OTP_SEND_WINDOW_SECONDS`.
@@ -188,6 +192,20 @@ pub fn token_key(key: &Secret, issuer: &str, jti: &str) -> String {
     )
 }
 
+/// The store key of the account chosen in one sign-in: a keyed hash of the pool, the user
+/// name (lower-cased) and the sign-in id the client sent, prefixed `c#`.
+pub fn choice_key(key: &Secret, pool: &str, user: &str, sign_in_id: &str) -> String {
+    let user = user.to_lowercase();
+    format!(
+        "c#{}",
+        keyed_hash(
+            key.expose().as_bytes(),
+            "choice",
+            &[pool, &user, sign_in_id]
+        )
+    )
+}
+
 /// What the store holds for one user. Absent fields are zero: a record that does not exist is
 /// `UserRecord::default()`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -250,13 +268,17 @@ pub enum Admission {
     Replayed,
 }
 
-/// A signed token to be used once: its store key and when its record may go (its `exp`).
+/// A record written at most once, with the admission of a right answer: a spent signed token
+/// (key [`token_key`], no value, kept until the token's `exp`), or the account chosen in a
+/// sign-in (key [`choice_key`], the account as value, until Pre Token Generation takes it).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TokenUse {
-    /// [`token_key`] of the token.
+pub struct OneTime {
+    /// The record's store key.
     pub key: String,
-    /// The token's `exp`, after which it is refused anyway.
+    /// When the record may go.
     pub expires_at: u64,
+    /// What the record holds, if anything.
+    pub value: Option<String>,
 }
 
 /// The state that outlives a sign-in. Every method is one atomic decision; an adapter that
@@ -279,14 +301,25 @@ pub trait StateStore: Sync {
     ) -> impl Future<Output = Result<(), DependencyError>> + Send;
 
     /// Decides whether a correct answer of `user` passes at `now`: not while locked; and a
-    /// `token`, when given, only once (recorded in the same atomic request).
+    /// `record`, when given, only if no record has its key (written in the same atomic
+    /// request; [`Admission::Replayed`] otherwise).
     fn admit(
         &self,
         user: &str,
-        token: Option<&TokenUse>,
+        record: Option<&OneTime>,
         now: u64,
         limits: &Limits,
     ) -> impl Future<Output = Result<Admission, DependencyError>> + Send;
+
+    /// Takes the record `key` and returns its value. The first take marks it taken at `now`;
+    /// for [`TAKE_GRACE_SECONDS`] after that it can be taken again (a retried invocation, or
+    /// Cognito's two token builds for one sign-in), never later. `None` if there is none, it
+    /// holds no value, it expired, or its grace has passed. One atomic conditional write.
+    fn take(
+        &self,
+        key: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<String>, DependencyError>> + Send;
 }
 
 /// The store of a deployment without `AUTH_STATE_TABLE`: allows every send and admits every
@@ -306,25 +339,41 @@ impl StateStore for NoStore {
     async fn admit(
         &self,
         _: &str,
-        _: Option<&TokenUse>,
+        _: Option<&OneTime>,
         _: u64,
         _: &Limits,
     ) -> Result<Admission, DependencyError> {
         Ok(Admission::Admitted)
     }
+
+    async fn take(&self, _: &str, _: u64) -> Result<Option<String>, DependencyError> {
+        Ok(None)
+    }
 }
+
+/// A one-time record as [`MemoryStore`] holds it: expiry, value, and when it was first taken.
+type Held = (u64, Option<String>, Option<u64>);
 
 /// An in-memory [`StateStore`] for tests and the in-process model: the same rules, each
 /// decision under one lock. Expired records are dropped on write, as a TTL would.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     users: Mutex<HashMap<String, UserRecord>>,
-    tokens: Mutex<HashMap<String, u64>>,
+    /// One-time records by key.
+    records: Mutex<HashMap<String, Held>>,
     /// When set, every call fails with this error (fault tests).
     pub fail: Option<DependencyError>,
 }
 
 impl MemoryStore {
+    /// A store whose every call fails with `error`.
+    pub fn failing(error: DependencyError) -> MemoryStore {
+        MemoryStore {
+            fail: Some(error),
+            ..MemoryStore::default()
+        }
+    }
+
     /// The record of `user`, as the store holds it.
     pub fn user(&self, user: &str) -> UserRecord {
         self.users
@@ -381,7 +430,7 @@ impl StateStore for MemoryStore {
     async fn admit(
         &self,
         user: &str,
-        token: Option<&TokenUse>,
+        record: Option<&OneTime>,
         now: u64,
         limits: &Limits,
     ) -> Result<Admission, DependencyError> {
@@ -390,15 +439,29 @@ impl StateStore for MemoryStore {
         if users.get(user).is_some_and(|r| r.locked(now, limits)) {
             return Ok(Admission::Locked);
         }
-        if let Some(token) = token {
-            let mut tokens = self.tokens.lock().map_err(|_| DependencyError::Failed)?;
-            tokens.retain(|_, expires| *expires > now);
-            if tokens.contains_key(&token.key) {
+        if let Some(record) = record {
+            let mut records = self.records.lock().map_err(|_| DependencyError::Failed)?;
+            records.retain(|_, (expires, _, _)| *expires > now);
+            if records.contains_key(&record.key) {
                 return Ok(Admission::Replayed);
             }
-            tokens.insert(token.key.clone(), token.expires_at);
+            records.insert(
+                record.key.clone(),
+                (record.expires_at, record.value.clone(), None),
+            );
         }
         Ok(Admission::Admitted)
+    }
+
+    async fn take(&self, key: &str, now: u64) -> Result<Option<String>, DependencyError> {
+        self.check()?;
+        let mut records = self.records.lock().map_err(|_| DependencyError::Failed)?;
+        let Some((expires, value, taken)) = records.get_mut(key) else {
+            return Ok(None);
+        };
+        let first = *taken.get_or_insert(now);
+        let in_grace = now <= first.saturating_add(TAKE_GRACE_SECONDS);
+        Ok(value.clone().filter(|_| *expires > now && in_grace))
     }
 }
 
@@ -492,13 +555,14 @@ pub mod conformance {
         );
         // Tokens: once each, and never while locked (without spending the token).
         let user = format!("u#{prefix}-tokens");
-        let token = |n: u32| TokenUse {
+        let token = |n: u32| OneTime {
             key: format!("t#{prefix}-{n}"),
             expires_at: t0 + 1000,
+            value: None,
         };
         let user = user.as_str();
         let spend =
-            |t: TokenUse, now| async move { store.admit(user, Some(&t), now, &LIMITS).await };
+            |t: OneTime, now| async move { store.admit(user, Some(&t), now, &LIMITS).await };
         assert_eq!(spend(token(1), t0).await, Ok(Admission::Admitted));
         assert_eq!(spend(token(1), t0 + 1).await, Ok(Admission::Replayed));
         assert_eq!(spend(token(2), t0 + 1).await, Ok(Admission::Admitted));
@@ -511,6 +575,43 @@ pub mod conformance {
         assert_eq!(spend(token(3), t0 + 10).await, Ok(Admission::Locked));
         assert_eq!(spend(token(3), t0 + 300).await, Ok(Admission::Admitted));
         assert_eq!(spend(token(1), t0 + 300).await, Ok(Admission::Replayed));
+        // Choices: written once with the admission, taken once, never after they expire.
+        let user = format!("u#{prefix}-chooser");
+        let choice = |n: u32, account: &str| OneTime {
+            key: format!("c#{prefix}-{n}"),
+            expires_at: t0 + 100,
+            value: Some(account.to_owned()),
+        };
+        let admit = |c: OneTime| {
+            let user = user.clone();
+            async move { store.admit(&user, Some(&c), t0, &LIMITS).await }
+        };
+        assert_eq!(admit(choice(1, "acct-1")).await, Ok(Admission::Admitted));
+        assert_eq!(
+            admit(choice(1, "acct-2")).await,
+            Ok(Admission::Replayed),
+            "one choice per sign-in"
+        );
+        assert_eq!(admit(choice(2, "acct-2")).await, Ok(Admission::Admitted));
+        let key = |n: u32| format!("c#{prefix}-{n}");
+        assert_eq!(store.take(&key(1), t0 + 1).await, Ok(Some("acct-1".into())));
+        assert_eq!(
+            store.take(&key(1), t0 + 1 + TAKE_GRACE_SECONDS).await,
+            Ok(Some("acct-1".into())),
+            "taken again within the grace"
+        );
+        assert_eq!(
+            store.take(&key(1), t0 + 2 + TAKE_GRACE_SECONDS).await,
+            Ok(None),
+            "not after it"
+        );
+        assert_eq!(store.take(&key(2), t0 + 100).await, Ok(None), "expired");
+        assert_eq!(store.take(&key(3), t0).await, Ok(None), "never written");
+        assert_eq!(
+            store.take(&format!("t#{prefix}-1"), t0).await,
+            Ok(None),
+            "no value"
+        );
     }
 
     /// `attempts` sends for one user at one instant, all at once: exactly `LIMITS.send_limit`
@@ -748,27 +849,30 @@ mod tests {
     #[test]
     fn tokens_are_used_once_until_they_expire() {
         let store = MemoryStore::default();
-        let t = TokenUse {
+        let t = OneTime {
             key: "t#1".into(),
             expires_at: 2000,
+            value: None,
         };
         let admit =
-            |tok: &TokenUse, now| block_on(store.admit("u", Some(tok), now, &LIMITS)).unwrap();
+            |tok: &OneTime, now| block_on(store.admit("u", Some(tok), now, &LIMITS)).unwrap();
         assert_eq!(admit(&t, 1000), Admission::Admitted);
         assert_eq!(admit(&t, 1001), Admission::Replayed);
         assert_eq!(admit(&t, 1999), Admission::Replayed);
-        let other = TokenUse {
+        let other = OneTime {
             key: "t#2".into(),
             expires_at: 2000,
+            value: None,
         };
         assert_eq!(admit(&other, 1001), Admission::Admitted);
         // Locked wins over a fresh token, and the token is not spent by the refusal.
         for now in 0..4 {
             block_on(store.record_failure("u", 1500 + now, &LIMITS)).unwrap();
         }
-        let fresh = TokenUse {
+        let fresh = OneTime {
             key: "t#3".into(),
             expires_at: 3000,
+            value: None,
         };
         assert_eq!(admit(&fresh, 1600), Admission::Locked);
         assert_eq!(admit(&fresh, 1800), Admission::Admitted);

@@ -6,12 +6,17 @@
 
 use subtle::ConstantTimeEq;
 
+use crate::claims::sign_in_id;
 use crate::config::{Config, Step, TokenKeySource};
 use crate::create::{parse_accounts, private};
 use crate::events::VerifyAuthChallengeEvent;
 use crate::jwt::{JwksCache, TokenRejection, TokenRules, VerifyingKey, token_kid, verify_token};
 use crate::ports::{CaptchaVerifier, JwksFetcher};
-use crate::state::{Admission, StateStore, TokenUse, token_key, user_key};
+use crate::state::{Admission, OneTime, StateStore, choice_key, token_key, user_key};
+
+/// How long a recorded account choice waits for Pre Token Generation: longer than any sign-in
+/// (each round's session lasts at most 15 minutes).
+pub const CHOICE_TTL_SECONDS: u64 = 3600;
 
 /// Largest answer accepted, in bytes.
 pub const MAX_ANSWER_BYTES: usize = 4096;
@@ -45,8 +50,12 @@ pub enum Wrong {
     Token(TokenRejection),
     /// The answer was right, but the user is locked after too many wrong answers.
     Locked,
-    /// The signed token was right, but it was used before.
+    /// The signed token was right, but it was used before; or this sign-in chose an account
+    /// before.
     Replayed,
+    /// An account choice without a well-formed `signInId` in the client metadata, while the
+    /// account claim is on: the choice could not be tied to this sign-in's tokens.
+    NoSignInId,
 }
 
 impl Wrong {
@@ -61,6 +70,7 @@ impl Wrong {
                 | Wrong::MissingParameters
                 | Wrong::Dependency
                 | Wrong::Locked
+                | Wrong::NoSignInId
         )
     }
 }
@@ -68,8 +78,9 @@ impl Wrong {
 /// A right answer, before the state store has its say.
 struct Passed {
     step: Step,
-    /// The signed token to spend, when the store makes tokens single-use.
-    token: Option<TokenUse>,
+    /// The record to write once with the admission: the signed token to spend, when the store
+    /// makes tokens single-use, or the account chosen in this sign-in.
+    token: Option<OneTime>,
 }
 
 impl From<Step> for Passed {
@@ -264,11 +275,32 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
         Step::SelectAccount => {
             let offered = params.get(private::ACCOUNTS).map(String::as_str);
             let accounts = parse_accounts(offered).ok_or(Wrong::Mismatch)?;
-            if accounts.contains_key(answer) {
-                Ok(step.into())
-            } else {
-                Err(Wrong::Mismatch)
+            if !accounts.contains_key(answer) {
+                return Err(Wrong::Mismatch);
             }
+            // With the account claim on, the choice is recorded for this sign-in (named by the
+            // client's sign-in id) so Pre Token Generation can put it in the tokens.
+            let choice = match (&config.account_claim, &config.state) {
+                (Some(_), Some(state)) => {
+                    let id = sign_in_id(&event.request.client_metadata).ok_or(Wrong::NoSignInId)?;
+                    let header = &event.cognito_event_user_pools_header;
+                    Some(OneTime {
+                        key: choice_key(
+                            &state.key,
+                            header.user_pool_id.as_deref().unwrap_or_default(),
+                            header.user_name.as_deref().unwrap_or_default(),
+                            id,
+                        ),
+                        expires_at: now.saturating_add(CHOICE_TTL_SECONDS),
+                        value: Some(answer.to_owned()),
+                    })
+                }
+                _ => None,
+            };
+            Ok(Passed {
+                step,
+                token: choice,
+            })
         }
         Step::SignedToken => {
             let settings = config.signed_token.as_ref().ok_or(Wrong::UnknownStep)?;
@@ -296,9 +328,10 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
                 None => None,
                 Some(state) => {
                     let id = facts.id.ok_or(Wrong::Token(TokenRejection::NoTokenId))?;
-                    Some(TokenUse {
+                    Some(OneTime {
                         key: token_key(&state.key, &facts.issuer, &id),
                         expires_at: facts.expires_at,
+                        value: None,
                     })
                 }
             };
