@@ -379,6 +379,9 @@ def main():
     elif args.command == "down":
         stop(args.port)
     elif args.command == "mailbox":
+        # Run before each prompt of the CLI, with CHALLENGE set: only a code prompt needs it.
+        if os.environ.get("CHALLENGE", "EMAIL_OTP") != "EMAIL_OTP":
+            return
         found = messages(args.port, args.to)
         if not found:
             print(f"(local mailbox of {args.to} is empty)", file=sys.stderr)
