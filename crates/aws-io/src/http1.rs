@@ -1,5 +1,5 @@
-//! The AWS SDK's HTTP client of the triggers: HTTP/1.1 over rustls (ring, or aws-lc-rs where
-//! the binary links it anyway), keeping the connection to each endpoint open between calls.
+//! The AWS SDK's HTTP client of the triggers: HTTP/1.1 over rustls with ring, keeping the
+//! connection to each endpoint open between calls.
 //!
 //! Why not the SDK's own client (`aws-smithy-http-client`): it always links HTTP/2 and a
 //! proxy-aware connection pool (0.7 MB of Create's binary, resident on every sandbox, see
@@ -25,21 +25,6 @@ use rustls::RootCertStore;
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-
-/// The TLS crypto provider the binary chose (aws-io's features `ring` or `aws-lc`).
-#[cfg(feature = "ring")]
-fn crypto_provider() -> rustls::crypto::CryptoProvider {
-    rustls::crypto::ring::default_provider()
-}
-
-/// The TLS crypto provider the binary chose (aws-io's features `ring` or `aws-lc`).
-#[cfg(all(feature = "aws-lc", not(feature = "ring")))]
-fn crypto_provider() -> rustls::crypto::CryptoProvider {
-    rustls::crypto::aws_lc_rs::default_provider()
-}
-
-#[cfg(not(any(feature = "ring", feature = "aws-lc")))]
-compile_error!("aws-io needs a TLS provider: enable its feature \"ring\" or \"aws-lc\"");
 
 /// Connecting when the SDK gives no connect timeout (ours always sets one).
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -93,7 +78,7 @@ struct Origin {
 impl Http1Client {
     /// A client whose HTTPS connections trust exactly `roots`.
     pub fn new(roots: RootCertStore) -> Http1Client {
-        let provider = Arc::new(crypto_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .ok()
@@ -108,6 +93,18 @@ impl Http1Client {
                 idle: Mutex::new(Vec::new()),
             }),
         }
+    }
+}
+
+impl Http1Client {
+    /// Sends one request on this client's connections, outside the SDK (Verify's siteverify
+    /// and JWKS calls, [`crate::web`]).
+    pub(crate) async fn send(
+        &self,
+        request: HttpRequest,
+        connect_timeout: Duration,
+    ) -> Result<HttpResponse, ConnectorError> {
+        self.shared.send(request, connect_timeout).await
     }
 }
 

@@ -8,9 +8,11 @@ pub mod dynamo;
 mod faults;
 pub mod http1;
 pub mod sdk;
+pub mod web;
 
 pub use dynamo::DynamoStore;
 pub use sdk::{AwsSettings, OPERATION_TIMEOUT, sdk_config};
+pub use web::WebClient;
 
 /// A setting read at start is malformed, or one the configuration needs is missing. Raised at
 /// start only, so it names the variable; it never holds a value.

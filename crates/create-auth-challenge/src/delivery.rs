@@ -383,55 +383,9 @@ pub(crate) mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// A loopback HTTPS server with a fresh self-signed certificate that answers every request
-    /// with SES's success reply; returns its URL and its certificate.
-    async fn https_server() -> (String, String) {
-        use std::sync::Arc;
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
-        let key = rustls_pki_types::PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![certified.cert.der().clone()], key.into())
-            .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("https://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let Ok(mut stream) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    // One request, read until its headers end; the body is small and ignored.
-                    let mut seen = Vec::new();
-                    let mut buf = [0u8; 4096];
-                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => seen.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let body = r#"{"MessageId":"tls"}"#;
-                    let reply = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = stream.write_all(reply.as_bytes()).await;
-                    let _ = stream.shutdown().await;
-                });
-            }
-        });
-        (url, certified.cert.pem())
-    }
-
     #[tokio::test]
     async fn https_trusts_only_the_chosen_roots() {
-        let (url, cert) = https_server().await;
+        let (url, cert) = test_support::https_server(r#"{"MessageId":"tls"}"#).await;
         let send = |roots: Vec<u8>| {
             let url = url.clone();
             async move {

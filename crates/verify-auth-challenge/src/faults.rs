@@ -11,7 +11,7 @@ use custom_auth::{Config, TokenKeys};
 use serde_json::Value;
 use test_support::{Behaviour, FakeServer, dynamodb, refused_url};
 
-use crate::http::{HttpCaptcha, HttpJwks, LazyClient};
+use crate::http::{HttpCaptcha, HttpJwks, SharedClient};
 
 /// Inside the tokens' validity (issued 2026-01-01, expiring 2100).
 const NOW: u64 = 1_767_225_630;
@@ -50,7 +50,7 @@ async fn run(
     event: &VerifyAuthChallengeEvent,
     now: u64,
 ) -> bool {
-    let captcha = HttpCaptcha::new(config, LazyClient::default());
+    let captcha = HttpCaptcha::new(config, SharedClient::default());
     let mut event = event.clone();
     let started = Instant::now();
     let _ = custom_auth::verify(
@@ -68,7 +68,7 @@ async fn run(
 }
 
 fn keys(config: &Config) -> TokenKeys<HttpJwks> {
-    TokenKeys::new(config, HttpJwks::new(config, LazyClient::default()))
+    TokenKeys::new(config, HttpJwks::new(config, SharedClient::default()))
 }
 
 #[tokio::test]
@@ -222,7 +222,7 @@ async fn state_store_faults_are_wrong_answers() {
     }
     cases.push(("refused", refused_url().await, false, None));
     let keys = keys(&config);
-    let captcha = HttpCaptcha::new(&config, LazyClient::default());
+    let captcha = HttpCaptcha::new(&config, SharedClient::default());
     for (what, url, want, _server) in cases {
         let store = aws_io::DynamoStore::at_endpoint("auth-state", &url);
         let mut event = right.clone();

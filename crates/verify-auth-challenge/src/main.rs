@@ -5,8 +5,9 @@ mod faults;
 mod http;
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
-use aws_io::{AwsSettings, DynamoStore};
+use aws_io::{AwsSettings, DynamoStore, WebClient};
 use custom_auth::events::{Incoming, VerifyAuthChallengeEvent};
 use custom_auth::{Config, LogSettings, TokenKeys};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
@@ -20,10 +21,11 @@ async fn main() -> Result<(), Error> {
         LogSettings::from_lookup(env)?.subscriber(std::io::stdout),
     )?;
     let config = Config::from_lookup(env)?;
-    let client = http::LazyClient::default();
+    let aws = AwsSettings::from_lookup(env)?;
+    let client = Arc::new(WebClient::new(aws.ssl_cert_file.clone()));
     let captcha = HttpCaptcha::new(&config, client.clone());
     let keys = TokenKeys::new(&config, HttpJwks::new(&config, client));
-    let store = DynamoStore::new(config.state.as_ref(), AwsSettings::from_lookup(env)?)?;
+    let store = DynamoStore::new(config.state.as_ref(), aws)?;
     run(service_fn(|event| {
         handler(&config, &captcha, &keys, &store, event)
     }))
