@@ -226,7 +226,9 @@ async fn hostile_events_fail_closed_and_every_function_keeps_serving() {
         if key.contains("SECRET") || key == "AUTH_STATE_KEY" {
             secrets.push(value.clone());
         }
-        env.push_str(&format!("{key}={value}\n"));
+        // Single quotes keep a value literal in the env file (AUTH_FLOWS is JSON).
+        assert!(!value.contains('\''), "{key}: a quote in an env value");
+        env.push_str(&format!("{key}='{value}'\n"));
     }
     env.push_str("AWS_LAMBDA_LOG_FORMAT=JSON\nAWS_LAMBDA_LOG_LEVEL=trace\n");
     let env_file = work.join("env");
@@ -342,6 +344,10 @@ async fn hostile_events_fail_closed_and_every_function_keeps_serving() {
             let text = std::fs::read_to_string(dir.join(case["event"].as_str().unwrap_or("")));
             let event: Value = serde_json::from_str(&text.unwrap_or_default()).unwrap_or_default();
             let request = &event["request"];
+            // A pick is no secret: it names one of the public `options` (logged as the step).
+            if request["privateChallengeParameters"]["step"] == "CHOOSE" {
+                continue;
+            }
             let answer = request["challengeAnswer"].as_str();
             let private = request["privateChallengeParameters"].as_object();
             let values = private

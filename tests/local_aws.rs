@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use test_support::contains_word;
 
+#[path = "local_aws/clients.rs"]
+mod clients;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -184,10 +187,25 @@ impl SignIn {
         password: Option<&str>,
         answers: &[&str],
     ) -> SignIn {
+        let client = aws.stack(stack)["clientId"]
+            .as_str()
+            .expect("client id")
+            .to_owned();
+        SignIn::start_with(aws, stack, &client, user, password, answers)
+    }
+
+    fn start_with(
+        aws: &LocalAws,
+        stack: &str,
+        client: &str,
+        user: &str,
+        password: Option<&str>,
+        answers: &[&str],
+    ) -> SignIn {
         let s = aws.stack(stack);
         let mut cmd = Command::new(cli());
         cmd.args(["--user-pool-id", s["userPoolId"].as_str().unwrap()])
-            .args(["--client-id", s["clientId"].as_str().unwrap()])
+            .args(["--client-id", client])
             .args(["--username", user])
             .env("AWS_ENDPOINT_URL", aws.endpoint())
             .env("AWS_ACCESS_KEY_ID", "test")
@@ -312,6 +330,7 @@ fn sign_in_through_the_local_aws() {
             ("e2e-password", "password,email-otp"),
             ("e2e-token", "signed-token"),
             ("e2e-account", "select-account"),
+            ("e2e-choice", "email-otp|sms-otp"),
         ],
         &[
             // The state store with small limits and short windows, so a test can reach them
@@ -456,6 +475,7 @@ fn sign_in_through_the_local_aws() {
 
     codes.extend(state_across_sign_ins(&aws));
     selected_account_in_the_tokens(&aws);
+    codes.extend(clients::flows_per_client_and_choice(&aws));
 
     // Every line the functions logged (JSON, trace asked, info and above written) holds no code, answer, password or
     // token. Codes are matched as whole words, so a request id cannot fake a hit.

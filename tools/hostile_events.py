@@ -60,7 +60,10 @@ ENV = {
     "AUTH_STATE_KEY": "hostile-state-key-secret-0123456789",
     # The selected account goes into the tokens: account answers need a sign-in id.
     "SELECTED_ACCOUNT_CLAIM": "selected_account",
+    # One more app client, whose flow is a choice (issue 12); every other client runs AUTH_FLOW.
+    "AUTH_FLOWS": json.dumps({"hostilechoiceclient": "email-otp|sms-otp"}),
 }
+CHOICE_CLIENT = "hostilechoiceclient"
 
 TRIGGERS = {
     "define": "DefineAuthChallenge_Authentication",
@@ -499,6 +502,84 @@ case("pre-token", "response-prefilled",
      "minted:none", "the incoming response already claims an account and a group: replaced")
 
 # The valid event each function must answer right after every hostile one.
+
+# ------------------------------------------------------------------ Choices, per app client
+def on_choice_client(event):
+    event["callerContext"]["clientId"] = CHOICE_CLIENT
+    return event
+
+
+def custom_round(metadata, result):
+    return {"challengeName": "CUSTOM_CHALLENGE", "challengeResult": result,
+            "challengeMetadata": metadata}
+
+
+def choice_define(session):
+    return on_choice_client(define_event(session))
+
+
+def choice_create(session, metadata=None):
+    event = on_choice_client(create_event(session))
+    if metadata is not None:
+        event["request"]["clientMetadata"] = metadata
+    return event
+
+
+def choice_verify(answer, metadata, options='["email-otp","sms-otp"]'):
+    private = {"step": "CHOOSE", "attempt": "1"}
+    if options is not None:
+        private["options"] = options
+    event = on_choice_client(verify_event(private, answer))
+    event["request"]["clientMetadata"] = metadata
+    return event
+
+
+BOTH = "CHOOSE:email-otp,sms-otp"
+case("define", "choice-first", choice_define([]), "challenge:CUSTOM_CHALLENGE",
+     "a choice flow starts with its CHOOSE round")
+case("define", "choice-branch-not-offered",
+     choice_define([custom_round("CHOOSE:email-otp", True), custom_round("SMS_OTP:1:123456:0", True)]),
+     "fail", "the CHOOSE round offered e-mail only; the next round is SMS")
+case("define", "choice-twice", choice_define([custom_round(BOTH, True), custom_round(BOTH, True)]),
+     "fail", "two passed CHOOSE rounds in one stage")
+case("define", "choice-switched-branch",
+     choice_define([custom_round(BOTH, True), custom_round("EMAIL_OTP:1:123456:0", False),
+                    custom_round("SMS_OTP:1:123456:0", True)]),
+     "fail", "the branch changes after its first round")
+case("define", "choice-offer-outside-stage",
+     choice_define([custom_round("CHOOSE:email-otp,signed-token", True), custom_round("SIGNED_TOKEN", True)]),
+     "fail", "a CHOOSE offer naming a step outside the stage")
+case("define", "choice-skipped", choice_define([custom_round("EMAIL_OTP:1:123456:0", True)]),
+     "fail", "a branch round with no CHOOSE round before it")
+case("create", "choice-first", choice_create([]), "created:CHOOSE",
+     "the CHOOSE round: options, nothing sent", sent=False)
+case("create", "choice-branch-not-offered",
+     choice_create([custom_round("CHOOSE:email-otp", True)], {"choice": "sms-otp"}), "error",
+     "the client names SMS after a CHOOSE round that offered e-mail only")
+case("create", "choice-without-metadata", choice_create([custom_round(BOTH, True)]), "error",
+     "the round after a pick, with no choice in the client metadata")
+case("create", "choice-password", choice_create([custom_round(BOTH, True)], {"choice": "password"}),
+     "error", "the client names password as its pick")
+case("create", "choice-email", choice_create([custom_round(BOTH, True)], {"choice": "email-otp"}),
+     "created:EMAIL_OTP", "the pick the CHOOSE round offered: its code is sent", sent=True)
+case("verify", "choice-correct", choice_verify("email-otp", {"choice": "email-otp"}), "correct",
+     "an offered pick, repeated in the client metadata")
+case("verify", "choice-metadata-differs", choice_verify("email-otp", {"choice": "sms-otp"}), "wrong",
+     "the answer picks e-mail, the metadata SMS")
+case("verify", "choice-metadata-missing", choice_verify("email-otp", {}), "wrong",
+     "a pick without the client metadata Create needs")
+case("verify", "choice-not-offered", choice_verify("sms-otp", {"choice": "sms-otp"}, '["email-otp"]'),
+     "wrong", "a pick the round did not offer")
+case("verify", "choice-options-missing", choice_verify("email-otp", {"choice": "email-otp"}, None),
+     "wrong", "a CHOOSE round without its offered list")
+case("verify", "choice-options-malformed",
+     choice_verify("email-otp", {"choice": "email-otp"}, "email-otp,sms-otp"), "wrong",
+     "an offered list that is not a JSON array of steps")
+NOT_IN_FLOW = choice_verify("email-otp", {"choice": "email-otp"})
+NOT_IN_FLOW["callerContext"]["clientId"] = "4k1s7exampleclientid0123"
+case("verify", "choice-not-in-flow", NOT_IN_FLOW, "wrong",
+     "a CHOOSE round for a client whose flow has no choice")
+
 VALID = {
     "define": (define_event(MID), "challenge:CUSTOM_CHALLENGE", {}),
     "create": (create_event(MID), "created:EMAIL_OTP", {"sent": True}),

@@ -211,6 +211,7 @@ def prepare(port, stack):
     sub = next(a["Value"] for a in idp.admin_get_user(UserPoolId=pool, Username=DEMO_USER["username"])
                ["UserAttributes"] if a["Name"] == "sub")
     info = {"port": port, "stack": stack, "userPoolId": pool, "clientId": out["UserPoolClientId"],
+            "handoffClientId": out.get("HandoffClientId", ""),
             "stateTable": out.get("AuthStateTableName", ""), "sub": sub, **DEMO_USER}
     (STATE / str(port)).mkdir(parents=True, exist_ok=True)
     (STATE / str(port) / f"{stack}.json").write_text(json.dumps(info, indent=2))
@@ -242,7 +243,11 @@ def describe(port, stack):
     pool = idp.describe_user_pool(UserPoolId=out["UserPoolId"])["UserPool"]
     client = idp.describe_user_pool_client(UserPoolId=out["UserPoolId"],
                                            ClientId=out["UserPoolClientId"])["UserPoolClient"]
+    env = boto(port, "lambda").get_function_configuration(FunctionName=f"{stack}-define")
+    variables = env.get("Environment", {}).get("Variables", {})
     return {
+        "authFlow": variables.get("AUTH_FLOW", ""),
+        "authFlows": variables.get("AUTH_FLOWS", ""),
         "allowAdminCreateUserOnly": pool.get("AdminCreateUserConfig", {}).get("AllowAdminCreateUserOnly"),
         "autoVerifiedAttributes": pool.get("AutoVerifiedAttributes", []),
         "requireVerificationBeforeUpdate":

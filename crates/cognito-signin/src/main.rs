@@ -211,6 +211,11 @@ async fn sign_in(args: Args) -> Result<String, CliError> {
                 let kind = params.get("challenge").cloned().unwrap_or_default();
                 eprintln!("{}", describe(&params));
                 let answer = answers.next(&kind)?;
+                // A pick goes twice: as the answer (checked) and in `ClientMetadata`
+                // `choice`, where the next round's Create reads it.
+                if kind == "CHOOSE" {
+                    respond = respond.client_metadata("choice", answer.trim());
+                }
                 respond = respond
                     .challenge_name(ChallengeNameType::CustomChallenge)
                     .challenge_responses("USERNAME", &username)

@@ -26,6 +26,17 @@ pub fn describe(params: &HashMap<String, String>) -> String {
             format!("choose an account by id ({tries}):\n{}", list.join("\n"))
         }
         "SIGNED_TOKEN" => format!("signed token: give the JWT from your backend ({tries})"),
+        "CHOOSE" => {
+            let options: Vec<String> = serde_json::from_str(get("options")).unwrap_or_default();
+            format!(
+                "choose how to sign in ({tries}):\n{}",
+                options
+                    .iter()
+                    .map(|o| format!("  {o}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        }
         other => format!("challenge {other} ({tries})"),
     }
 }

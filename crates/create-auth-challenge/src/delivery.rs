@@ -64,8 +64,8 @@ impl AwsSender {
     /// that sends codes needs a region: without one, start fails naming `AWS_REGION`.
     pub fn new(config: &Config, settings: AwsSettings) -> Result<AwsSender, CreateError> {
         let (email, sms) = (
-            config.flow.contains(Step::EmailOtp),
-            config.flow.contains(Step::SmsOtp),
+            config.flows.contains(Step::EmailOtp),
+            config.flows.contains(Step::SmsOtp),
         );
         if (email || sms) && settings.region.is_none() {
             return Err(CreateError::Setting("AWS_REGION"));

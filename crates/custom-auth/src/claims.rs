@@ -69,7 +69,12 @@ pub async fn pre_token_generation(
         id_suppress.push(ACCOUNTS_ATTRIBUTE.to_owned());
     }
     let minted = match (settings, config.state.as_ref()) {
-        (Some(claim), Some(state)) if config.flow.contains(Step::SelectAccount) => {
+        (Some(claim), Some(state))
+            if config
+                .flows
+                .for_client(header.caller_context.client_id.as_deref())
+                .is_some_and(|flow| flow.contains(Step::SelectAccount)) =>
+        {
             if *source == PreTokenGenerationSource::RefreshTokens {
                 Minted::Refresh
             } else {

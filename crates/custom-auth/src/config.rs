@@ -7,134 +7,7 @@ use std::fmt;
 
 use crate::jwt::VerifyingKey;
 
-/// One sign-in step, as named in `AUTH_FLOW`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Step {
-    /// Cognito's own SRP password check (`SRP_A` then `PASSWORD_VERIFIER`); only as the first step.
-    Password,
-    /// A CAPTCHA widget token, checked against the provider's siteverify endpoint.
-    Captcha,
-    /// A one-time code sent by e-mail through Amazon SES.
-    EmailOtp,
-    /// A one-time code sent by SMS through Amazon SNS.
-    SmsOtp,
-    /// The choice of one account among those in the `custom:accounts` attribute.
-    SelectAccount,
-    /// A JWT signed by the user's backend, for a passwordless hand-off.
-    SignedToken,
-}
-
-impl Step {
-    /// Every step, in the order the documentation lists them.
-    pub const ALL: [Step; 6] = [
-        Step::Password,
-        Step::Captcha,
-        Step::EmailOtp,
-        Step::SmsOtp,
-        Step::SelectAccount,
-        Step::SignedToken,
-    ];
-
-    /// The step's name in `AUTH_FLOW`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Step::Password => "password",
-            Step::Captcha => "captcha",
-            Step::EmailOtp => "email-otp",
-            Step::SmsOtp => "sms-otp",
-            Step::SelectAccount => "select-account",
-            Step::SignedToken => "signed-token",
-        }
-    }
-
-    /// The tag of a custom step: the public `challenge` value and the start of its
-    /// `challengeMetadata`. `None` for the password step, which Cognito runs itself.
-    pub fn tag(self) -> Option<&'static str> {
-        match self {
-            Step::Password => None,
-            Step::Captcha => Some("CAPTCHA"),
-            Step::EmailOtp => Some("EMAIL_OTP"),
-            Step::SmsOtp => Some("SMS_OTP"),
-            Step::SelectAccount => Some("SELECT_ACCOUNT"),
-            Step::SignedToken => Some("SIGNED_TOKEN"),
-        }
-    }
-
-    /// The custom step whose tag is `tag`, if any.
-    pub fn from_tag(tag: &str) -> Option<Step> {
-        Step::ALL.into_iter().find(|s| s.tag() == Some(tag))
-    }
-
-    fn from_name(name: &str) -> Option<Step> {
-        Step::ALL.into_iter().find(|s| s.name() == name)
-    }
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// The ordered steps of a sign-in. Non-empty, no duplicates, `password` only first.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Flow {
-    steps: Vec<Step>,
-}
-
-impl Flow {
-    /// Parses a comma-separated list such as `password,email-otp`.
-    pub fn parse(value: &str) -> Result<Flow, ConfigError> {
-        let bad = |why: &str| ConfigError::Invalid {
-            var: "AUTH_FLOW",
-            value: value.to_owned(),
-            why: why.to_owned(),
-        };
-        if value.trim().is_empty() {
-            return Err(bad("it is empty"));
-        }
-        let mut steps = Vec::new();
-        for part in value.split(',') {
-            let name = part.trim();
-            let step = Step::from_name(name).ok_or_else(|| {
-                bad(&format!(
-                    "unknown step {name:?}; known steps: password, captcha, email-otp, sms-otp, select-account, signed-token"
-                ))
-            })?;
-            if steps.contains(&step) {
-                return Err(bad(&format!("step {name:?} appears twice")));
-            }
-            if step == Step::Password && !steps.is_empty() {
-                return Err(bad("password may only be the first step"));
-            }
-            steps.push(step);
-        }
-        Ok(Flow { steps })
-    }
-
-    /// Builds a flow from steps, with the same rules as [`Flow::parse`].
-    pub fn from_steps(steps: &[Step]) -> Result<Flow, ConfigError> {
-        let names: Vec<&str> = steps.iter().map(|s| s.name()).collect();
-        Flow::parse(&names.join(","))
-    }
-
-    /// The steps, in order.
-    pub fn steps(&self) -> &[Step] {
-        &self.steps
-    }
-
-    /// Whether `step` is part of the flow.
-    pub fn contains(&self, step: Step) -> bool {
-        self.steps.contains(&step)
-    }
-}
-
-impl fmt::Display for Flow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.steps.iter().map(|s| s.name()).collect();
-        f.write_str(&names.join(","))
-    }
-}
+pub use crate::steps::{Flow, Flows, Stage, Step};
 
 /// A secret string whose `Debug` output is redacted, so a config dump never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -201,8 +74,8 @@ pub struct SignedTokenSettings {
 /// Everything the three triggers need, identical on all of them.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The steps of the sign-in (`AUTH_FLOW`).
-    pub flow: Flow,
+    /// The steps of each app client's sign-in (`AUTH_FLOW`, `AUTH_FLOWS`).
+    pub flows: Flows,
     /// Answers allowed per custom step (`AUTH_MAX_ATTEMPTS`).
     pub max_attempts: u32,
     /// Digits in a one-time code (`OTP_LENGTH`).
@@ -353,10 +226,7 @@ impl Config {
     /// Reads every setting through `lookup` (usually `|k| std::env::var(k).ok()`).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |var: &str| lookup(var).filter(|v| !v.trim().is_empty());
-        let flow = Flow::parse(&get("AUTH_FLOW").ok_or(ConfigError::Missing {
-            var: "AUTH_FLOW",
-            why: " (comma-separated steps, for example password,email-otp)",
-        })?)?;
+        let flow = Flows::from_vars(get("AUTH_FLOW").as_deref(), get("AUTH_FLOWS").as_deref())?;
         let max_attempts = number(&get, "AUTH_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1..=20)?;
         let otp_length = number(&get, "OTP_LENGTH", DEFAULT_OTP_LENGTH, 4..=10)?;
         let otp_ttl_seconds = number(&get, "OTP_TTL_SECONDS", DEFAULT_OTP_TTL_SECONDS, 10..=3600)?;
@@ -364,7 +234,7 @@ impl Config {
         let email = if flow.contains(Step::EmailOtp) {
             let from = get("OTP_EMAIL_FROM").ok_or(ConfigError::Missing {
                 var: "OTP_EMAIL_FROM",
-                why: " when AUTH_FLOW has email-otp",
+                why: " when a flow has email-otp",
             })?;
             if !from.contains('@') {
                 return Err(ConfigError::Invalid {
@@ -382,11 +252,11 @@ impl Config {
         let captcha = if flow.contains(Step::Captcha) {
             let site_key = get("CAPTCHA_SITE_KEY").ok_or(ConfigError::Missing {
                 var: "CAPTCHA_SITE_KEY",
-                why: " when AUTH_FLOW has captcha",
+                why: " when a flow has captcha",
             })?;
             let secret = get("CAPTCHA_SECRET").ok_or(ConfigError::Missing {
                 var: "CAPTCHA_SECRET",
-                why: " when AUTH_FLOW has captcha",
+                why: " when a flow has captcha",
             })?;
             let verify_url =
                 get("CAPTCHA_VERIFY_URL").unwrap_or_else(|| DEFAULT_CAPTCHA_VERIFY_URL.into());
@@ -408,7 +278,7 @@ impl Config {
 
         let state = crate::state::StateSettings::from_lookup(&get)?;
         Ok(Config {
-            flow,
+            flows: flow,
             max_attempts,
             otp_length,
             otp_ttl_seconds,
@@ -501,7 +371,7 @@ fn signed_token_settings(
         (None, None, None) => {
             return Err(ConfigError::Missing {
                 var: "SIGNED_TOKEN_SECRET, SIGNED_TOKEN_PUBLIC_KEY or SIGNED_TOKEN_JWKS_URL",
-                why: " (exactly one) when AUTH_FLOW has signed-token",
+                why: " (exactly one) when a flow has signed-token",
             });
         }
         _ => {
@@ -529,30 +399,6 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|k| map.get(k).cloned())
-    }
-
-    #[test]
-    fn flows() {
-        use Step::*;
-        let table: &[(&str, Option<&[Step]>)] = &[
-            ("password", Some(&[Password])),
-            ("password,email-otp", Some(&[Password, EmailOtp])),
-            (
-                " captcha , sms-otp,select-account,signed-token",
-                Some(&[Captcha, SmsOtp, SelectAccount, SignedToken]),
-            ),
-            ("", None),
-            ("  ", None),
-            ("email-otp,password", None),
-            ("email-otp,email-otp", None),
-            ("email_otp", None),
-            ("password,", None),
-            ("Password", None),
-        ];
-        for (input, want) in table {
-            let got = Flow::parse(input).ok();
-            assert_eq!(got.as_ref().map(|f| f.steps()), *want, "input {input:?}");
-        }
     }
 
     #[test]

@@ -11,16 +11,18 @@ use rand::{CryptoRng, Rng};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::choice;
 use crate::config::{Config, Step};
 use crate::error::AuthError;
 use crate::events::CreateAuthChallengeEvent;
-use crate::flow::{CUSTOM_CHALLENGE, Position, walk};
+use crate::flow::{CUSTOM_CHALLENGE, Position, choose_metadata, walk};
 use crate::ports::{Channel, CodeMessage, CodeSender};
 use crate::state::{SendGate, StateStore, user_key};
 
 /// Public parameter keys, as clients read them.
 pub mod public {
-    /// The step's tag: `CAPTCHA`, `EMAIL_OTP`, `SMS_OTP`, `SELECT_ACCOUNT`, `SIGNED_TOKEN`.
+    /// The round's tag: `CAPTCHA`, `EMAIL_OTP`, `SMS_OTP`, `SELECT_ACCOUNT`, `SIGNED_TOKEN`,
+    /// `CHOOSE`.
     pub const CHALLENGE: &str = "challenge";
     /// 1-based round within the step.
     pub const ATTEMPT: &str = "attempt";
@@ -34,6 +36,8 @@ pub mod public {
     pub const SITE_KEY: &str = "siteKey";
     /// The accounts to choose from: a JSON object of id to display name, as a string.
     pub const ACCOUNTS: &str = "accounts";
+    /// The alternatives of a `CHOOSE` round: a JSON array of step names, as a string.
+    pub const OPTIONS: &str = "options";
 }
 
 /// Private parameter keys, read by Verify. Never logged.
@@ -48,6 +52,8 @@ pub mod private {
     pub const ACCOUNTS: &str = "accounts";
     /// 1-based round within the step (not secret: Verify logs it).
     pub const ATTEMPT: &str = "attempt";
+    /// The alternatives a `CHOOSE` round offered, as JSON.
+    pub const OPTIONS: &str = "options";
 }
 
 /// What Create did, for the log line.
@@ -256,16 +262,36 @@ pub async fn create<S: CodeSender>(
     if request.challenge_name.as_deref() != Some(CUSTOM_CHALLENGE) {
         return Err(AuthError::UnexpectedChallenge);
     }
-    let Position::Custom {
-        step,
-        attempt,
-        first_round,
-    } = walk(&config.flow, &request.session, config.max_attempts)
-    else {
-        return Err(AuthError::SessionOutOfPlace);
+    let header = &event.cognito_event_user_pools_header;
+    let flow = config
+        .flows
+        .for_client(header.caller_context.client_id.as_deref())
+        .ok_or(AuthError::UnknownClient)?;
+    let (step, attempt, first_round) = match walk(flow, &request.session, config.max_attempts) {
+        Position::Custom {
+            step,
+            attempt,
+            first_round,
+        } => (step, attempt, first_round),
+        Position::Choosing {
+            alternatives,
+            attempt,
+        } => {
+            let offered = choice::offer(
+                &alternatives,
+                &request.user_attributes,
+                request.user_not_found,
+            );
+            return Ok(choose_round(config, event, &offered, attempt));
+        }
+        Position::Chosen { offered } => {
+            let step = choice::chosen(&request.client_metadata, &offered)
+                .ok_or(AuthError::NoChosenStep)?;
+            (step, 1, None)
+        }
+        _ => return Err(AuthError::SessionOutOfPlace),
     };
     let tag = step.tag().ok_or(AuthError::SessionOutOfPlace)?;
-    let header = &event.cognito_event_user_pools_header;
     let user = header.user_name.as_deref().unwrap_or_default();
     let unknown = request.user_not_found;
     let seed = decoy_seed(header.user_pool_id.as_deref().unwrap_or_default(), user);
@@ -276,16 +302,7 @@ pub async fn create<S: CodeSender>(
         sub: attrs.get("sub").map_or("", String::as_str),
     };
 
-    let mut public = HashMap::from([
-        (public::CHALLENGE.to_owned(), tag.to_owned()),
-        (public::ATTEMPT.to_owned(), attempt.to_string()),
-        (
-            public::ATTEMPTS_LEFT.to_owned(),
-            (config.max_attempts + 1)
-                .saturating_sub(attempt)
-                .to_string(),
-        ),
-    ]);
+    let mut public = round_parameters(config, tag, attempt);
     let mut private = HashMap::from([
         (private::STEP.to_owned(), tag.to_owned()),
         (private::ATTEMPT.to_owned(), attempt.to_string()),
@@ -391,9 +408,60 @@ pub async fn create<S: CodeSender>(
             private.insert(private::ACCOUNTS.to_owned(), accounts);
         }
         Step::SignedToken => {}
-        Step::Password => return Err(AuthError::SessionOutOfPlace),
+        Step::Password | Step::Choose => return Err(AuthError::SessionOutOfPlace),
     }
+    Ok(respond(event, public, private, metadata, created))
+}
 
+/// The public parameters every custom round has: its tag, its attempt, the attempts left.
+fn round_parameters(config: &Config, tag: &str, attempt: u32) -> HashMap<String, String> {
+    HashMap::from([
+        (public::CHALLENGE.to_owned(), tag.to_owned()),
+        (public::ATTEMPT.to_owned(), attempt.to_string()),
+        (
+            public::ATTEMPTS_LEFT.to_owned(),
+            (config.max_attempts + 1)
+                .saturating_sub(attempt)
+                .to_string(),
+        ),
+    ])
+}
+
+/// A `CHOOSE` round: the offered alternatives, publicly and privately (Verify checks the
+/// answer against them) and in the metadata (the walk holds the next round to them). Nothing
+/// is sent and the store is not asked: a pick costs nothing.
+fn choose_round(
+    config: &Config,
+    event: &mut CreateAuthChallengeEvent,
+    offered: &[Step],
+    attempt: u32,
+) -> Created {
+    let tag = Step::Choose.tag().unwrap_or("CHOOSE");
+    let options = choice::options_json(offered);
+    let mut public = round_parameters(config, tag, attempt);
+    public.insert(public::OPTIONS.to_owned(), options.clone());
+    let private = HashMap::from([
+        (private::STEP.to_owned(), tag.to_owned()),
+        (private::ATTEMPT.to_owned(), attempt.to_string()),
+        (private::OPTIONS.to_owned(), options),
+    ]);
+    let created = Created {
+        step: Step::Choose,
+        attempt,
+        sent: false,
+        decoy: event.request.user_not_found,
+    };
+    respond(event, public, private, choose_metadata(offered), created)
+}
+
+/// Writes the round into the response (replacing whatever the event carried) and logs it.
+fn respond(
+    event: &mut CreateAuthChallengeEvent,
+    public: HashMap<String, String>,
+    private: HashMap<String, String>,
+    metadata: String,
+    created: Created,
+) -> Created {
     let response = &mut event.response;
     response.public_challenge_parameters = public;
     response.private_challenge_parameters = private;
@@ -406,7 +474,7 @@ pub async fn create<S: CodeSender>(
         decoy = created.decoy,
         "challenge created"
     );
-    Ok(created)
+    created
 }
 
 fn message(config: &Config, channel: Channel, to: &str, code: &str) -> CodeMessage {

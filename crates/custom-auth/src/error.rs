@@ -15,6 +15,13 @@ pub enum AuthError {
     /// Create was asked for a challenge other than `CUSTOM_CHALLENGE`.
     #[error("the sign-in cannot continue")]
     UnexpectedChallenge,
+    /// The app client has no flow (not in `AUTH_FLOWS`, and no `AUTH_FLOW`).
+    #[error("the sign-in cannot continue")]
+    UnknownClient,
+    /// The round after a choice, but the client's metadata names no alternative that was
+    /// offered (`choice`), or another one than its answer did (Verify refuses that answer).
+    #[error("the sign-in cannot continue")]
+    NoChosenStep,
     /// The session does not stand at a custom step of this flow.
     #[error("the sign-in cannot continue")]
     SessionOutOfPlace,

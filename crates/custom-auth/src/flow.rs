@@ -4,7 +4,10 @@
 //! each trigger walks that history against the flow from the start; an entry that does not fit
 //! exactly where it stands ends the sign-in.
 
-use crate::config::{Config, Flow, Step};
+use std::iter::{Enumerate, Peekable};
+use std::slice::Iter;
+
+use crate::config::{Config, Flow, Stage, Step};
 use crate::events::{ChallengeResult, DefineAuthChallengeEvent};
 
 /// The built-in challenge name of an SRP start.
@@ -19,7 +22,7 @@ pub const CUSTOM_CHALLENGE: &str = "CUSTOM_CHALLENGE";
 pub enum Position {
     /// SRP has started; Cognito must now check the password.
     PasswordVerifier,
-    /// A custom step awaits an answer.
+    /// A custom round awaits an answer ([`Step::Choose`]: the pick of a choice stage).
     Custom {
         /// The step.
         step: Step,
@@ -27,6 +30,21 @@ pub enum Position {
         attempt: u32,
         /// Index in the session of the first round of this step, on a retry.
         first_round: Option<usize>,
+    },
+    /// A choice stage awaits the user's pick (a `CHOOSE` round).
+    Choosing {
+        /// The stage's alternatives, as the flow lists them.
+        alternatives: Vec<Step>,
+        /// 1-based round of the pick.
+        attempt: u32,
+    },
+    /// The user has just picked an alternative of a choice stage; its first round comes next.
+    /// Which one only the answer told (Create reads it from the client's `ClientMetadata`, of
+    /// the same request, and must find it among `offered`); from then on the session's own
+    /// metadata names the branch.
+    Chosen {
+        /// The alternatives the `CHOOSE` round offered.
+        offered: Vec<Step>,
     },
     /// Every step has passed.
     Complete,
@@ -48,6 +66,8 @@ pub enum FailReason {
     UnknownUser,
     /// The event has no `triggerSource`: it did not come from Cognito's sign-in loop.
     NotFromCognito,
+    /// The app client has no flow (not in `AUTH_FLOWS`, and no `AUTH_FLOW`).
+    UnknownClient,
 }
 
 impl FailReason {
@@ -59,6 +79,7 @@ impl FailReason {
             FailReason::AttemptsExhausted => "attempts-exhausted",
             FailReason::UnknownUser => "unknown-user",
             FailReason::NotFromCognito => "no-trigger-source",
+            FailReason::UnknownClient => "unknown-app-client",
         }
     }
 }
@@ -72,63 +93,137 @@ fn is(entry: &ChallengeResult, name: &str) -> bool {
     entry.challenge_name.as_deref() == Some(name)
 }
 
-/// Walks `session` against `flow`, allowing `max_attempts` answers per custom step.
+type Rounds<'a> = Peekable<Enumerate<Iter<'a, Option<ChallengeResult>>>>;
+
+/// Walks `session` against `flow`, allowing `max_attempts` answers per custom round kind.
 pub fn walk(flow: &Flow, session: &[Option<ChallengeResult>], max_attempts: u32) -> Position {
     let mut rounds = session.iter().enumerate().peekable();
-    for &step in flow.steps() {
-        let Some(tag) = step.tag() else {
-            // Password: `SRP_A` (true) then `PASSWORD_VERIFIER` (true).
-            match rounds.next() {
-                Some((_, Some(e))) if is(e, SRP_A) && e.challenge_result => {}
-                Some((_, Some(e))) if is(e, SRP_A) => {
-                    return Position::Failed(FailReason::PasswordRejected);
-                }
-                None => return Position::Failed(FailReason::PasswordRejected),
-                Some(_) => return Position::Failed(FailReason::OutOfPlace),
-            }
-            match rounds.next() {
-                None => return Position::PasswordVerifier,
-                Some((_, Some(e))) if is(e, PASSWORD_VERIFIER) && e.challenge_result => continue,
-                Some((_, Some(e))) if is(e, PASSWORD_VERIFIER) => {
-                    return Position::Failed(FailReason::PasswordRejected);
-                }
-                Some(_) => return Position::Failed(FailReason::OutOfPlace),
-            }
+    for stage in flow.stages() {
+        let outcome = match stage {
+            Stage::One(Step::Password) => password(&mut rounds),
+            Stage::One(step) => custom(*step, &mut rounds, max_attempts).map(|_| ()),
+            Stage::Choice(alternatives) => choice(alternatives, &mut rounds, max_attempts),
         };
-        let mut answered = 0u32;
-        let mut first_round = None;
-        loop {
-            let Some((index, entry)) = rounds.next() else {
-                return Position::Custom {
-                    step,
-                    attempt: answered + 1,
-                    first_round,
-                };
-            };
-            let Some(entry) = entry else {
-                return Position::Failed(FailReason::OutOfPlace);
-            };
-            let tagged = entry
-                .challenge_metadata
-                .as_deref()
-                .is_some_and(|m| metadata_tag(m) == tag);
-            if !is(entry, CUSTOM_CHALLENGE) || !tagged {
-                return Position::Failed(FailReason::OutOfPlace);
-            }
-            first_round.get_or_insert(index);
-            answered += 1;
-            if entry.challenge_result {
-                break;
-            }
-            if answered >= max_attempts {
-                return Position::Failed(FailReason::AttemptsExhausted);
-            }
+        if let Err(position) = outcome {
+            return position;
         }
     }
     if rounds.peek().is_some() {
         return Position::Failed(FailReason::OutOfPlace);
     }
     Position::Complete
+}
+
+/// The SRP pair: `SRP_A` (true) then `PASSWORD_VERIFIER` (true).
+fn password(rounds: &mut Rounds) -> Result<(), Position> {
+    match rounds.next() {
+        Some((_, Some(e))) if is(e, SRP_A) && e.challenge_result => {}
+        Some((_, Some(e))) if is(e, SRP_A) => {
+            return Err(Position::Failed(FailReason::PasswordRejected));
+        }
+        None => return Err(Position::Failed(FailReason::PasswordRejected)),
+        Some(_) => return Err(Position::Failed(FailReason::OutOfPlace)),
+    }
+    match rounds.next() {
+        None => Err(Position::PasswordVerifier),
+        Some((_, Some(e))) if is(e, PASSWORD_VERIFIER) && e.challenge_result => Ok(()),
+        Some((_, Some(e))) if is(e, PASSWORD_VERIFIER) => {
+            Err(Position::Failed(FailReason::PasswordRejected))
+        }
+        Some(_) => Err(Position::Failed(FailReason::OutOfPlace)),
+    }
+}
+
+/// The rounds of one custom step: wrong answers, then a right one, all tagged `step`. Returns
+/// the right one; the position where the session ends or breaks otherwise.
+fn custom<'a>(
+    step: Step,
+    rounds: &mut Rounds<'a>,
+    max_attempts: u32,
+) -> Result<&'a ChallengeResult, Position> {
+    let Some(tag) = step.tag() else {
+        return Err(Position::Failed(FailReason::OutOfPlace));
+    };
+    let mut answered = 0u32;
+    let mut first_round = None;
+    loop {
+        let Some((index, entry)) = rounds.next() else {
+            return Err(Position::Custom {
+                step,
+                attempt: answered + 1,
+                first_round,
+            });
+        };
+        let Some(entry) = entry else {
+            return Err(Position::Failed(FailReason::OutOfPlace));
+        };
+        let tagged = entry
+            .challenge_metadata
+            .as_deref()
+            .is_some_and(|m| metadata_tag(m) == tag);
+        if !is(entry, CUSTOM_CHALLENGE) || !tagged {
+            return Err(Position::Failed(FailReason::OutOfPlace));
+        }
+        first_round.get_or_insert(index);
+        answered += 1;
+        if entry.challenge_result {
+            return Ok(entry);
+        }
+        if answered >= max_attempts {
+            return Err(Position::Failed(FailReason::AttemptsExhausted));
+        }
+    }
+}
+
+/// A choice stage: `CHOOSE` rounds until one passes, then the rounds of the alternative that
+/// the next round's metadata names, which must be one the passing `CHOOSE` round offered.
+fn choice(alternatives: &[Step], rounds: &mut Rounds, max_attempts: u32) -> Result<(), Position> {
+    let out_of_place = Position::Failed(FailReason::OutOfPlace);
+    let chosen = custom(Step::Choose, rounds, max_attempts).map_err(|p| match p {
+        Position::Custom { attempt, .. } => Position::Choosing {
+            alternatives: alternatives.to_vec(),
+            attempt,
+        },
+        other => other,
+    })?;
+    let offered = chosen
+        .challenge_metadata
+        .as_deref()
+        .and_then(offered_in)
+        .filter(|offered| offered.iter().all(|s| alternatives.contains(s)))
+        .ok_or(out_of_place.clone())?;
+    let step = match rounds.peek() {
+        None => return Err(Position::Chosen { offered }),
+        Some((_, Some(e))) => e
+            .challenge_metadata
+            .as_deref()
+            .and_then(|m| Step::from_tag(metadata_tag(m)))
+            .filter(|s| offered.contains(s))
+            .ok_or(out_of_place)?,
+        Some((_, None)) => return Err(out_of_place),
+    };
+    custom(step, rounds, max_attempts).map(|_| ())
+}
+
+/// The metadata of a `CHOOSE` round: `CHOOSE:<name>,<name>...`, the alternatives offered.
+pub fn choose_metadata(offered: &[Step]) -> String {
+    let names: Vec<&str> = offered.iter().map(|s| s.name()).collect();
+    format!("CHOOSE:{}", names.join(","))
+}
+
+/// The alternatives a `CHOOSE` round's metadata offered: at least one, each a known step
+/// once. `None` if malformed.
+fn offered_in(metadata: &str) -> Option<Vec<Step>> {
+    let names = metadata.strip_prefix("CHOOSE:")?;
+    let mut offered = Vec::new();
+    for name in names.split(',') {
+        let step = Step::from_name(name)?;
+        if offered.contains(&step) {
+            return None;
+        }
+        offered.push(step);
+    }
+    Some(offered)
 }
 
 /// What Define answers.
@@ -138,8 +233,9 @@ pub enum Decision {
     Challenge {
         /// `PASSWORD_VERIFIER` or `CUSTOM_CHALLENGE`.
         name: &'static str,
-        /// The step it belongs to.
-        step: Step,
+        /// The step it belongs to; `None` for the first round of the alternative the user has
+        /// just chosen (only the client's answer said which).
+        step: Option<Step>,
         /// 1-based round within the step.
         attempt: u32,
     },
@@ -149,22 +245,37 @@ pub enum Decision {
     Fail(FailReason),
 }
 
-/// The Define decision: pure, over the session alone.
+/// The Define decision: pure, over the app client's flow and the session alone. A client
+/// without a flow fails.
 pub fn decide(
     config: &Config,
+    client_id: Option<&str>,
     session: &[Option<ChallengeResult>],
     user_not_found: bool,
 ) -> Decision {
-    match walk(&config.flow, session, config.max_attempts) {
+    let Some(flow) = config.flows.for_client(client_id) else {
+        return Decision::Fail(FailReason::UnknownClient);
+    };
+    match walk(flow, session, config.max_attempts) {
         Position::PasswordVerifier => Decision::Challenge {
             name: PASSWORD_VERIFIER,
-            step: Step::Password,
+            step: Some(Step::Password),
             attempt: 1,
         },
         Position::Custom { step, attempt, .. } => Decision::Challenge {
             name: CUSTOM_CHALLENGE,
-            step,
+            step: Some(step),
             attempt,
+        },
+        Position::Choosing { attempt, .. } => Decision::Challenge {
+            name: CUSTOM_CHALLENGE,
+            step: Some(Step::Choose),
+            attempt,
+        },
+        Position::Chosen { .. } => Decision::Challenge {
+            name: CUSTOM_CHALLENGE,
+            step: None,
+            attempt: 1,
         },
         // An unknown user ran the decoy flow; it can only end in failure.
         Position::Complete if user_not_found => Decision::Fail(FailReason::UnknownUser),
@@ -184,7 +295,14 @@ pub fn define(config: &Config, event: &mut DefineAuthChallengeEvent) -> Decision
     {
         Decision::Fail(FailReason::NotFromCognito)
     } else {
-        decide(config, &event.request.session, event.request.user_not_found)
+        let header = &event.cognito_event_user_pools_header;
+        let client = header.caller_context.client_id.as_deref();
+        decide(
+            config,
+            client,
+            &event.request.session,
+            event.request.user_not_found,
+        )
     };
     let response = &mut event.response;
     response.challenge_name = None;
@@ -200,7 +318,16 @@ pub fn define(config: &Config, event: &mut DefineAuthChallengeEvent) -> Decision
             name,
             step,
             attempt,
-        } => tracing::info!(trigger = "define", step = %step, attempt, decision = name, "decided"),
+        } => {
+            let step = step.map_or("chosen", Step::name);
+            tracing::info!(
+                trigger = "define",
+                step,
+                attempt,
+                decision = name,
+                "decided"
+            )
+        }
         Decision::IssueTokens => {
             tracing::info!(trigger = "define", decision = "issue-tokens", "decided")
         }
@@ -228,12 +355,12 @@ mod tests {
         use Step::*;
         let ch = |step, attempt| Challenge {
             name: CUSTOM_CHALLENGE,
-            step,
+            step: Some(step),
             attempt,
         };
         let pv = Challenge {
             name: PASSWORD_VERIFIER,
-            step: Password,
+            step: Some(Password),
             attempt: 1,
         };
         type Row = (&'static str, Vec<Option<ChallengeResult>>, bool, Decision);
@@ -439,13 +566,166 @@ mod tests {
                 false,
                 Fail(OutOfPlace),
             ),
+            // Choices: a CHOOSE round first, then the branch the next round's metadata names,
+            // if the CHOOSE round offered it.
+            ("email-otp|sms-otp", vec![], false, ch(Choose, 1)),
+            (
+                "email-otp|sms-otp",
+                vec![custom("CHOOSE:email-otp,sms-otp", false)],
+                false,
+                ch(Choose, 2),
+            ),
+            (
+                "email-otp|sms-otp",
+                vec![custom("CHOOSE:email-otp,sms-otp", false); 3],
+                false,
+                Fail(AttemptsExhausted),
+            ),
+            (
+                "email-otp|sms-otp",
+                vec![custom("CHOOSE:email-otp,sms-otp", true)],
+                false,
+                Challenge {
+                    name: CUSTOM_CHALLENGE,
+                    step: None,
+                    attempt: 1,
+                },
+            ),
+            (
+                "email-otp|sms-otp",
+                vec![
+                    custom("CHOOSE:email-otp,sms-otp", true),
+                    custom("SMS_OTP:1:123456", false),
+                ],
+                false,
+                ch(SmsOtp, 2),
+            ),
+            (
+                "email-otp|sms-otp",
+                vec![
+                    custom("CHOOSE:email-otp,sms-otp", true),
+                    custom("SMS_OTP:1:123456", true),
+                ],
+                false,
+                IssueTokens,
+            ),
+            (
+                "password,email-otp|sms-otp,select-account",
+                vec![
+                    entry(SRP_A, true, None),
+                    entry(PASSWORD_VERIFIER, true, None),
+                    custom("CHOOSE:email-otp", false),
+                    custom("CHOOSE:email-otp", true),
+                    custom("EMAIL_OTP:1:123456", true),
+                ],
+                false,
+                ch(SelectAccount, 1),
+            ),
+            // Switching branch mid-way.
+            (
+                "email-otp|sms-otp",
+                vec![
+                    custom("CHOOSE:email-otp,sms-otp", true),
+                    custom("SMS_OTP:1:123456", false),
+                    custom("EMAIL_OTP:1:123456", true),
+                ],
+                false,
+                Fail(OutOfPlace),
+            ),
+            // A branch that was not offered.
+            (
+                "email-otp|sms-otp",
+                vec![
+                    custom("CHOOSE:email-otp", true),
+                    custom("SMS_OTP:1:123456", true),
+                ],
+                false,
+                Fail(OutOfPlace),
+            ),
+            // An offer beyond the stage's alternatives, or a malformed one.
+            (
+                "email-otp|sms-otp",
+                vec![custom("CHOOSE:email-otp,captcha", true)],
+                false,
+                Fail(OutOfPlace),
+            ),
+            (
+                "email-otp|sms-otp",
+                vec![custom("CHOOSE:", true)],
+                false,
+                Fail(OutOfPlace),
+            ),
+            (
+                "email-otp|sms-otp",
+                vec![custom("CHOOSE", true)],
+                false,
+                Fail(OutOfPlace),
+            ),
+            // Choosing twice.
+            (
+                "email-otp|sms-otp",
+                vec![
+                    custom("CHOOSE:email-otp,sms-otp", true),
+                    custom("CHOOSE:email-otp,sms-otp", true),
+                ],
+                false,
+                Fail(OutOfPlace),
+            ),
+            // A branch without its CHOOSE round.
+            (
+                "email-otp|sms-otp",
+                vec![custom("EMAIL_OTP:1:123456", true)],
+                false,
+                Fail(OutOfPlace),
+            ),
+            (
+                "email-otp|sms-otp",
+                vec![
+                    custom("CHOOSE:email-otp,sms-otp", true),
+                    custom("EMAIL_OTP:1:123456", true),
+                ],
+                true,
+                Fail(UnknownUser),
+            ),
         ];
         for (flow, session, unknown, want) in table {
             let cfg = config(flow);
-            let got = decide(&cfg, &session, unknown);
+            let got = decide(&cfg, None, &session, unknown);
             assert_eq!(
                 got, want,
                 "flow {flow}, session {session:?}, unknown {unknown}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_app_client_has_its_flow() {
+        let cfg = crate::testing::config_with(
+            "",
+            &[(
+                "AUTH_FLOWS",
+                r#"{"webclient": "email-otp", "backend": "signed-token"}"#,
+            )],
+        );
+        let session = vec![custom("EMAIL_OTP:1:123456", true)];
+        assert_eq!(
+            decide(&cfg, Some("webclient"), &session, false),
+            Decision::IssueTokens
+        );
+        assert_eq!(
+            decide(&cfg, Some("backend"), &session, false),
+            Decision::Fail(FailReason::OutOfPlace)
+        );
+        for client in [None, Some("other"), Some("WEBCLIENT")] {
+            assert_eq!(
+                decide(&cfg, client, &session, false),
+                Decision::Fail(FailReason::UnknownClient),
+                "{client:?}"
+            );
+            assert_eq!(
+                decide(&cfg, client, &[], false),
+                Decision::Fail(FailReason::UnknownClient),
+                "{client:?}"
             );
         }
     }

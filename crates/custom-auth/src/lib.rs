@@ -6,6 +6,7 @@
 //! across sign-ins ([`state`]). Every I/O stays behind the traits of [`ports`] and
 //! [`state::StateStore`]; the clock and the random generator are parameters.
 
+pub mod choice;
 pub mod claims;
 pub mod config;
 pub mod create;
@@ -16,6 +17,7 @@ pub mod jwt;
 pub mod logging;
 pub mod ports;
 pub mod state;
+pub mod steps;
 pub mod verify;
 
 #[cfg(test)]
@@ -26,7 +28,7 @@ mod flow_props;
 mod testing;
 
 pub use claims::{Minted, pre_token_generation};
-pub use config::{Config, ConfigError, Flow, Step};
+pub use config::{Config, ConfigError, Flow, Flows, Step};
 pub use create::{Created, create};
 pub use error::AuthError;
 pub use flow::{Decision, FailReason, decide, define};

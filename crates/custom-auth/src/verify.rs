@@ -6,6 +6,7 @@
 
 use subtle::ConstantTimeEq;
 
+use crate::choice;
 use crate::claims::sign_in_id;
 use crate::config::{Config, Step, TokenKeySource};
 use crate::create::{parse_accounts, private};
@@ -32,6 +33,8 @@ pub enum Wrong {
     BadAnswer,
     /// The event has no `triggerSource`: it did not come from Cognito's sign-in loop.
     NotFromCognito,
+    /// The app client has no flow (not in `AUTH_FLOWS`, and no `AUTH_FLOW`).
+    UnknownClient,
     /// The private parameters name no step of this flow.
     UnknownStep,
     /// The private parameters lack what the step needs.
@@ -40,6 +43,8 @@ pub enum Wrong {
     Decoy,
     /// The code does not match.
     Mismatch,
+    /// A pick that was not offered, or whose `ClientMetadata` `choice` names another.
+    NotOffered,
     /// The code is older than `OTP_TTL_SECONDS`, or claims to be issued in the future.
     Expired,
     /// The CAPTCHA provider refused the token.
@@ -66,6 +71,7 @@ impl Wrong {
         !matches!(
             self,
             Wrong::NotFromCognito
+                | Wrong::UnknownClient
                 | Wrong::UnknownStep
                 | Wrong::MissingParameters
                 | Wrong::Dependency
@@ -235,11 +241,20 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
     {
         return Err(Wrong::NotFromCognito);
     }
+    let client = event
+        .cognito_event_user_pools_header
+        .caller_context
+        .client_id
+        .as_deref();
+    let flow = config
+        .flows
+        .for_client(client)
+        .ok_or(Wrong::UnknownClient)?;
     let params = &event.request.private_challenge_parameters;
     let step = params
         .get(private::STEP)
         .and_then(|t| Step::from_tag(t))
-        .filter(|s| config.flow.contains(*s))
+        .filter(|s| flow.contains(*s))
         .ok_or(Wrong::UnknownStep)?;
     let answer = answer_text(event).ok_or(Wrong::BadAnswer)?;
     let unknown = event.request.user_not_found;
@@ -336,6 +351,16 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
                 }
             };
             Ok(Passed { step, token })
+        }
+        // A pick holds no secret: the decoy checks it like a real one.
+        Step::Choose => {
+            let offered = params
+                .get(private::OPTIONS)
+                .and_then(|o| choice::parse_options(o))
+                .ok_or(Wrong::MissingParameters)?;
+            choice::check(answer, &offered, &event.request.client_metadata)
+                .map(|_| step.into())
+                .ok_or(Wrong::NotOffered)
         }
         Step::Password => Err(Wrong::UnknownStep),
     }

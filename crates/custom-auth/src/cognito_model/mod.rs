@@ -10,6 +10,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::{Value, json};
 
+use crate::choice;
 use crate::config::Config;
 use crate::create::{create, private, public};
 use crate::events::{
@@ -19,6 +20,8 @@ use crate::flow::{CUSTOM_CHALLENGE, Decision, PASSWORD_VERIFIER, SRP_A, define};
 use crate::state::{Limits, MemoryStore, NoStore};
 use crate::testing::{Capture, config, config_with, entry, fakes, fixture, keys};
 use crate::verify::{TokenKeys, verify};
+
+mod choices;
 
 const T0: u64 = 1_800_000_000;
 const SUB: &str = "7d3f0c1e-0000-4000-8000-000000000001";
@@ -63,6 +66,19 @@ struct Cognito {
     id_claims: HashMap<String, Value>,
     /// The claims it added to the last access token.
     access_claims: HashMap<String, Value>,
+    /// What the client puts in `ClientMetadata` `choice` when it answers a `CHOOSE` round.
+    choice_metadata: ChoiceMetadata,
+}
+
+/// How the client repeats its pick in `ClientMetadata`.
+#[derive(Clone, Debug)]
+enum ChoiceMetadata {
+    /// As the answer (what the sign-in page and the CLI do).
+    Same,
+    /// Not at all.
+    Omit,
+    /// Another name than the answer.
+    Other(&'static str),
 }
 
 impl crate::ports::JwksFetcher for Arc<fakes::Jwks> {
@@ -102,6 +118,7 @@ impl Cognito {
             sends_sign_in_id: true,
             id_claims: HashMap::new(),
             access_claims: HashMap::new(),
+            choice_metadata: ChoiceMetadata::Same,
         }
     }
 
@@ -131,6 +148,9 @@ impl Cognito {
         if password_ok.is_some() {
             session.push(entry(SRP_A, true, None));
         }
+        // Cognito hands the triggers the `ClientMetadata` of `RespondToAuthChallenge` (none
+        // from `InitiateAuth`): the answer's Verify, then the next round's Define and Create.
+        let mut responded: HashMap<String, String> = HashMap::new();
         for _ in 0..ROUND_LIMIT {
             let mut d: DefineAuthChallengeEvent = fixture("define/email-otp-first.json");
             d.request.session = session.clone();
@@ -154,6 +174,7 @@ impl Cognito {
             c.request.user_attributes = self.attributes.clone();
             c.request.challenge_name = Some(CUSTOM_CHALLENGE.into());
             c.cognito_event_user_pools_header.user_name = Some(self.user_name.clone());
+            c.request.client_metadata = responded.clone();
             if let Err(e) = create(
                 &self.config,
                 &mut c,
@@ -177,11 +198,22 @@ impl Cognito {
             let mut v: VerifyAuthChallengeEvent = fixture("verify/email-otp-correct.json");
             v.request.private_challenge_parameters =
                 c.response.private_challenge_parameters.clone();
-            v.request.challenge_answer = Some(reply);
+            v.request.challenge_answer = Some(reply.clone());
             v.request.user_not_found = self.user_not_found;
             v.request.user_attributes = self.attributes.clone();
             v.cognito_event_user_pools_header.user_name = Some(self.user_name.clone());
-            v.request.client_metadata = metadata.clone();
+            responded = metadata.clone();
+            if public[public::CHALLENGE] == "CHOOSE" {
+                let pick = reply.as_str().unwrap_or_default().to_owned();
+                match self.choice_metadata {
+                    ChoiceMetadata::Same => responded.insert(choice::CHOICE_KEY.into(), pick),
+                    ChoiceMetadata::Omit => None,
+                    ChoiceMetadata::Other(name) => {
+                        responded.insert(choice::CHOICE_KEY.into(), name.into())
+                    }
+                };
+            }
+            v.request.client_metadata = responded.clone();
             let ok = verify(
                 &self.config,
                 &mut v,
@@ -258,9 +290,16 @@ fn right(p: &Prompt<'_>) -> Value {
             accounts.keys().next_back().cloned().unwrap_or_default()
         }
         "SIGNED_TOKEN" => hs_token(json!({"sub": SUB, "exp": T0 + 300, "iat": T0})),
+        // The last option offered.
+        "CHOOSE" => options(p).pop().unwrap_or_default(),
         other => panic!("unexpected challenge {other}"),
     };
     Value::String(answer)
+}
+
+/// The options of a `CHOOSE` round.
+fn options(p: &Prompt<'_>) -> Vec<String> {
+    serde_json::from_str(&p.public[public::OPTIONS]).unwrap()
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {

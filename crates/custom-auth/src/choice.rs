@@ -1,0 +1,166 @@
+//! The `CHOOSE` round of a choice stage (`email-otp|sms-otp`): what it offers, how an answer
+//! is checked, and how Create learns the pick for the round after it.
+//!
+//! Cognito shows Create neither the answer nor anything Verify decided except "correct". So
+//! the client sends its pick twice in the same `RespondToAuthChallenge`: as the answer, which
+//! Verify checks against the offered list, and as `ClientMetadata` `choice`, which Cognito
+//! hands to Define, Verify and Create of that request. Verify refuses an answer whose metadata
+//! names another alternative; Create builds the round of the alternative the metadata names,
+//! only if the `CHOOSE` round offered it. From then on the session's metadata (written by
+//! Create, kept by Cognito) names the branch, and the walk holds the session to it.
+
+use std::collections::HashMap;
+
+use crate::config::Step;
+use crate::create::{mask_email, mask_phone, verified};
+
+/// The `ClientMetadata` key that repeats the pick.
+pub const CHOICE_KEY: &str = "choice";
+
+/// The alternatives to offer: those `attrs` let the user complete (a verified address for a
+/// code). An unknown user, or one who can use none, is offered every
+/// alternative, so the list says nothing about which names exist; such a user then meets the
+/// decoy rounds the steps already run for them.
+pub fn offer(alternatives: &[Step], attrs: &HashMap<String, String>, unknown: bool) -> Vec<Step> {
+    if unknown {
+        return alternatives.to_vec();
+    }
+    let usable = |step: &Step| match step {
+        Step::EmailOtp => attrs
+            .get("email")
+            .is_some_and(|e| mask_email(e).is_some() && verified(attrs, "email_verified")),
+        Step::SmsOtp => attrs
+            .get("phone_number")
+            .is_some_and(|p| mask_phone(p).is_some() && verified(attrs, "phone_number_verified")),
+        _ => true,
+    };
+    let offered: Vec<Step> = alternatives.iter().copied().filter(usable).collect();
+    if offered.is_empty() {
+        alternatives.to_vec()
+    } else {
+        offered
+    }
+}
+
+/// The offered names as the public `options` parameter: a JSON array, in flow order.
+pub fn options_json(offered: &[Step]) -> String {
+    let names: Vec<&str> = offered.iter().map(|s| s.name()).collect();
+    serde_json::Value::from(names).to_string()
+}
+
+/// Reads [`options_json`] back (Verify, from the private parameters).
+pub fn parse_options(json: &str) -> Option<Vec<Step>> {
+    let names: Vec<String> = serde_json::from_str(json).ok()?;
+    names.iter().map(|n| Step::from_name(n)).collect()
+}
+
+/// The pick a `CHOOSE` answer names, if `offered` has it and the client's metadata repeats
+/// it exactly.
+pub fn check(
+    answer: &str,
+    offered: &[Step],
+    client_metadata: &HashMap<String, String>,
+) -> Option<Step> {
+    let step = Step::from_name(answer.trim()).filter(|s| offered.contains(s))?;
+    (client_metadata.get(CHOICE_KEY).map(String::as_str) == Some(step.name())).then_some(step)
+}
+
+/// Create, in the round after a pick: the alternative the client's metadata names, if the
+/// `CHOOSE` round offered it.
+pub fn chosen(client_metadata: &HashMap<String, String>, offered: &[Step]) -> Option<Step> {
+    client_metadata
+        .get(CHOICE_KEY)
+        .and_then(|name| Step::from_name(name))
+        .filter(|s| offered.contains(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn offers() {
+        use Step::*;
+        let all = [EmailOtp, SmsOtp, Captcha];
+        let full = [
+            ("email", "jane@example.com"),
+            ("email_verified", "true"),
+            ("phone_number", "+15555550123"),
+            ("phone_number_verified", "true"),
+        ];
+        type Row<'a> = (Vec<(&'a str, &'a str)>, bool, Vec<Step>);
+        let table: Vec<Row> = vec![
+            (full.to_vec(), false, all.to_vec()),
+            (full.to_vec(), true, all.to_vec()),
+            (full[..2].to_vec(), false, vec![EmailOtp, Captcha]),
+            (
+                vec![("email", "jane@example.com"), ("email_verified", "false")],
+                false,
+                vec![Captcha],
+            ),
+            (full[2..4].to_vec(), false, vec![SmsOtp, Captcha]),
+            (vec![("phone_number", "+15555550123")], false, vec![Captcha]),
+            (vec![], true, all.to_vec()),
+        ];
+        for (pairs, unknown, want) in table {
+            assert_eq!(
+                offer(&all, &attrs(&pairs), unknown),
+                want,
+                "{pairs:?} {unknown}"
+            );
+        }
+        // Nothing usable: every alternative, as for an unknown user.
+        assert_eq!(
+            offer(&[EmailOtp, SmsOtp], &attrs(&[]), false),
+            vec![EmailOtp, SmsOtp]
+        );
+    }
+
+    #[test]
+    fn options_round_trip() {
+        let offered = [Step::EmailOtp, Step::SmsOtp];
+        let json = options_json(&offered);
+        assert_eq!(json, r#"["email-otp","sms-otp"]"#);
+        assert_eq!(parse_options(&json), Some(offered.to_vec()));
+        for bad in [
+            "",
+            "[",
+            r#"["choose"]"#,
+            r#"["teleport"]"#,
+            r#"{"a":1}"#,
+            "[1]",
+        ] {
+            assert_eq!(parse_options(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn checks_and_picks() {
+        let offered = [Step::EmailOtp, Step::SmsOtp];
+        let meta = |v: &str| attrs(&[(CHOICE_KEY, v)]);
+        let table = [
+            ("email-otp", meta("email-otp"), Some(Step::EmailOtp)),
+            (" sms-otp\n", meta("sms-otp"), Some(Step::SmsOtp)),
+            ("email-otp", meta("sms-otp"), None),
+            ("email-otp", attrs(&[]), None),
+            ("captcha", meta("captcha"), None),
+            ("password", meta("password"), None),
+            ("choose", meta("choose"), None),
+            ("EMAIL-OTP", meta("EMAIL-OTP"), None),
+        ];
+        for (answer, metadata, want) in table {
+            assert_eq!(check(answer, &offered, &metadata), want, "{answer:?}");
+        }
+        assert_eq!(chosen(&meta("sms-otp"), &offered), Some(Step::SmsOtp));
+        assert_eq!(chosen(&meta("sms-otp"), &[Step::EmailOtp]), None);
+        assert_eq!(chosen(&meta(" sms-otp"), &offered), None);
+        assert_eq!(chosen(&attrs(&[]), &offered), None);
+    }
+}
