@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use crate::config::Step;
-use crate::create::{mask_email, mask_phone, verified};
+use crate::otp::{mask_email, mask_phone, verified};
 
 /// The `ClientMetadata` key that repeats the pick.
 pub const CHOICE_KEY: &str = "choice";

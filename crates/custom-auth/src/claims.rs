@@ -15,8 +15,8 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::account::parse_accounts;
 use crate::config::{Config, Step};
-use crate::create::parse_accounts;
 use crate::error::AuthError;
 use crate::events::{PreTokenGenerationEvent, PreTokenGenerationSource};
 use crate::state::{StateStore, choice_key};

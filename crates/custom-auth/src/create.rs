@@ -1,23 +1,23 @@
 //! The Create Auth Challenge trigger: build the challenge of the step the session stands at.
 //!
-//! Cognito keeps no state for us but `challengeMetadata`, so an OTP step stores its code and
-//! first-send time there (`EMAIL_OTP:<unix seconds>:<code>`). A retry of the step reads them
-//! back from the step's first round: the same code, the same age, nothing sent again. Only
-//! triggers ever see metadata; no log shows it.
+//! This module walks the session, writes what every round has (the tag, the attempt, the
+//! attempts left, the tag as metadata) and hands the rest to the step's own module: codes in
+//! [`crate::otp`], accounts in [`crate::account`], the CAPTCHA site key in
+//! [`crate::captcha`], a pick in [`crate::choice`]; the signed-token round needs nothing more.
 
 use std::collections::HashMap;
 
-use rand::{CryptoRng, Rng};
+use aws_lambda_events::event::cognito::CognitoEventUserPoolsCreateAuthChallengeRequest as CreateAuthChallengeRequest;
+use rand::CryptoRng;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
-use crate::choice;
 use crate::config::{Config, Step};
 use crate::error::AuthError;
 use crate::events::CreateAuthChallengeEvent;
 use crate::flow::{CUSTOM_CHALLENGE, Position, choose_metadata, walk};
-use crate::ports::{Channel, CodeMessage, CodeSender};
-use crate::state::{SendGate, StateStore, user_key};
+use crate::ports::CodeSender;
+use crate::state::StateStore;
+use crate::{account, captcha, choice, otp};
 
 /// Public parameter keys, as clients read them.
 pub mod public {
@@ -69,174 +69,15 @@ pub struct Created {
     pub decoy: bool,
 }
 
-/// A fresh code of `length` digits, each uniform over 0..=9.
-pub fn generate_code(rng: &mut impl CryptoRng, length: usize) -> String {
-    (0..length)
-        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-        .collect()
-}
-
-/// Masks a usable e-mail address to its first character and domain: `j***@example.com`;
-/// `None` for anything that is not one.
-pub fn mask_email(email: &str) -> Option<String> {
-    // Only what could be sent as is: one `@`, a dotted domain, no whitespace or control
-    // characters (a CR/LF would be a header injection attempt), at most 254 bytes.
-    let clean = email.len() <= 254
-        && !email
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',');
-    let (local, domain) = email.split_once('@')?;
-    let first = local.chars().next()?;
-    let domain_ok = domain.contains('.') && !domain.contains('@') && !domain.starts_with('.');
-    (clean && domain_ok).then(|| format!("{first}***@{domain}"))
-}
-
-/// Masks an E.164 phone number (`+` and 8 to 15 digits, as Cognito stores `phone_number`) to
-/// its last four digits: `+*******0123`. Anything else is not a usable number.
-pub fn mask_phone(phone: &str) -> Option<String> {
-    let digits = phone.strip_prefix('+')?;
-    let valid = (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
-    if !valid {
-        return None;
-    }
-    let stars = "*".repeat(digits.len() - 4);
-    Some(format!("+{stars}{}", &digits[digits.len() - 4..]))
-}
-
-/// Whether Cognito marks the attribute `name` (`email_verified`, `phone_number_verified`) as
-/// verified. Only the exact string `"true"`, which is what Cognito sends: a missing, `"false"`,
-/// `"TRUE"` or otherwise odd value is not. A code goes only to a verified destination, because
-/// a user (or anyone holding one of the user's access tokens) can set `email` or
-/// `phone_number` to an address of their choosing, which Cognito then marks unverified;
-/// sending codes there would hand the account to whoever controls that address.
-pub fn verified(attributes: &HashMap<String, String>, name: &str) -> bool {
-    attributes.get(name).is_some_and(|v| v == "true")
-}
-
-/// Parses `custom:accounts`: a non-empty JSON object of account id to display name.
-pub fn parse_accounts(raw: Option<&str>) -> Option<serde_json::Map<String, serde_json::Value>> {
-    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(raw?).ok()?;
-    let valid = !map.is_empty()
-        && map
-            .iter()
-            .all(|(id, name)| !id.is_empty() && name.is_string());
-    valid.then_some(map)
-}
-
 /// Stable pseudo-random bytes for an unknown user's decoy, so its masked destination and
 /// account list stay the same across tries and cold starts.
-fn decoy_seed(pool: &str, user: &str) -> [u8; 32] {
+pub(crate) fn decoy_seed(pool: &str, user: &str) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"custom-auth decoy v1\0");
     h.update(pool.as_bytes());
     h.update([0]);
     h.update(user.as_bytes());
     h.finalize().into()
-}
-
-fn decoy_email(user: &str, seed: &[u8; 32]) -> String {
-    if let Some(masked) = mask_email(user) {
-        return masked;
-    }
-    const DOMAINS: [&str; 5] = [
-        "gmail.com",
-        "outlook.com",
-        "yahoo.com",
-        "icloud.com",
-        "hotmail.com",
-    ];
-    let first = user
-        .chars()
-        .find(char::is_ascii_alphanumeric)
-        .map_or('u', |c| c.to_ascii_lowercase());
-    format!(
-        "{first}***@{}",
-        DOMAINS[usize::from(seed[0]) % DOMAINS.len()]
-    )
-}
-
-fn decoy_phone(seed: &[u8; 32]) -> String {
-    let last: String = seed[1..5]
-        .iter()
-        .map(|b| char::from(b'0' + b % 10))
-        .collect();
-    format!("+*******{last}")
-}
-
-fn decoy_accounts(seed: &[u8; 32]) -> String {
-    const NAMES: [&str; 5] = ["Personal", "Work", "Family", "Business", "Savings"];
-    let count = 1 + usize::from(seed[5] % 3);
-    let map: serde_json::Map<String, serde_json::Value> = (0..count)
-        .map(|i| {
-            let id = format!(
-                "acct-{:02x}{:02x}{:02x}",
-                seed[6 + 3 * i],
-                seed[7 + 3 * i],
-                seed[8 + 3 * i]
-            );
-            let name = NAMES[(usize::from(seed[20]) + i) % NAMES.len()];
-            (id, serde_json::Value::String(name.to_owned()))
-        })
-        .collect();
-    serde_json::Value::Object(map).to_string()
-}
-
-/// Who a stored code belongs to: the pool, the user name and the user's `sub`. A retry only
-/// reuses a code whose metadata names the same user, so a session store that mixes up
-/// sessions (a buggy emulator, say) cannot hand one user's code to another.
-struct Owner<'a> {
-    pool: &'a str,
-    user: &'a str,
-    sub: &'a str,
-}
-
-impl Owner<'_> {
-    /// 16 hex digits of SHA-256 over the owner, the step, the time and the code. Not a MAC:
-    /// Cognito keeps the metadata server-side, and this only detects mix-ups.
-    fn binding(&self, tag: &str, issued_at: u64, code: &str) -> String {
-        let mut h = Sha256::new();
-        h.update(b"custom-auth otp owner v1\0");
-        for part in [
-            self.pool,
-            self.user,
-            self.sub,
-            tag,
-            &issued_at.to_string(),
-            code,
-        ] {
-            h.update(part.as_bytes());
-            h.update([0]);
-        }
-        h.finalize()[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    }
-}
-
-/// The metadata of an OTP round: `TAG:<issued_at>:<code>:<owner binding>`.
-fn code_metadata(owner: &Owner, tag: &str, issued_at: u64, code: &str) -> String {
-    let binding = owner.binding(tag, issued_at, code);
-    format!("{tag}:{issued_at}:{code}:{binding}")
-}
-
-/// Reads [`code_metadata`] back from the first round of an OTP step; `None` if it is malformed
-/// or bound to another user.
-fn stored_code(metadata: &str, owner: &Owner, tag: &str, length: usize) -> Option<(u64, String)> {
-    let mut parts = metadata.split(':');
-    if parts.next()? != tag {
-        return None;
-    }
-    let issued_at = parts.next()?.parse().ok()?;
-    let code = parts.next()?;
-    let binding = parts.next()?;
-    if parts.next().is_some() {
-        return None;
-    }
-    let valid = code.len() == length && code.bytes().all(|b| b.is_ascii_digit());
-    let expected = owner.binding(tag, issued_at, code);
-    let owned: bool = binding.as_bytes().ct_eq(expected.as_bytes()).into();
-    (valid && owned).then(|| (issued_at, code.to_owned()))
 }
 
 /// Runs the Create trigger at time `now` (Unix seconds): fills `event.response`. With a state
@@ -292,125 +133,74 @@ pub async fn create<S: CodeSender>(
         _ => return Err(AuthError::SessionOutOfPlace),
     };
     let tag = step.tag().ok_or(AuthError::SessionOutOfPlace)?;
+    let pool = header.user_pool_id.as_deref().unwrap_or_default();
     let user = header.user_name.as_deref().unwrap_or_default();
-    let unknown = request.user_not_found;
-    let seed = decoy_seed(header.user_pool_id.as_deref().unwrap_or_default(), user);
-    let attrs = &request.user_attributes;
-    let owner = Owner {
-        pool: header.user_pool_id.as_deref().unwrap_or_default(),
-        user,
-        sub: attrs.get("sub").map_or("", String::as_str),
-    };
-
-    let mut public = round_parameters(config, tag, attempt);
-    let mut private = HashMap::from([
-        (private::STEP.to_owned(), tag.to_owned()),
-        (private::ATTEMPT.to_owned(), attempt.to_string()),
-    ]);
-    let mut metadata = tag.to_owned();
-    let mut created = Created {
+    let mut round = Round {
+        config,
         step,
-        attempt,
-        sent: false,
-        decoy: unknown,
+        tag,
+        first_round,
+        request,
+        pool,
+        user,
+        seed: decoy_seed(pool, user),
+        public: round_parameters(config, tag, attempt),
+        private: HashMap::from([
+            (private::STEP.to_owned(), tag.to_owned()),
+            (private::ATTEMPT.to_owned(), attempt.to_string()),
+        ]),
+        metadata: tag.to_owned(),
+        created: Created {
+            step,
+            attempt,
+            sent: false,
+            decoy: request.user_not_found,
+        },
     };
 
     match step {
         Step::EmailOtp | Step::SmsOtp => {
-            let (channel, key, destination, masked) = if step == Step::EmailOtp {
-                let to = attrs.get("email").filter(|_| !unknown);
-                let masked = to.and_then(|e| mask_email(e));
-                let to = to.filter(|_| masked.is_some() && verified(attrs, "email_verified"));
-                (
-                    Channel::Email,
-                    public::EMAIL,
-                    to,
-                    masked.unwrap_or_else(|| decoy_email(user, &seed)),
-                )
-            } else {
-                let to = attrs.get("phone_number").filter(|_| !unknown);
-                let masked = to.and_then(|p| mask_phone(p));
-                let to =
-                    to.filter(|_| masked.is_some() && verified(attrs, "phone_number_verified"));
-                (
-                    Channel::Sms,
-                    public::PHONE,
-                    to,
-                    masked.unwrap_or_else(|| decoy_phone(&seed)),
-                )
-            };
-            public.insert(key.to_owned(), masked);
-            // A real user with no usable destination (none, malformed, or not verified) gets
-            // the decoy treatment: a code nobody receives. An error instead would tell such
-            // users apart from unknown ones. The log says why, never the address.
-            if destination.is_none() && !unknown {
-                tracing::warn!(step = %step, "user has no usable verified destination; running a decoy round");
-                created.decoy = true;
-            }
-            let (issued_at, code) = match first_round {
-                Some(index) => {
-                    let stored = request
-                        .session
-                        .get(index)
-                        .and_then(Option::as_ref)
-                        .and_then(|r| r.challenge_metadata.as_deref())
-                        .and_then(|m| stored_code(m, &owner, tag, config.otp_length));
-                    stored.ok_or(AuthError::TamperedSession)?
-                }
-                None => {
-                    if let Some(state) = &config.state {
-                        let user = user_key(&state.key, owner.pool, user);
-                        match store.record_send(&user, now, &state.limits).await {
-                            Ok(SendGate::Allowed) => {}
-                            Ok(SendGate::OverLimit) => return Err(AuthError::TooManyCodes),
-                            Ok(SendGate::Locked) => return Err(AuthError::Locked),
-                            Err(e) => return Err(AuthError::State(e)),
-                        }
-                    }
-                    let code = generate_code(rng, config.otp_length);
-                    match destination {
-                        Some(to) if !created.decoy => {
-                            sender
-                                .send(&message(config, channel, to, &code))
-                                .await
-                                .map_err(AuthError::Delivery)?;
-                            created.sent = true;
-                        }
-                        _ => sender.imitate_send().await,
-                    }
-                    (now, code)
-                }
-            };
-            metadata = code_metadata(&owner, tag, issued_at, &code);
-            private.insert(private::CODE.to_owned(), code);
-            private.insert(private::ISSUED_AT.to_owned(), issued_at.to_string());
+            otp::challenge(&mut round, sender, store, rng, now).await?;
         }
-        Step::Captcha => {
-            let site_key = config.captcha.as_ref().map(|c| c.site_key.clone());
-            public.insert(
-                public::SITE_KEY.to_owned(),
-                site_key.ok_or(AuthError::Misconfigured)?,
-            );
-        }
-        Step::SelectAccount => {
-            let accounts = if unknown {
-                decoy_accounts(&seed)
-            } else {
-                match parse_accounts(attrs.get("custom:accounts").map(String::as_str)) {
-                    Some(map) => serde_json::Value::Object(map).to_string(),
-                    None => {
-                        tracing::warn!(step = %step, "custom:accounts is missing or malformed; the step cannot pass");
-                        "{}".to_owned()
-                    }
-                }
-            };
-            public.insert(public::ACCOUNTS.to_owned(), accounts.clone());
-            private.insert(private::ACCOUNTS.to_owned(), accounts);
-        }
+        Step::Captcha => captcha::challenge(&mut round)?,
+        Step::SelectAccount => account::challenge(&mut round),
         Step::SignedToken => {}
         Step::Password | Step::Choose => return Err(AuthError::SessionOutOfPlace),
     }
+    let Round {
+        public,
+        private,
+        metadata,
+        created,
+        ..
+    } = round;
     Ok(respond(event, public, private, metadata, created))
+}
+
+/// The round Create is building: what the step modules read (the configuration, the request,
+/// who signs in) and what they fill (parameters, metadata, the outcome for the log).
+pub(crate) struct Round<'a> {
+    pub config: &'a Config,
+    pub step: Step,
+    pub tag: &'static str,
+    /// Index in the session of the step's first round, on a retry.
+    pub first_round: Option<usize>,
+    pub request: &'a CreateAuthChallengeRequest,
+    pub pool: &'a str,
+    pub user: &'a str,
+    /// Stable pseudo-random bytes of pool and user name, for decoys.
+    pub seed: [u8; 32],
+    pub public: HashMap<String, String>,
+    pub private: HashMap<String, String>,
+    pub metadata: String,
+    pub created: Created,
+}
+
+impl Round<'_> {
+    /// Whether Cognito says the user does not exist.
+    pub fn unknown(&self) -> bool {
+        self.request.user_not_found
+    }
 }
 
 /// The public parameters every custom round has: its tag, its attempt, the attempts left.
@@ -475,177 +265,4 @@ fn respond(
         "challenge created"
     );
     created
-}
-
-fn message(config: &Config, channel: Channel, to: &str, code: &str) -> CodeMessage {
-    let minutes = config.otp_ttl_seconds.div_ceil(60);
-    CodeMessage {
-        channel,
-        destination: to.to_owned(),
-        subject: config
-            .email
-            .as_ref()
-            .map(|e| e.subject.clone())
-            .unwrap_or_default(),
-        body: format!(
-            "Your sign-in code is {code}. It expires in {minutes} minute{}. If you did not try to sign in, ignore this message.",
-            if minutes == 1 { "" } else { "s" }
-        ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::SeedableRng;
-    use rand::rngs::StdRng;
-
-    #[test]
-    fn codes_are_uniform_over_all_digits() {
-        let mut rng = StdRng::seed_from_u64(7);
-        let mut counts = [0u32; 10];
-        for _ in 0..20_000 {
-            let code = generate_code(&mut rng, 6);
-            assert_eq!(code.len(), 6);
-            for b in code.bytes() {
-                counts[usize::from(b - b'0')] += 1;
-            }
-        }
-        // 120,000 digits: each expected 12,000; a missing 9 (the exclusive-bound bug) fails.
-        for (digit, n) in counts.iter().enumerate() {
-            assert!((11_000..13_000).contains(n), "digit {digit}: {n}");
-        }
-    }
-
-    #[test]
-    fn masks() {
-        let table: &[(&str, Option<&str>)] = &[
-            ("jane@example.com", Some("j***@example.com")),
-            ("j@x.io", Some("j***@x.io")),
-            ("  j@x.io ", None),
-            ("jane@example.com\r\nBcc: mallory@example.net", None),
-            ("jane@example.com,mallory@example.net", None),
-            ("Jane <jane@example.com>", None),
-            ("jane@@example.com", None),
-            ("jane@.example.com", None),
-            ("@example.com", None),
-            ("jane@localhost", None),
-            ("jane", None),
-        ];
-        for (input, want) in table {
-            assert_eq!(mask_email(input).as_deref(), *want, "{input}");
-        }
-        assert_eq!(mask_phone("+15555550123").as_deref(), Some("+*******0123"));
-        assert_eq!(
-            mask_phone("+447700900123").as_deref(),
-            Some("+********0123")
-        );
-        for bad in [
-            "123",
-            "+1234567",
-            "+44 7700 900123",
-            "15555550123",
-            "+1555555012a",
-            "",
-        ] {
-            assert_eq!(mask_phone(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn only_the_exact_string_true_is_verified() {
-        let table: &[(Option<&str>, bool)] = &[
-            (Some("true"), true),
-            (Some("false"), false),
-            (Some("TRUE"), false),
-            (Some("True"), false),
-            (Some(" true"), false),
-            (Some("1"), false),
-            (Some(""), false),
-            (None, false),
-        ];
-        for (value, want) in table {
-            let attrs: HashMap<String, String> = value
-                .map(|v| ("email_verified".to_owned(), v.to_owned()))
-                .into_iter()
-                .collect();
-            assert_eq!(verified(&attrs, "email_verified"), *want, "{value:?}");
-            assert!(!verified(&attrs, "phone_number_verified"), "{value:?}");
-        }
-    }
-
-    #[test]
-    fn accounts() {
-        let table: &[(Option<&str>, bool)] = &[
-            (Some(r#"{"acc-1":"Personal","acc-2":"Work"}"#), true),
-            (Some("{}"), false),
-            (Some("[]"), false),
-            (Some(r#"{"acc-1":5}"#), false),
-            (Some(r#"{"":"Empty"}"#), false),
-            (Some("not json"), false),
-            (None, false),
-        ];
-        for (raw, ok) in table {
-            assert_eq!(parse_accounts(*raw).is_some(), *ok, "{raw:?}");
-        }
-    }
-
-    #[test]
-    fn decoys_are_stable_and_plausible() {
-        let a = decoy_seed("pool", "ghost");
-        assert_eq!(a, decoy_seed("pool", "ghost"));
-        assert_ne!(a, decoy_seed("pool", "ghost2"));
-        assert_eq!(decoy_email("someone@corp.example", &a), "s***@corp.example");
-        assert!(decoy_email("ghost", &a).starts_with("g***@"));
-        let phone = decoy_phone(&a);
-        assert_eq!(phone.len(), 12);
-        assert!(phone.starts_with("+*******"));
-        assert!(parse_accounts(Some(&decoy_accounts(&a))).is_some());
-    }
-
-    #[test]
-    fn stored_codes() {
-        let jane = Owner {
-            pool: "pool",
-            user: "jane",
-            sub: "sub-1",
-        };
-        let good = code_metadata(&jane, "EMAIL_OTP", 100, "123456");
-        let bound = &good["EMAIL_OTP:100:123456:".len()..];
-        let other_user = code_metadata(
-            &Owner {
-                user: "john",
-                ..jane
-            },
-            "EMAIL_OTP",
-            100,
-            "123456",
-        );
-        let other_sub = code_metadata(
-            &Owner {
-                sub: "sub-2",
-                ..jane
-            },
-            "EMAIL_OTP",
-            100,
-            "123456",
-        );
-        let table: Vec<(String, Option<(u64, &str)>)> = vec![
-            (good.clone(), Some((100, "123456"))),
-            (other_user, None),
-            (other_sub, None),
-            (format!("EMAIL_OTP:101:123456:{bound}"), None),
-            (format!("EMAIL_OTP:100:123457:{bound}"), None),
-            (format!("{good}:extra"), None),
-            ("EMAIL_OTP:100:123456".into(), None),
-            ("EMAIL_OTP:100:12345:0000000000000000".into(), None),
-            ("EMAIL_OTP:x:123456:0000000000000000".into(), None),
-            (good.replace("EMAIL_OTP", "SMS_OTP"), None),
-            ("EMAIL_OTP".into(), None),
-        ];
-        for (m, want) in table {
-            let got = stored_code(&m, &jane, "EMAIL_OTP", 6);
-            assert_eq!(got.as_ref().map(|(t, c)| (*t, c.as_str())), want, "{m}");
-        }
-    }
 }

@@ -6,6 +6,8 @@
 //! across sign-ins ([`state`]). Every I/O stays behind the traits of [`ports`] and
 //! [`state::StateStore`]; the clock and the random generator are parameters.
 
+pub mod account;
+pub mod captcha;
 pub mod choice;
 pub mod claims;
 pub mod config;
@@ -15,9 +17,11 @@ pub mod events;
 pub mod flow;
 pub mod jwt;
 pub mod logging;
+pub mod otp;
 pub mod ports;
 pub mod state;
 pub mod steps;
+pub mod token;
 pub mod verify;
 
 #[cfg(test)]

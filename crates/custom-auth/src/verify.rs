@@ -4,16 +4,18 @@
 //! answer, an expired code, a dependency that fails or times out. Verify never errors on the
 //! answer path; Define then counts the wrong answer against the step's attempts.
 
-use subtle::ConstantTimeEq;
-
+use crate::account;
+use crate::captcha;
 use crate::choice;
-use crate::claims::sign_in_id;
-use crate::config::{Config, Step, TokenKeySource};
-use crate::create::{parse_accounts, private};
+use crate::config::{Config, Step};
+use crate::create::private;
 use crate::events::VerifyAuthChallengeEvent;
-use crate::jwt::{JwksCache, TokenRejection, TokenRules, VerifyingKey, token_kid, verify_token};
+use crate::jwt::TokenRejection;
+use crate::otp;
 use crate::ports::{CaptchaVerifier, JwksFetcher};
-use crate::state::{Admission, OneTime, StateStore, choice_key, token_key, user_key};
+use crate::state::{Admission, OneTime, StateStore, user_key};
+use crate::token;
+pub use crate::token::TokenKeys;
 
 /// How long a recorded account choice waits for Pre Token Generation: longer than any sign-in
 /// (each round's session lasts at most 15 minutes).
@@ -97,52 +99,6 @@ impl From<Step> for Passed {
 
 /// The outcome of Verify.
 pub type Verdict = Result<Step, Wrong>;
-
-/// The keys of the `signed-token` step: a fixed key, or a JWKS endpoint behind a cache that
-/// outlives invocations.
-pub struct TokenKeys<F> {
-    source: Option<TokenKeySource>,
-    cache: JwksCache,
-    fetcher: F,
-}
-
-impl<F: JwksFetcher> TokenKeys<F> {
-    /// Keys as configured; `fetcher` is used only for a JWKS source.
-    pub fn new(config: &Config, fetcher: F) -> TokenKeys<F> {
-        TokenKeys {
-            source: config.signed_token.as_ref().map(|s| s.keys.clone()),
-            cache: JwksCache::new(),
-            fetcher,
-        }
-    }
-
-    /// The key for a token with header `kid`. A JWKS source needs a `kid`; an unknown one
-    /// triggers at most one rate-limited refetch; a failed fetch falls back to cached keys.
-    pub async fn key(&self, kid: Option<&str>, now: u64) -> Option<VerifyingKey> {
-        match self.source.as_ref()? {
-            TokenKeySource::Static(key) => Some(key.clone()),
-            TokenKeySource::Jwks(_) => {
-                let kid = kid?;
-                if let Some(key) = self.cache.get(kid, now) {
-                    return Some(key);
-                }
-                if self.cache.begin_fetch(now) {
-                    match self.fetcher.fetch().await {
-                        Ok(doc) => {
-                            if !self.cache.store(&doc, now) {
-                                tracing::warn!("JWKS document unusable; keeping cached keys");
-                            }
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "JWKS fetch failed; keeping cached keys")
-                        }
-                    }
-                }
-                self.cache.get_stale(kid)
-            }
-        }
-    }
-}
 
 fn answer_text(event: &VerifyAuthChallengeEvent) -> Option<&str> {
     match event.request.challenge_answer.as_ref()? {
@@ -260,98 +216,15 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
     let unknown = event.request.user_not_found;
     match step {
         Step::EmailOtp | Step::SmsOtp => {
-            let code = params.get(private::CODE).ok_or(Wrong::MissingParameters)?;
-            let issued_at: u64 = params
-                .get(private::ISSUED_AT)
-                .and_then(|t| t.parse().ok())
-                .ok_or(Wrong::MissingParameters)?;
-            // Compare first, in constant time, so timing says nothing about expiry or decoys.
-            let matches: bool = answer.trim().as_bytes().ct_eq(code.as_bytes()).into();
-            if unknown {
-                return Err(Wrong::Decoy);
-            }
-            let from_future = issued_at > now.saturating_add(MAX_ISSUE_SKEW_SECONDS);
-            if from_future || now > issued_at.saturating_add(config.otp_ttl_seconds) {
-                return Err(Wrong::Expired);
-            }
-            if matches {
-                Ok(step.into())
-            } else {
-                Err(Wrong::Mismatch)
-            }
+            otp::check(config, params, answer, unknown, now).map(|()| step.into())
         }
-        // CAPTCHA and account choice hold no secret of the user: the decoy checks them like a
-        // real round, so a correct solution cannot reveal that a user name is unknown.
-        Step::Captcha => match captcha.siteverify(answer).await {
-            Ok(true) => Ok(step.into()),
-            Ok(false) => Err(Wrong::CaptchaRejected),
-            Err(_) => Err(Wrong::Dependency),
-        },
+        Step::Captcha => captcha::check(captcha, answer).await.map(|()| step.into()),
         Step::SelectAccount => {
-            let offered = params.get(private::ACCOUNTS).map(String::as_str);
-            let accounts = parse_accounts(offered).ok_or(Wrong::Mismatch)?;
-            if !accounts.contains_key(answer) {
-                return Err(Wrong::Mismatch);
-            }
-            // With the account claim on, the choice is recorded for this sign-in (named by the
-            // client's sign-in id) so Pre Token Generation can put it in the tokens.
-            let choice = match (&config.account_claim, &config.state) {
-                (Some(_), Some(state)) => {
-                    let id = sign_in_id(&event.request.client_metadata).ok_or(Wrong::NoSignInId)?;
-                    let header = &event.cognito_event_user_pools_header;
-                    Some(OneTime {
-                        key: choice_key(
-                            &state.key,
-                            header.user_pool_id.as_deref().unwrap_or_default(),
-                            header.user_name.as_deref().unwrap_or_default(),
-                            id,
-                        ),
-                        expires_at: now.saturating_add(CHOICE_TTL_SECONDS),
-                        value: Some(answer.to_owned()),
-                    })
-                }
-                _ => None,
-            };
-            Ok(Passed {
-                step,
-                token: choice,
-            })
+            account::check(config, event, params, answer, now).map(|token| Passed { step, token })
         }
-        Step::SignedToken => {
-            let settings = config.signed_token.as_ref().ok_or(Wrong::UnknownStep)?;
-            let kid = token_kid(answer).map_err(Wrong::Token)?;
-            let key = keys
-                .key(kid.as_deref(), now)
-                .await
-                .ok_or(Wrong::Token(TokenRejection::UnknownKey))?;
-            let subject = event
-                .request
-                .user_attributes
-                .get("sub")
-                .map_or("", String::as_str);
-            let rules = TokenRules {
-                subject,
-                issuer: settings.issuer.as_deref(),
-                audience: settings.audience.as_deref(),
-            };
-            let facts = verify_token(answer, &key, &rules, now).map_err(Wrong::Token)?;
-            if unknown {
-                return Err(Wrong::Decoy);
-            }
-            // With a state store, a token is good for one sign-in: it must name itself.
-            let token = match &config.state {
-                None => None,
-                Some(state) => {
-                    let id = facts.id.ok_or(Wrong::Token(TokenRejection::NoTokenId))?;
-                    Some(OneTime {
-                        key: token_key(&state.key, &facts.issuer, &id),
-                        expires_at: facts.expires_at,
-                        value: None,
-                    })
-                }
-            };
-            Ok(Passed { step, token })
-        }
+        Step::SignedToken => token::check(config, keys, event, answer, now)
+            .await
+            .map(|token| Passed { step, token }),
         // A pick holds no secret: the decoy checks it like a real one.
         Step::Choose => {
             let offered = params

@@ -1,0 +1,27 @@
+//! The `captcha` step: the challenge (the widget's site key) and the check of the widget's
+//! token with the provider's siteverify.
+
+use crate::create::{Round, public};
+use crate::error::AuthError;
+use crate::ports::CaptchaVerifier;
+use crate::verify::Wrong;
+
+/// Builds the round: the site key the client's widget needs.
+pub(crate) fn challenge(round: &mut Round<'_>) -> Result<(), AuthError> {
+    let site_key = round.config.captcha.as_ref().map(|c| c.site_key.clone());
+    round.public.insert(
+        public::SITE_KEY.to_owned(),
+        site_key.ok_or(AuthError::Misconfigured)?,
+    );
+    Ok(())
+}
+
+/// Checks the widget token. It holds no secret of the user, so decoys are checked like real
+/// rounds: a solved CAPTCHA refused only for unknown names would reveal which names exist.
+pub(crate) async fn check(verifier: &impl CaptchaVerifier, answer: &str) -> Result<(), Wrong> {
+    match verifier.siteverify(answer).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Wrong::CaptchaRejected),
+        Err(_) => Err(Wrong::Dependency),
+    }
+}
