@@ -15,7 +15,7 @@ test: fmt-check clippy unit template-lint e2e
 
 ## A whole sign-in on a local AWS: build, deploy template.yaml, sign the demo user in.
 demo: venv
-	$(VENV)/bin/python tools/local_aws.py demo --port $(DEMO_PORT) --flow $(DEMO_FLOW)
+	$(VENV)/bin/python tools/local_aws.py demo --port $(DEMO_PORT) --flow "$(DEMO_FLOW)"
 
 ## Stop the local AWS that `make demo` started.
 demo-down:
