@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use crate::config::Step;
-use crate::otp::{mask_email, mask_phone, verified};
+use crate::otp;
 
 /// The `ClientMetadata` key that repeats the pick.
 pub const CHOICE_KEY: &str = "choice";
@@ -26,12 +26,7 @@ pub fn offer(alternatives: &[Step], attrs: &HashMap<String, String>, unknown: bo
         return alternatives.to_vec();
     }
     let usable = |step: &Step| match step {
-        Step::EmailOtp => attrs
-            .get("email")
-            .is_some_and(|e| mask_email(e).is_some() && verified(attrs, "email_verified")),
-        Step::SmsOtp => attrs
-            .get("phone_number")
-            .is_some_and(|p| mask_phone(p).is_some() && verified(attrs, "phone_number_verified")),
+        Step::EmailOtp | Step::SmsOtp => otp::destination(*step, attrs).is_some(),
         _ => true,
     };
     let offered: Vec<Step> = alternatives.iter().copied().filter(usable).collect();

@@ -151,6 +151,29 @@ fn stored_code(metadata: &str, owner: &Owner, tag: &str, length: usize) -> Optio
     (valid && owned).then(|| (issued_at, code.to_owned()))
 }
 
+/// The masked form of the address a code of `step` would go to (e-mail or phone number), if
+/// the user has a well-formed one, verified or not.
+fn masked(step: Step, attrs: &HashMap<String, String>) -> Option<String> {
+    match step {
+        Step::EmailOtp => attrs.get("email").and_then(|e| mask_email(e)),
+        _ => attrs.get("phone_number").and_then(|p| mask_phone(p)),
+    }
+}
+
+/// The address a code of `step` may go to: the user's e-mail address or phone number when it
+/// is well-formed and Cognito marks it verified. One rule for both the send and the offer of a
+/// choice ([`crate::choice::offer`]), so a choice never offers a channel that would not send.
+pub(crate) fn destination(step: Step, attrs: &HashMap<String, String>) -> Option<&str> {
+    let (attribute, flag) = match step {
+        Step::EmailOtp => ("email", "email_verified"),
+        _ => ("phone_number", "phone_number_verified"),
+    };
+    masked(step, attrs)?;
+    verified(attrs, flag)
+        .then(|| attrs.get(attribute).map(String::as_str))
+        .flatten()
+}
+
 /// Builds a code round: the masked destination, and on the step's first round a fresh code,
 /// counted against the send limit (with the state store) and sent, or a decoy send when there
 /// is nowhere to send; on a retry the first round's code, read back from its metadata.
@@ -177,27 +200,19 @@ pub(crate) async fn challenge<S: CodeSender>(
         user,
         sub: attrs.get("sub").map_or("", String::as_str),
     };
-    let (channel, key, destination, masked) = if step == Step::EmailOtp {
-        let to = attrs.get("email").filter(|_| !unknown);
-        let masked = to.and_then(|e| mask_email(e));
-        let to = to.filter(|_| masked.is_some() && verified(attrs, "email_verified"));
-        (
-            Channel::Email,
-            public::EMAIL,
-            to,
-            masked.unwrap_or_else(|| decoy_email(user, &seed)),
-        )
-    } else {
-        let to = attrs.get("phone_number").filter(|_| !unknown);
-        let masked = to.and_then(|p| mask_phone(p));
-        let to = to.filter(|_| masked.is_some() && verified(attrs, "phone_number_verified"));
-        (
-            Channel::Sms,
-            public::PHONE,
-            to,
-            masked.unwrap_or_else(|| decoy_phone(&seed)),
-        )
+    let (channel, key) = match step {
+        Step::EmailOtp => (Channel::Email, public::EMAIL),
+        _ => (Channel::Sms, public::PHONE),
     };
+    let (destination, shown) = if unknown {
+        (None, None)
+    } else {
+        (destination(step, attrs), masked(step, attrs))
+    };
+    let masked = shown.unwrap_or_else(|| match step {
+        Step::EmailOtp => decoy_email(user, &seed),
+        _ => decoy_phone(&seed),
+    });
     round.public.insert(key.to_owned(), masked);
     // A real user with no usable destination (none, malformed, or not verified) gets
     // the decoy treatment: a code nobody receives. An error instead would tell such
