@@ -4,20 +4,22 @@ SHELL := bash
 VENV := .venv
 PYTHON ?= python3
 DEMO_PORT ?= 4599
+DEMO_PAGE_PORT ?= 4600
 DEMO_FLOW ?= password,email-otp
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: test demo demo-down fmt-check clippy unit template-lint e2e bench fuzz load venv clean
+.PHONY: test demo demo-down fmt-check clippy unit web-test template-lint e2e bench fuzz load venv web chromium clean
 
 ## Every check: formatting, lints, unit/property/loop tests, template lints, end-to-end.
-test: fmt-check clippy unit template-lint e2e
+test: fmt-check clippy unit web-test template-lint e2e
 
-## A whole sign-in on a local AWS: build, deploy template.yaml, sign the demo user in.
-demo: venv
-	$(VENV)/bin/python tools/local_aws.py demo --port $(DEMO_PORT) --flow "$(DEMO_FLOW)"
+## A whole sign-in on a local AWS: build, deploy template.yaml, serve the sign-in page, sign the
+## demo user in with the CLI.
+demo: venv web
+	$(VENV)/bin/python tools/local_aws.py demo --port $(DEMO_PORT) --page-port $(DEMO_PAGE_PORT) --flow "$(DEMO_FLOW)"
 
-## Stop the local AWS that `make demo` started.
+## Stop the local AWS and the sign-in page that `make demo` started.
 demo-down:
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python tools/local_aws.py down --port $(DEMO_PORT); fi
 
@@ -30,12 +32,17 @@ clippy:
 unit:
 	cargo test --workspace --exclude e2e --locked
 
+## The sign-in page's own unit tests (what it says for each challenge and error), on Node.
+web-test: web/node_modules/.installed
+	cd web && node --test --test-reporter=spec src/
+
 template-lint: venv
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/sam validate --lint --region us-east-1
 
-## Deploys template.yaml into a fresh ministack on a free loopback port and signs in.
-e2e: venv
+## Deploys template.yaml into a fresh ministack on a free loopback port and signs in, through the
+## CLI and through the sign-in page in headless Chromium.
+e2e: venv web chromium
 	cargo test -p e2e --locked -- --nocapture
 
 FUNCTIONS := -p define-auth-challenge -p create-auth-challenge -p verify-auth-challenge -p pre-token-generation
@@ -81,6 +88,30 @@ $(VENV)/.installed: tools/requirements.txt tools/requirements-ministack.txt
 	test -x $(VENV)/ministack/bin/python || $(PYTHON) -m venv $(VENV)/ministack
 	$(VENV)/ministack/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-ministack.txt
 	touch $@
+
+## The sign-in page: npm packages pinned by web/package-lock.json (no install scripts run: esbuild
+## comes as a per-platform package), bundled by esbuild into web/dist.
+web: web/node_modules/.installed
+	cd web && node build.mjs
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	@echo "==> installing the sign-in page's pinned npm packages into web/node_modules (first run only)"
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+## Debian's Chromium, for the browser tests (`make test` installs it on first run).
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo "==> installing Debian's chromium for the browser tests (first run only)"; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		log=$$(mktemp); \
+		if ! { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			$$sudo apt-get install -y -qq --no-install-recommends chromium; } >$$log 2>&1; then \
+			tail -40 $$log; exit 1; fi; \
+		rm -f $$log; \
+	fi
+	@$(CHROMIUM) --version
 
 clean: demo-down
 	cargo clean

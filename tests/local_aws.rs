@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use test_support::contains_word;
 
+#[path = "local_aws/browser.rs"]
+mod browser;
 #[path = "local_aws/clients.rs"]
 mod clients;
 
@@ -476,6 +478,7 @@ fn sign_in_through_the_local_aws() {
     codes.extend(state_across_sign_ins(&aws));
     selected_account_in_the_tokens(&aws);
     codes.extend(clients::flows_per_client_and_choice(&aws));
+    codes.extend(browser::sign_in_through_the_page(&aws));
 
     // Every line the functions logged (JSON, trace asked, info and above written) holds no code, answer, password or
     // token. Codes are matched as whole words, so a request id cannot fake a hit.

@@ -9,7 +9,7 @@ always set, so a run can never touch a real account.
     python tools/local_aws.py code --port 4599 --to jane@example.com
     python tools/local_aws.py user --port 4599 --stack custom-auth-demo --username sam --email sam@example.com
     python tools/local_aws.py describe --port 4599 --stack custom-auth-demo
-    python tools/local_aws.py down --port 4599
+    python tools/local_aws.py down --port 4599      (also stops the sign-in page `demo` serves)
 """
 
 import argparse
@@ -120,9 +120,15 @@ def start(port):
 
 
 def stop(port):
-    path = pid_file(port)
+    stop_group(page_pid_file(port))
+    if stop_group(pid_file(port)):
+        say(f"local AWS on port {port} stopped")
+
+
+def stop_group(path):
+    """Stops the process group whose leader's pid `path` holds; whether there was one."""
     if not path.exists():
-        return
+        return False
     pid = int(path.read_text())
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
@@ -139,7 +145,47 @@ def stop(port):
             continue
         break
     path.unlink(missing_ok=True)
-    say(f"local AWS on port {port} stopped")
+    return True
+
+
+def page_pid_file(port):
+    return STATE / str(port) / "page.pid"
+
+
+def start_page(port, page_port, info, flow):
+    """Serves the sign-in page (web/dist, built by `make web`) on 127.0.0.1, configured for the stack."""
+    if not (ROOT / "web" / "dist" / "app.js").exists():
+        fail("the sign-in page is not built", "run `make web`")
+    stop_group(page_pid_file(port))
+    config = {"userPoolId": info["userPoolId"], "clientId": info["clientId"], "flow": flow,
+              "endpoint": f"http://127.0.0.1:{port}", "title": "Sign in (local AWS)"}
+    path = STATE / str(port) / "page.json"
+    path.write_text(json.dumps(config, indent=2))
+    log = open(STATE / str(port) / "page.log", "ab")
+    process = subprocess.Popen(["node", str(ROOT / "web" / "serve.mjs"), "--port", str(page_port), "--config", str(path)],
+                               stdout=log, stderr=log, start_new_session=True)
+    page_pid_file(port).write_text(str(process.pid))
+    url = f"http://127.0.0.1:{page_port}/"
+    for _ in range(40):
+        try:
+            http_get(url)
+            return url
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.25)
+    fail(f"the sign-in page did not start on port {page_port}",
+         f"see {STATE / str(port) / 'page.log'}; try another port (make demo DEMO_PAGE_PORT=...)")
+
+
+def build_cli():
+    """The demo's CLI, built before it is needed so step 5 does not sit quiet while it compiles."""
+    say("building the sign-in CLI (cargo build -p cognito-signin; a minute or two on the first run)")
+    result = subprocess.run(["cargo", "build", "--locked", "-p", "cognito-signin"], cwd=ROOT)
+    if result.returncode != 0:
+        fail("cargo build -p cognito-signin failed", "see the Rust build output above")
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    return target / "debug" / "cognito-signin"
 
 
 def run(cmd, env, what, fix):
@@ -218,8 +264,8 @@ def prepare(port, stack):
     return info
 
 
-def add_user(port, stack, username, email, email_verified):
-    """A user with an e-mail address and no password (custom steps only)."""
+def add_user(port, stack, username, email, email_verified, phone=None):
+    """A user with an e-mail address (and, if given, a verified phone number) and the demo password."""
     pool = outputs(port, stack)["UserPoolId"]
     idp = boto(port, "cognito-idp")
     attributes = [
@@ -227,6 +273,8 @@ def add_user(port, stack, username, email, email_verified):
         {"Name": "email_verified", "Value": "true" if email_verified else "false"},
         {"Name": "custom:accounts", "Value": DEMO_USER["accounts"]},
     ]
+    if phone:
+        attributes += [{"Name": "phone_number", "Value": phone}, {"Name": "phone_number_verified", "Value": "true"}]
     try:
         idp.admin_create_user(UserPoolId=pool, Username=username, MessageAction="SUPPRESS",
                               UserAttributes=attributes)
@@ -302,34 +350,39 @@ def function_logs(port):
     return lines
 
 
-def run_demo(port, flow):
+def run_demo(port, page_port, flow):
     stack = "custom-auth-demo"
-    say(f"step 1/4: local AWS on 127.0.0.1:{port}")
+    say(f"step 1/5: local AWS on 127.0.0.1:{port}")
     start(port)
-    say("step 2/4: build the functions")
+    say("step 2/5: build the functions and the sign-in CLI")
     build(port)
-    say("step 3/4: deploy template.yaml")
+    cli = build_cli()
+    say("step 3/5: deploy template.yaml")
     deploy(port, stack, flow, [])
     info = prepare(port, stack)
-    say("step 4/4: sign in as the demo user with cognito-signin")
+    say("step 4/5: serve the sign-in page")
+    url = start_page(port, page_port, info, flow)
     print(f"""
   user pool  {info['userPoolId']}   app client  {info['clientId']}
   user       {info['username']}   password  {info['password']}   e-mail  {info['email']}
   flow       {flow}
 
-  Each e-mailed code lands in the local mailbox, printed just before you are asked for it.
-  Stop the local AWS afterwards with `make demo-down`.
+  The sign-in page:  {url}
+  Open it in a browser on this machine and sign in as {info['username']}; read e-mailed codes with
+      .venv/bin/python tools/local_aws.py mailbox --port {port} --to {info['email']}
+  Each e-mailed code lands in the local mailbox, printed just before you are asked for it below.
+  Stop the local AWS and the page afterwards with `make demo-down`.
 """, file=sys.stderr, flush=True)
+    say("step 5/5: sign in as the demo user with cognito-signin")
     mailbox = f"{sys.executable} {Path(__file__).resolve()} mailbox --port {port} --to {info['email']}"
-    cmd = ["cargo", "run", "--quiet", "--locked", "-p", "cognito-signin", "--",
-           "--user-pool-id", info["userPoolId"], "--client-id", info["clientId"],
+    cmd = [str(cli), "--user-pool-id", info["userPoolId"], "--client-id", info["clientId"],
            "--username", info["username"], "--before-prompt", mailbox]
     if flow.split(",")[0].strip() == "password":
         cmd += ["--password", info["password"]]
     result = subprocess.run(cmd, env=aws_env(port), cwd=ROOT)
     if result.returncode != 0:
         fail("the sign-in did not succeed", "run `make demo` again and type the code from the mailbox above")
-    say("signed in: the ID token claims are printed above")
+    say(f"signed in: the ID token claims are printed above; the page stays at {url} until `make demo-down`")
 
 
 def main():
@@ -344,6 +397,7 @@ def main():
     demo = sub.add_parser("demo", help="up, then sign the demo user in interactively")
     demo.add_argument("--port", type=int, required=True)
     demo.add_argument("--flow", required=True)
+    demo.add_argument("--page-port", type=int, required=True, help="where to serve the sign-in page")
     down = sub.add_parser("down", help="stop the local AWS")
     down.add_argument("--port", type=int, required=True)
     box = sub.add_parser("mailbox", help="print the newest e-mail sent to an address")
@@ -358,6 +412,7 @@ def main():
     user.add_argument("--username", required=True)
     user.add_argument("--email", required=True)
     user.add_argument("--email-verified", choices=["true", "false"], default="true")
+    user.add_argument("--phone", help="a verified phone number (E.164)")
     po = sub.add_parser("password-only", help="try the password-only flows; print each outcome as JSON")
     po.add_argument("--port", type=int, required=True)
     po.add_argument("--stack", required=True)
@@ -380,7 +435,7 @@ def main():
             infos.append(prepare(args.port, stack))
         print(json.dumps(infos))
     elif args.command == "demo":
-        run_demo(args.port, args.flow)
+        run_demo(args.port, args.page_port, args.flow)
     elif args.command == "down":
         stop(args.port)
     elif args.command == "mailbox":
@@ -395,7 +450,7 @@ def main():
         print(f"\n--- local mailbox: newest message to {args.to} ---\nFrom: {m.get('Source')}\n"
               f"Subject: {m.get('Subject')}\n\n{m.get('BodyText')}\n---", file=sys.stderr)
     elif args.command == "user":
-        add_user(args.port, args.stack, args.username, args.email, args.email_verified == "true")
+        add_user(args.port, args.stack, args.username, args.email, args.email_verified == "true", args.phone)
     elif args.command == "password-only":
         print(json.dumps(password_only(args.port, args.stack)))
     elif args.command == "describe":

@@ -1,0 +1,265 @@
+// End to end through the sign-in page, in a real browser: headless Chromium (Debian's package),
+// driven by playwright-core (pinned in web/package-lock.json), against the local AWS the Rust
+// end-to-end test started. It serves web/dist with serve.mjs, one configuration per stack, reads
+// codes from the local SES mailbox and SNS outbox as a person would read their mail, and fills
+// the page by its labels, so an unlabelled field fails the test.
+//
+//   node tests/browser/signin.mjs '<json>'     (tests/local_aws/browser.rs writes the JSON)
+//
+// The JSON: { endpoint, artifacts, chromium, user: {name, password, email, phone},
+//             stacks: { "<stack>": {userPoolId, clientId, flow} } }
+// Progress goes to stderr; stdout gets one JSON line, {"codes": [...]}, for the leak check.
+// Screenshots land in `artifacts`. Exits non-zero on the first failed expectation.
+
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+
+import { serve } from '../../web/serve.mjs';
+
+// playwright-core is installed with the page's packages (web/node_modules).
+const require = createRequire(new URL('../../web/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
+
+const input = JSON.parse(process.argv[2] ?? '{}');
+const { endpoint, artifacts, user } = input;
+const log = (line) => console.error(`  page: ${line}`);
+const codes = [];
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1024, height: 768 };
+/** The page in use, for a screenshot and its words when an expectation fails. */
+let lastPage = null;
+
+async function getJson(path) {
+  const response = await fetch(`${endpoint}${path}`);
+  assert.equal(response.status, 200, `GET ${path}`);
+  return response.json();
+}
+
+/** Every e-mail the local SES accepted for `to`, oldest first. */
+async function mails(to) {
+  const data = await getJson('/_ministack/ses/messages');
+  return Object.values(data.messages ?? {})
+    .flat()
+    .filter((m) => (m.To ?? []).includes(to))
+    .sort((a, b) => (a.Timestamp ?? 0) - (b.Timestamp ?? 0));
+}
+
+/** Every SMS the local SNS published to `phone`, oldest first. */
+async function texts(phone) {
+  const data = await getJson(`/_ministack/sns/sms-messages?phoneNumber=${encodeURIComponent(phone)}`);
+  return data.sms_messages?.[phone] ?? [];
+}
+
+/** Waits (10 s at most) for message number `count + 1` and returns the code in it. */
+async function newCode(read, count, field) {
+  for (let i = 0; i < 100; i++) {
+    const list = await read();
+    if (list.length > count) {
+      const match = /code is (\d+)/.exec(list[list.length - 1][field] ?? '');
+      assert.ok(match, 'the newest message carries a code');
+      codes.push(match[1]);
+      return match[1];
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('no new message reached the local mailbox');
+}
+
+const emailCode = async (before) => newCode(() => mails(user.email), before, 'BodyText');
+const smsCode = async (before) => newCode(() => texts(user.phone), before, 'Message');
+
+/** A page in a context of its own: a fresh browser profile, like another device. */
+async function open(browser, base, stack, viewport) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  lastPage = page;
+  page.setDefaultTimeout(20_000);
+  page.on('pageerror', (error) => log(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') {
+      log(`console: ${message.text()}`);
+    }
+  });
+  await page.goto(`${base}${stack}/`);
+  await page.getByLabel('User name').waitFor();
+  return { context, page };
+}
+
+async function focused(page) {
+  return page.evaluate(() => document.activeElement?.id ?? '');
+}
+
+async function shot(page, name) {
+  const path = `${artifacts}/${name}.png`;
+  await page.screenshot({ path, fullPage: true });
+  log(`screenshot ${path}`);
+}
+
+/** The signed-in view shows the ID token's claims: returns them as name -> text. */
+async function claims(page) {
+  await page.getByRole('heading', { name: 'You are signed in' }).waitFor();
+  assert.equal(await focused(page), 'signed-in-title', 'focus moves to the result');
+  return page.$$eval('#claims div', (rows) =>
+    Object.fromEntries(rows.map((r) => [r.querySelector('dt').textContent, r.querySelector('dd').textContent])),
+  );
+}
+
+async function startSignIn(page, password) {
+  await page.getByLabel('User name').fill(user.name);
+  if (password !== undefined) {
+    await page.getByLabel('Password').fill(password);
+  } else {
+    assert.equal(await page.getByLabel('Password').isVisible(), false, 'no password field for this flow');
+  }
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/**
+ * password,email-otp: SRP in the browser, then the code. (One try at the code only: the local AWS
+ * ends a sign-in after three answered rounds and counts SRP as two; README.)
+ */
+async function passwordThenCode(browser, base) {
+  const { context, page } = await open(browser, base, 'e2e-password', DESKTOP);
+  assert.equal(await focused(page), 'username', 'focus starts on the user name');
+  const before = (await mails(user.email)).length;
+  await startSignIn(page, user.password);
+  await page.getByRole('heading', { name: 'Check your e-mail' }).waitFor();
+  const masked = `${user.email[0]}***@${user.email.split('@')[1]}`;
+  assert.match(await page.locator('#challenge-text').textContent(), new RegExp(`code to ${masked.replace(/[*.]/g, '\\$&')}`));
+  assert.equal(await page.locator('#challenge-tries').textContent(), '3 tries left.');
+  assert.equal(await focused(page), 'answer', 'focus moves to the code');
+  await page.getByLabel('Code').fill(await emailCode(before));
+  await page.getByRole('button', { name: 'Continue' }).click();
+  const seen = await claims(page);
+  assert.equal(seen['cognito:username'], user.name);
+  assert.equal(seen.email, user.email);
+  assert.equal(seen.token_use, 'id');
+  await shot(page, 'signed-in');
+  // Signing out returns to the start, and a reload stays signed out.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('status').filter({ hasText: 'You are signed out.' }).waitFor();
+  await page.reload();
+  await page.getByLabel('User name').waitFor();
+  await context.close();
+  log('password,email-otp: SRP in the browser, then the e-mailed code: signed in');
+}
+
+/** email-otp|sms-otp: the choice offers both (the phone is verified); each branch signs in. */
+async function chooseEach(browser, base) {
+  // E-mail, on a phone-sized screen, by pointer.
+  let { context, page } = await open(browser, base, 'e2e-choice', PHONE);
+  let before = (await mails(user.email)).length;
+  const textsBefore = (await texts(user.phone)).length;
+  await startSignIn(page, undefined);
+  await page.getByRole('heading', { name: 'How do you want to sign in?' }).waitFor();
+  const offered = await page.getByRole('radio').evaluateAll((radios) => radios.map((r) => r.value));
+  assert.deepEqual(offered, ['email-otp', 'sms-otp']);
+  assert.equal(await focused(page), 'pick-0', 'focus on the first choice');
+  assert.equal((await mails(user.email)).length, before, 'nothing is sent before the choice');
+  await shot(page, 'choice-phone');
+  await page.getByLabel('E-mail me a code').check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('heading', { name: 'Check your e-mail' }).waitFor();
+  assert.equal(await page.locator('#challenge-tries').textContent(), '3 tries left.');
+  assert.equal(await focused(page), 'answer', 'focus moves to the code');
+  // A wrong code first: counted, said in plain words, and the same code stays valid.
+  const code = await emailCode(before);
+  await page.getByLabel('Code').fill(code === '000000' ? '000001' : '000000');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('alert').filter({ hasText: 'That code was not right. 2 tries left.' }).waitFor();
+  assert.equal(await focused(page), 'answer', 'focus back on the code after a wrong one');
+  assert.equal(await page.getByLabel('Code').inputValue(), '', 'the wrong code is cleared');
+  await page.getByLabel('Code').fill(code);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  assert.equal((await claims(page))['cognito:username'], user.name);
+  assert.equal((await mails(user.email)).length, before + 1, 'the retry reused the one e-mailed code');
+  await shot(page, 'signed-in-phone');
+  // The narrowest phones: still no sideways scrolling, long claims wrap.
+  await page.setViewportSize({ width: 320, height: 640 });
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 320, `no sideways scrolling on a 320-pixel screen (${width} px wide)`);
+  await context.close();
+  log('email-otp|sms-otp: e-mail chosen, a wrong code refused, the right one signed in (phone-sized)');
+
+  // SMS, by keyboard alone: arrow to the second choice, Enter to go on, type, Enter.
+  ({ context, page } = await open(browser, base, 'e2e-choice', PHONE));
+  before = (await mails(user.email)).length;
+  await page.keyboard.type(user.name);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'How do you want to sign in?' }).waitFor();
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await page.getByLabel('Text me a code').isChecked(), true);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Check your phone' }).waitFor();
+  assert.match(await page.locator('#challenge-text').textContent(), /by text message to \+\*+\d{2,4}\./);
+  await page.keyboard.type(await smsCode(textsBefore));
+  await page.keyboard.press('Enter');
+  assert.equal((await claims(page))['cognito:username'], user.name);
+  assert.equal((await mails(user.email)).length, before, 'no e-mail when SMS was chosen');
+  await context.close();
+  log('email-otp|sms-otp: SMS chosen by keyboard, signed in');
+}
+
+/** email-otp: three wrong codes end the sign-in; the page says so in plain words and starts again. */
+async function wrongCodes(browser, base) {
+  const { context, page } = await open(browser, base, 'e2e-email', DESKTOP);
+  const before = (await mails(user.email)).length;
+  await startSignIn(page, undefined);
+  await page.getByRole('heading', { name: 'Check your e-mail' }).waitFor();
+  const code = await emailCode(before);
+  const wrong = ['000000', '000001', '000002', '000003'].filter((c) => c !== code);
+  for (const [i, guess] of wrong.slice(0, 3).entries()) {
+    await page.getByLabel('Code').fill(guess);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    if (i < 2) {
+      await page.getByRole('alert').filter({ hasText: `${2 - i} ${i === 1 ? 'try' : 'tries'} left.` }).waitFor();
+    }
+  }
+  await page.getByRole('alert').filter({ hasText: 'Sign-in failed: the user name, password or answer was not right' }).waitFor();
+  await page.getByLabel('User name').waitFor();
+  assert.equal(await focused(page), 'username', 'focus back on the user name');
+  await shot(page, 'failed');
+  await context.close();
+  log('three wrong codes: the sign-in ends, in plain words');
+}
+
+let browser;
+let server;
+try {
+  await mkdir(artifacts, { recursive: true });
+  const configs = Object.fromEntries(
+    Object.entries(input.stacks).map(([stack, s]) => [
+      stack,
+      { userPoolId: s.userPoolId, clientId: s.clientId, flow: s.flow, endpoint, captchaScript: '' },
+    ]),
+  );
+  server = await serve({ configs });
+  log(`serving the page at ${server.url}`);
+  browser = await chromium.launch({
+    executablePath: input.chromium,
+    chromiumSandbox: false,
+    // The machine's network is closed: Chromium's own background traffic would only fail.
+    args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+  log(`browser ${browser.version()}`);
+  await passwordThenCode(browser, server.url);
+  await chooseEach(browser, server.url);
+  await wrongCodes(browser, server.url);
+  console.log(JSON.stringify({ codes }));
+} catch (error) {
+  console.error(error);
+  if (lastPage && !lastPage.isClosed()) {
+    const words = await lastPage.evaluate(() =>
+      ['status', 'error', 'challenge-title', 'challenge-text'].map((id) => `${id}: ${document.getElementById(id)?.textContent}`),
+    ).catch(() => []);
+    log(`the page said: ${words.join(' | ')}`);
+    await shot(lastPage, 'failure').catch(() => {});
+  }
+  console.log(JSON.stringify({ codes }));
+  process.exitCode = 1;
+} finally {
+  await browser?.close();
+  await server?.close();
+}

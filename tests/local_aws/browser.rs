@@ -1,0 +1,126 @@
+//! The sign-in page in a real browser (issue 12): `tests/browser/signin.mjs` drives Debian's
+//! headless Chromium through the page (web/dist) against this test's local AWS, for
+//! `password,email-otp` (SRP in the browser, then the code), `email-otp|sms-otp` (each branch
+//! chosen; a wrong code, then the right one) and `email-otp` with three wrong codes. `make e2e` builds the page
+//! and installs Chromium first. Screenshots land in `target/e2e-artifacts/`.
+
+use super::*;
+
+/// Chromium as Debian installs it (`make chromium`); `CHROMIUM` names another.
+fn chromium() -> PathBuf {
+    let path =
+        std::env::var_os("CHROMIUM").map_or_else(|| "/usr/bin/chromium".into(), PathBuf::from);
+    assert!(
+        path.exists(),
+        "no Chromium at {}: run `make chromium` (or `make e2e`, which does)",
+        path.display()
+    );
+    path
+}
+
+pub(crate) fn artifacts() -> PathBuf {
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    target.join("e2e-artifacts")
+}
+
+/// Runs the page's scenarios; returns the codes it typed, for the leak check.
+pub(crate) fn sign_in_through_the_page(aws: &LocalAws) -> Vec<String> {
+    assert!(
+        root().join("web/dist/app.js").exists(),
+        "the page is not built: run `make web` (or `make e2e`, which does)"
+    );
+    // One user of its own on each stack: the CLI's sign-ins above have used up jane's limits.
+    let (name, email, phone) = ("pat", "pat@example.com", "+15555550188");
+    let mut stacks = serde_json::Map::new();
+    for (stack, flow) in [
+        ("e2e-password", "password,email-otp"),
+        ("e2e-choice", "email-otp|sms-otp"),
+        ("e2e-email", "email-otp"),
+    ] {
+        let out = local_aws(&[
+            "user",
+            "--port",
+            &aws.port,
+            "--stack",
+            stack,
+            "--username",
+            name,
+            "--email",
+            email,
+            "--phone",
+            phone,
+        ]);
+        assert!(out.status.success(), "could not set up {name} on {stack}");
+        let s = aws.stack(stack);
+        stacks.insert(
+            stack.into(),
+            serde_json::json!({
+                "userPoolId": s["userPoolId"], "clientId": s["clientId"], "flow": flow,
+            }),
+        );
+    }
+    let input = serde_json::json!({
+        "endpoint": aws.endpoint(),
+        "artifacts": artifacts(),
+        "chromium": chromium(),
+        "user": { "name": name, "password": "Demo-Passw0rd!", "email": email, "phone": phone },
+        "stacks": stacks,
+    });
+    let mut child = Command::new("node")
+        .arg(root().join("tests/browser/signin.mjs"))
+        .arg(input.to_string())
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run node tests/browser/signin.mjs");
+    // Bounded: the script's own steps time out after 20 s each; five minutes in all is plenty.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for node") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the browser test ran past five minutes");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let mut stdout = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        use std::io::Read;
+        out.read_to_string(&mut stdout).expect("node's stdout");
+    }
+    let result: Value = stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or(Value::Null);
+    assert!(
+        status.success(),
+        "the sign-in page failed in the browser (see `page:` lines above)"
+    );
+    let codes: Vec<String> = result["codes"]
+        .as_array()
+        .expect("the codes the page typed")
+        .iter()
+        .filter_map(|c| c.as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        codes.len(),
+        4,
+        "four codes read from the mailboxes: {codes:?}"
+    );
+    for shot in ["signed-in", "signed-in-phone", "choice-phone", "failed"] {
+        let path = artifacts().join(format!("{shot}.png"));
+        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+        assert!(size > 1000, "no screenshot {}", path.display());
+    }
+    println!(
+        "sign-in page: 4 sign-ins in Chromium, screenshots in {}",
+        artifacts().display()
+    );
+    codes
+}

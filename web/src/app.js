@@ -1,0 +1,291 @@
+// The sign-in page: Amplify v6 talks to Cognito from the browser (SRP for the password step,
+// CUSTOM_AUTH for every other), and this file shows one step at a time. The page knows its user
+// pool, app client and flow from config.json beside it (written by `make demo`, or by whoever
+// hosts the page), so one build serves every stack.
+
+import { Amplify, sessionStorage } from '@aws-amplify/core';
+import { confirmSignIn, fetchAuthSession, signIn, signOut } from '@aws-amplify/auth';
+import { cognitoUserPoolsTokenProvider } from '@aws-amplify/auth/cognito';
+
+import {
+  claimRows,
+  describeChallenge,
+  explainError,
+  newSignInId,
+  optionLabel,
+  startsWithPassword,
+} from './words.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** The sign-in under way: its id (sent in every answer's ClientMetadata) and current view. */
+let current = { signInId: '', view: null };
+let config = null;
+
+function show(section) {
+  for (const id of ['start', 'challenge', 'signed-in', 'broken']) {
+    $(id).hidden = id !== section;
+  }
+}
+
+function setStatus(text) {
+  $('status').textContent = text;
+}
+
+function setError(text) {
+  $('error').textContent = text;
+  $('error').hidden = !text;
+}
+
+function busy(form, on) {
+  for (const button of form.querySelectorAll('button')) {
+    button.disabled = on;
+  }
+  form.setAttribute('aria-busy', on ? 'true' : 'false');
+}
+
+function showStart() {
+  current = { signInId: '', view: null };
+  $('password-row').hidden = !startsWithPassword(config.flow);
+  $('password').required = startsWithPassword(config.flow);
+  $('password').value = '';
+  show('start');
+  $('username').focus();
+}
+
+async function begin(event) {
+  event.preventDefault();
+  const form = $('start');
+  setError('');
+  busy(form, true);
+  setStatus('Signing in…');
+  current.signInId = newSignInId();
+  try {
+    const withPassword = startsWithPassword(config.flow);
+    const result = await signIn({
+      username: $('username').value.trim(),
+      password: withPassword ? $('password').value : undefined,
+      options: {
+        authFlowType: withPassword ? 'CUSTOM_WITH_SRP' : 'CUSTOM_WITHOUT_SRP',
+        clientMetadata: { signInId: current.signInId },
+      },
+    });
+    await next(result);
+  } catch (error) {
+    fail(error);
+  } finally {
+    busy(form, false);
+  }
+}
+
+async function next(result) {
+  const step = result?.nextStep?.signInStep;
+  if (step === 'DONE') {
+    await showSignedIn();
+  } else if (step === 'CONFIRM_SIGN_IN_WITH_CUSTOM_CHALLENGE') {
+    showChallenge(result.nextStep.additionalInfo ?? {});
+  } else {
+    // A pool set up for another kind of sign-in (a new password, MFA): not this page's job.
+    fail({ name: 'UnsupportedStep', message: String(step) });
+  }
+}
+
+function showChallenge(params) {
+  const view = describeChallenge(params);
+  current.view = view;
+  setStatus('');
+  $('challenge-title').textContent = view.title;
+  $('challenge-text').textContent = view.text;
+  $('challenge-tries').textContent = view.tries;
+  if (view.retry) {
+    setError(`${view.wrong} ${view.tries}`);
+  } else {
+    setError('');
+  }
+
+  const choices = $('choices');
+  const list = $('choice-list');
+  list.replaceChildren();
+  const picks = view.options
+    ? view.options.map((name) => [name, optionLabel(name)])
+    : view.accounts
+      ? Object.entries(view.accounts).map(([id, name]) => [id, `${name} (${id})`])
+      : null;
+  choices.hidden = !picks;
+  if (picks) {
+    $('choices-legend').textContent = view.options ? 'Sign in with' : 'Accounts';
+    picks.forEach(([value, label], i) => {
+      const id = `pick-${i}`;
+      const input = Object.assign(document.createElement('input'), {
+        type: 'radio', name: 'pick', id, value, checked: i === 0, required: true,
+      });
+      const text = Object.assign(document.createElement('label'), { htmlFor: id, textContent: label });
+      const row = document.createElement('div');
+      row.className = 'pick';
+      row.append(input, text);
+      list.append(row);
+    });
+  }
+
+  const slot = $('captcha-slot');
+  slot.hidden = view.siteKey === null;
+  if (view.siteKey !== null) {
+    renderCaptcha(slot, view.siteKey);
+  }
+
+  const needsText = !picks;
+  $('answer-row').hidden = !needsText;
+  const short = $('answer');
+  const long = $('answer-long');
+  short.hidden = view.input.long;
+  long.hidden = !view.input.long;
+  const field = view.input.long ? long : short;
+  $('answer-label').htmlFor = field.id;
+  $('answer-label').textContent = view.input.label;
+  short.value = '';
+  long.value = '';
+  short.inputMode = view.input.numeric ? 'numeric' : 'text';
+  short.autocomplete = view.input.autocomplete;
+  short.required = needsText && !view.input.long;
+  long.required = needsText && view.input.long;
+
+  show('challenge');
+  // Focus goes to what the person fills next: the field, or the first choice.
+  const first = picks ? list.querySelector('input') : field;
+  first?.focus();
+}
+
+/** The CAPTCHA widget (Cloudflare Turnstile by default): its token fills the answer field. */
+function renderCaptcha(slot, siteKey) {
+  slot.replaceChildren();
+  const widget = document.createElement('div');
+  widget.dataset.sitekey = siteKey;
+  slot.append(widget);
+  const script = config.captchaScript ?? 'https://challenges.cloudflare.com/turnstile/v0/api.js';
+  if (!script) {
+    return;
+  }
+  const start = () => window.turnstile?.render(widget, {
+    sitekey: siteKey,
+    callback: (token) => { $('answer-long').value = token; },
+  });
+  if (window.turnstile) {
+    start();
+  } else {
+    const tag = Object.assign(document.createElement('script'), { src: script, async: true });
+    tag.addEventListener('load', start);
+    document.head.append(tag);
+  }
+}
+
+async function answer(event) {
+  event.preventDefault();
+  const form = $('challenge');
+  const view = current.view;
+  const picked = form.querySelector('input[name="pick"]:checked');
+  const text = view.input.long ? $('answer-long').value : $('answer').value;
+  const value = (picked ? picked.value : text).trim();
+  const metadata = { signInId: current.signInId };
+  // A pick goes twice: as the answer (which Verify checks) and in ClientMetadata `choice`, where
+  // the next round's Create reads it.
+  if (view.kind === 'CHOOSE') {
+    metadata.choice = value;
+  }
+  busy(form, true);
+  setStatus('Checking…');
+  try {
+    const result = await confirmSignIn({ challengeResponse: value, options: { clientMetadata: metadata } });
+    await next(result);
+  } catch (error) {
+    fail(error);
+  } finally {
+    busy(form, false);
+  }
+}
+
+async function showSignedIn() {
+  const { tokens } = await fetchAuthSession();
+  const payload = tokens?.idToken?.payload;
+  if (!payload) {
+    throw { name: 'NoTokens', message: 'no ID token' };
+  }
+  const list = $('claims');
+  list.replaceChildren();
+  for (const [name, value] of claimRows(payload)) {
+    const row = document.createElement('div');
+    row.append(
+      Object.assign(document.createElement('dt'), { textContent: name }),
+      Object.assign(document.createElement('dd'), { textContent: value }),
+    );
+    list.append(row);
+  }
+  setError('');
+  setStatus('');
+  show('signed-in');
+  $('signed-in-title').focus();
+}
+
+function fail(error) {
+  // For whoever runs the page: the error's kind (never an answer: Cognito echoes none).
+  console.error(`sign-in: ${error?.name ?? "error"}: ${error?.message ?? ""}`);
+  setStatus('');
+  showStart();
+  setError(explainError(error));
+}
+
+async function leave() {
+  try {
+    await signOut();
+  } catch {
+    // The tokens are dropped from this browser whether or not the pool heard of it.
+  }
+  setError('');
+  setStatus('You are signed out.');
+  showStart();
+}
+
+async function main() {
+  try {
+    const response = await fetch('config.json', { cache: 'no-store' });
+    config = await response.json();
+    if (!config.userPoolId || !config.clientId) {
+      throw new Error('config.json needs userPoolId and clientId');
+    }
+  } catch (error) {
+    $('broken-text').textContent = `Could not read config.json: ${error.message}`;
+    show('broken');
+    return;
+  }
+  const auth = {
+    Cognito: {
+      userPoolId: config.userPoolId,
+      userPoolClientId: config.clientId,
+      // A local AWS: Cognito's API at another address. Absent on AWS.
+      ...(config.endpoint ? { userPoolEndpoint: config.endpoint } : {}),
+    },
+  };
+  // What the `aws-amplify` package's configure does, with the two packages this page needs. The
+  // tokens live in sessionStorage: gone when the tab closes, and never shared with other tabs.
+  cognitoUserPoolsTokenProvider.setAuthConfig(auth);
+  cognitoUserPoolsTokenProvider.setKeyValueStorage(sessionStorage);
+  Amplify.configure({ Auth: auth }, { Auth: { tokenProvider: cognitoUserPoolsTokenProvider } });
+  if (config.title) {
+    $('title').textContent = config.title;
+  }
+  $('start').addEventListener('submit', begin);
+  $('challenge').addEventListener('submit', answer);
+  $('restart').addEventListener('click', () => { setError(''); setStatus(''); showStart(); });
+  $('sign-out').addEventListener('click', leave);
+  try {
+    const { tokens } = await fetchAuthSession();
+    if (tokens?.idToken) {
+      await showSignedIn();
+      return;
+    }
+  } catch {
+    // No session in this browser: sign in.
+  }
+  showStart();
+}
+
+main();

@@ -1,0 +1,173 @@
+// What the page says: each challenge and each error in plain words. Pure functions over the
+// challenge's public parameters and the error Amplify throws, so they are unit-tested without a
+// browser (words.test.js) and the page's DOM code only places the text.
+
+/** How each step name of a flow is offered in a choice. */
+const OPTION_LABELS = {
+  'email-otp': 'E-mail me a code',
+  'sms-otp': 'Text me a code',
+  'signed-token': 'Use a sign-in token',
+  captcha: 'Solve a CAPTCHA',
+  'select-account': 'Pick an account',
+};
+
+/** The label of one alternative of a choice; an unknown step shows its own name. */
+export function optionLabel(name) {
+  return OPTION_LABELS[name] ?? name;
+}
+
+function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/**
+ * The view of one custom challenge, from its public parameters (Create's `publicChallengeParameters`):
+ * a title, a line of text, the tries line, and what to ask for. A later attempt of the same step
+ * means the previous answer was wrong, which the page says first.
+ */
+export function describeChallenge(params) {
+  const kind = params.challenge ?? '';
+  const attempt = Number.parseInt(params.attempt ?? '1', 10) || 1;
+  const left = Number.parseInt(params.attemptsLeft ?? '', 10);
+  const view = {
+    kind,
+    title: 'One more step',
+    text: '',
+    retry: attempt > 1,
+    tries: Number.isFinite(left) ? `${plural(left, 'try', 'tries')} left.` : '',
+    input: { label: 'Answer', long: false, numeric: false, autocomplete: 'off' },
+    options: null,
+    accounts: null,
+    siteKey: null,
+    wrong: '',
+  };
+  switch (kind) {
+    case 'EMAIL_OTP':
+      view.title = 'Check your e-mail';
+      view.text = `We sent a code to ${params.email ?? 'your e-mail address'}.`;
+      view.input = { label: 'Code', long: false, numeric: true, autocomplete: 'one-time-code' };
+      view.wrong = 'That code was not right.';
+      break;
+    case 'SMS_OTP':
+      view.title = 'Check your phone';
+      view.text = `We sent a code by text message to ${params.phone ?? 'your phone'}.`;
+      view.input = { label: 'Code', long: false, numeric: true, autocomplete: 'one-time-code' };
+      view.wrong = 'That code was not right.';
+      break;
+    case 'CAPTCHA':
+      view.title = 'Show you are a person';
+      view.text = 'Solve the check below, then continue.';
+      view.siteKey = params.siteKey ?? '';
+      view.input = { label: 'CAPTCHA response', long: true, numeric: false, autocomplete: 'off' };
+      view.wrong = 'The check did not pass.';
+      break;
+    case 'SELECT_ACCOUNT':
+      view.title = 'Choose an account';
+      view.text = 'Which account do you want to use?';
+      view.accounts = parseJson(params.accounts, {});
+      view.wrong = 'That account is not available.';
+      break;
+    case 'SIGNED_TOKEN':
+      view.title = 'Paste your sign-in token';
+      view.text = 'Paste the token your app gave you.';
+      view.input = { label: 'Sign-in token', long: true, numeric: false, autocomplete: 'off' };
+      view.wrong = 'That token was not accepted.';
+      break;
+    case 'CHOOSE':
+      view.title = 'How do you want to sign in?';
+      view.options = parseJson(params.options, []).filter((o) => typeof o === 'string');
+      view.wrong = 'That way of signing in is not available.';
+      break;
+    default:
+      view.text = `The sign-in asks for ${kind || 'an answer'}.`;
+      view.wrong = 'That answer was not right.';
+  }
+  return view;
+}
+
+function parseJson(text, fallback) {
+  try {
+    const value = JSON.parse(text ?? '');
+    return value && typeof value === 'object' ? value : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * A Cognito or network error in plain words. The trigger's own messages (the state store's limits)
+ * arrive wrapped in `UserLambdaValidationException`; everything Cognito ends a sign-in with is a
+ * `NotAuthorizedException` whose message says little, so the page says what to do next.
+ */
+export function explainError(error) {
+  const name = error?.name ?? '';
+  const message = String(error?.message ?? '');
+  if (/too many codes requested/i.test(message)) {
+    return 'Too many codes were sent to this account. Wait a few minutes, then try again.';
+  }
+  if (/too many failed attempts/i.test(message)) {
+    return 'Too many wrong answers for this account. Wait a few minutes, then try again.';
+  }
+  switch (name) {
+    case 'NotAuthorizedException':
+      if (/expired|invalid session/i.test(message)) {
+        return 'This sign-in took too long and has expired. Start again.';
+      }
+      if (/disabled/i.test(message)) {
+        return 'This account is disabled. Ask your administrator.';
+      }
+      if (/max(imum)? .*attempts/i.test(message)) {
+        return 'Too many tries in this sign-in. Start again.';
+      }
+      return 'Sign-in failed: the user name, password or answer was not right, or no tries were left. Start again.';
+    case 'UserNotFoundException':
+      return 'Sign-in failed: the user name, password or answer was not right, or no tries were left. Start again.';
+    case 'PasswordResetRequiredException':
+      return 'You need to reset your password before you can sign in.';
+    case 'UserNotConfirmedException':
+      return 'This account is not confirmed yet.';
+    case 'TooManyRequestsException':
+    case 'LimitExceededException':
+    case 'TooManyFailedAttemptsException':
+      return 'Too many requests right now. Wait a moment and try again.';
+    case 'UserLambdaValidationException':
+    case 'UnexpectedLambdaException':
+    case 'InvalidLambdaResponseException':
+      return 'The sign-in service could not go on. Try again in a moment.';
+    case 'EmptySignInUsername':
+      return 'Enter your user name.';
+    case 'EmptySignInPassword':
+      return 'Enter your password.';
+    case 'EmptyChallengeResponse':
+      return 'Enter an answer first.';
+    case 'NetworkError':
+      return 'Cannot reach the sign-in service. Check your connection and try again.';
+    default:
+      if (error instanceof TypeError && /fetch|network/i.test(message)) {
+        return 'Cannot reach the sign-in service. Check your connection and try again.';
+      }
+      return 'Sign-in failed. Start again.';
+  }
+}
+
+/** The ID token's claims to show, as [name, value] pairs; times as dates. */
+export function claimRows(payload) {
+  const times = new Set(['iat', 'exp', 'auth_time']);
+  return Object.entries(payload ?? {}).map(([name, value]) => {
+    if (times.has(name) && typeof value === 'number') {
+      return [name, `${new Date(value * 1000).toISOString()} (${value})`];
+    }
+    return [name, typeof value === 'string' ? value : JSON.stringify(value)];
+  });
+}
+
+/** A fresh sign-in id: 128 random bits in hex, as the CLI makes. It names the sign-in, no secret. */
+export function newSignInId(crypto = globalThis.crypto) {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Whether a flow (as the config names it) starts with Cognito's SRP password step. */
+export function startsWithPassword(flow) {
+  return String(flow ?? '').split(',')[0].trim() === 'password';
+}

@@ -1,0 +1,105 @@
+// Unit tests of what the page says (node --test; `make web-test`). The browser test
+// (tests/browser/signin.mjs) checks the same words on the page itself.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import {
+  claimRows,
+  describeChallenge,
+  explainError,
+  newSignInId,
+  optionLabel,
+  startsWithPassword,
+} from './words.js';
+
+test('each challenge kind has its title, text, field and tries', () => {
+  const cases = [
+    [{ challenge: 'EMAIL_OTP', email: 'j***@example.com', attempt: '1', attemptsLeft: '3' },
+      'Check your e-mail', 'We sent a code to j***@example.com.', 'Code', '3 tries left.', false],
+    [{ challenge: 'SMS_OTP', phone: '+*******0123', attempt: '3', attemptsLeft: '1' },
+      'Check your phone', 'We sent a code by text message to +*******0123.', 'Code', '1 try left.', true],
+    [{ challenge: 'SIGNED_TOKEN', attempt: '1', attemptsLeft: '3' },
+      'Paste your sign-in token', 'Paste the token your app gave you.', 'Sign-in token', '3 tries left.', false],
+    [{ challenge: 'CAPTCHA', siteKey: 'k', attempt: '2', attemptsLeft: '2' },
+      'Show you are a person', 'Solve the check below, then continue.', 'CAPTCHA response', '2 tries left.', true],
+    [{ challenge: 'SOMETHING_NEW' },
+      'One more step', 'The sign-in asks for SOMETHING_NEW.', 'Answer', '', false],
+    [{}, 'One more step', 'The sign-in asks for an answer.', 'Answer', '', false],
+  ];
+  for (const [params, title, text, label, tries, retry] of cases) {
+    const view = describeChallenge(params);
+    assert.equal(view.title, title, JSON.stringify(params));
+    assert.equal(view.text, text);
+    assert.equal(view.input.label, label);
+    assert.equal(view.tries, tries);
+    assert.equal(view.retry, retry);
+    assert.ok(view.wrong.length > 0);
+  }
+  assert.equal(describeChallenge({ challenge: 'CAPTCHA', siteKey: 'site' }).siteKey, 'site');
+  assert.equal(describeChallenge({ challenge: 'EMAIL_OTP' }).siteKey, null);
+  assert.equal(describeChallenge({ challenge: 'EMAIL_OTP' }).input.autocomplete, 'one-time-code');
+});
+
+test('choices and accounts come from JSON; malformed JSON gives an empty list', () => {
+  const choose = describeChallenge({ challenge: 'CHOOSE', options: '["email-otp","sms-otp",7]' });
+  assert.deepEqual(choose.options, ['email-otp', 'sms-otp']);
+  assert.deepEqual(describeChallenge({ challenge: 'CHOOSE', options: 'not json' }).options, []);
+  assert.deepEqual(describeChallenge({ challenge: 'CHOOSE', options: '"x"' }).options, []);
+  const accounts = describeChallenge({ challenge: 'SELECT_ACCOUNT', accounts: '{"acct-1":"Personal"}' });
+  assert.deepEqual(accounts.accounts, { 'acct-1': 'Personal' });
+  assert.deepEqual(describeChallenge({ challenge: 'SELECT_ACCOUNT', accounts: '[' }).accounts, {});
+  assert.equal(optionLabel('email-otp'), 'E-mail me a code');
+  assert.equal(optionLabel('sms-otp'), 'Text me a code');
+  assert.equal(optionLabel('new-step'), 'new-step');
+});
+
+test('errors in plain words, never the raw message', () => {
+  const failed = 'Sign-in failed: the user name, password or answer was not right, or no tries were left. Start again.';
+  const cases = [
+    [{ name: 'NotAuthorizedException', message: 'Incorrect username or password.' }, failed],
+    [{ name: 'UserNotFoundException', message: 'User does not exist.' }, failed],
+    [{ name: 'NotAuthorizedException', message: 'Invalid session for the user, session is expired.' },
+      'This sign-in took too long and has expired. Start again.'],
+    [{ name: 'NotAuthorizedException', message: 'User is disabled.' }, 'This account is disabled. Ask your administrator.'],
+    [{ name: 'NotAuthorizedException', message: 'Max authentication attempts exceeded' }, 'Too many tries in this sign-in. Start again.'],
+    [{ name: 'UserLambdaValidationException', message: 'CreateAuthChallenge failed with error too many codes requested; try again later.' },
+      'Too many codes were sent to this account. Wait a few minutes, then try again.'],
+    [{ name: 'UserLambdaValidationException', message: 'DefineAuthChallenge failed with error too many failed attempts; try again later.' },
+      'Too many wrong answers for this account. Wait a few minutes, then try again.'],
+    [{ name: 'UserLambdaValidationException', message: 'VerifyAuthChallengeResponse failed with error internal.' },
+      'The sign-in service could not go on. Try again in a moment.'],
+    [{ name: 'TooManyRequestsException', message: 'Rate exceeded' }, 'Too many requests right now. Wait a moment and try again.'],
+    [{ name: 'EmptySignInUsername', message: 'username is required to signIn' }, 'Enter your user name.'],
+    [{ name: 'NetworkError', message: 'A network error has occurred.' },
+      'Cannot reach the sign-in service. Check your connection and try again.'],
+    [new TypeError('Failed to fetch'), 'Cannot reach the sign-in service. Check your connection and try again.'],
+    [{ name: 'UnsupportedStep', message: 'CONFIRM_SIGN_IN_WITH_TOTP_CODE' }, 'Sign-in failed. Start again.'],
+    [undefined, 'Sign-in failed. Start again.'],
+  ];
+  for (const [error, words] of cases) {
+    assert.equal(explainError(error), words, JSON.stringify(error));
+  }
+});
+
+test('claims: times as dates, other values as text', () => {
+  const rows = claimRows({ sub: 'abc', exp: 0, email_verified: true, aud: 'c' });
+  assert.deepEqual(rows, [
+    ['sub', 'abc'],
+    ['exp', '1970-01-01T00:00:00.000Z (0)'],
+    ['email_verified', 'true'],
+    ['aud', 'c'],
+  ]);
+  assert.deepEqual(claimRows(undefined), []);
+});
+
+test('sign-in ids are 128 random bits in hex; the password step is the flow\'s first', () => {
+  const a = newSignInId();
+  assert.match(a, /^[0-9a-f]{32}$/);
+  assert.notEqual(a, newSignInId());
+  assert.equal(startsWithPassword('password,email-otp'), true);
+  assert.equal(startsWithPassword(' password , sms-otp'), true);
+  assert.equal(startsWithPassword('email-otp|sms-otp'), false);
+  assert.equal(startsWithPassword('email-otp,password'), false);
+  assert.equal(startsWithPassword(undefined), false);
+});
