@@ -224,6 +224,24 @@ async function wrongCodes(browser, base) {
   log('three wrong codes: the sign-in ends, in plain words');
 }
 
+/** select-account: the picker lists the user's accounts; the one picked is in the ID token. */
+async function pickAccount(browser, base) {
+  const { context, page } = await open(browser, base, 'e2e-account', PHONE);
+  await startSignIn(page, undefined);
+  await page.getByRole('heading', { name: 'Choose an account' }).waitFor();
+  assert.equal(await focused(page), 'pick-0', 'focus on the first account');
+  const offered = await page.getByRole('radio').evaluateAll((radios) => radios.map((r) => r.value));
+  assert.deepEqual(offered.sort(), ['acct-1001', 'acct-2002']);
+  await page.getByLabel('Acme Corp (acct-2002)').check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  const seen = await claims(page);
+  assert.equal(seen.selected_account, 'acct-2002', 'the picked account is in the ID token');
+  assert.equal(seen['custom:accounts'], undefined, 'the ID token drops the account list');
+  await shot(page, 'account-picked');
+  await context.close();
+  log('select-account: Acme Corp picked, selected_account in the ID token');
+}
+
 let browser;
 let server;
 try {
@@ -247,6 +265,7 @@ try {
   await passwordThenCode(browser, server.url);
   await chooseEach(browser, server.url);
   await wrongCodes(browser, server.url);
+  await pickAccount(browser, server.url);
   console.log(JSON.stringify({ codes }));
 } catch (error) {
   console.error(error);

@@ -1,7 +1,8 @@
 //! The sign-in page in a real browser (issue 12): `tests/browser/signin.mjs` drives Debian's
 //! headless Chromium through the page (web/dist) against this test's local AWS, for
 //! `password,email-otp` (SRP in the browser, then the code), `email-otp|sms-otp` (each branch
-//! chosen; a wrong code, then the right one) and `email-otp` with three wrong codes. `make e2e` builds the page
+//! chosen; a wrong code, then the right one), `email-otp` with three wrong codes, and
+//! `select-account` (the account picked reaches the ID token). `make e2e` builds the page
 //! and installs Chromium first. Screenshots land in `target/e2e-artifacts/`.
 
 use super::*;
@@ -37,6 +38,7 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws) -> Vec<String> {
         ("e2e-password", "password,email-otp"),
         ("e2e-choice", "email-otp|sms-otp"),
         ("e2e-email", "email-otp"),
+        ("e2e-account", "select-account"),
     ] {
         let out = local_aws(&[
             "user",
@@ -113,13 +115,19 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws) -> Vec<String> {
         4,
         "four codes read from the mailboxes: {codes:?}"
     );
-    for shot in ["signed-in", "signed-in-phone", "choice-phone", "failed"] {
+    for shot in [
+        "signed-in",
+        "signed-in-phone",
+        "choice-phone",
+        "failed",
+        "account-picked",
+    ] {
         let path = artifacts().join(format!("{shot}.png"));
         let size = std::fs::metadata(&path).map_or(0, |m| m.len());
         assert!(size > 1000, "no screenshot {}", path.display());
     }
     println!(
-        "sign-in page: 4 sign-ins in Chromium, screenshots in {}",
+        "sign-in page: 5 sign-ins in Chromium, screenshots in {}",
         artifacts().display()
     );
     codes
