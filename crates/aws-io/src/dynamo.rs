@@ -35,6 +35,7 @@ mod attr {
     pub const SENDS_UNTIL: &str = "sendsUntil";
     pub const FAILS: &str = "fails";
     pub const FAILS_UNTIL: &str = "failsUntil";
+    pub const LINK_AT: &str = "linkAt";
     pub const EXPIRES_AT: &str = "expiresAt";
     pub const VALUE: &str = "value";
 }
@@ -144,6 +145,83 @@ impl DynamoStore {
             Err(e) => Err(sdk_failed("UpdateItem", &e)),
         }
     }
+    /// [`StateStore::record_send`], and with `link` (the least interval between links) also
+    /// [`StateStore::record_link`]: the same two conditional writes, which then also require
+    /// the user's newest link to be old enough and record this one's time.
+    async fn count_send(
+        &self,
+        user: &str,
+        now: u64,
+        limits: &Limits,
+        link: Option<u64>,
+    ) -> Result<SendGate, DependencyError> {
+        let mut values = vec![
+            (":now", number(now)),
+            (":one", number(1)),
+            (":lockAfter", number(limits.lockout_after.into())),
+            (":expires", number(limits.expires_at(now))),
+        ];
+        let (set_link, link_ok) = match link {
+            Some(interval) => {
+                values.push((":linkBefore", number(now.saturating_sub(interval))));
+                (
+                    ", linkAt = :now",
+                    " AND (attribute_not_exists(linkAt) OR linkAt <= :linkBefore)",
+                )
+            }
+            None => ("", ""),
+        };
+        let decide = |before: &UserRecord| match link {
+            Some(interval) => SendGate::decide_link(before, now, limits, interval),
+            None => SendGate::decide(before, now, limits),
+        };
+        let with = |extra: (&'static str, AttributeValue)| {
+            let mut all = values.clone();
+            all.push(extra);
+            all
+        };
+        bounded(async {
+            for _ in 0..MAX_ROUNDS {
+                // Most sign-ins start a window: one request.
+                let started = self
+                    .update(
+                        user,
+                        &format!("SET sends = :one, sendsUntil = :until, expiresAt = :expires{set_link}"),
+                        &format!(
+                            "(attribute_not_exists(sendsUntil) OR sendsUntil <= :now) AND {NOT_LOCKED}{link_ok}"
+                        ),
+                        &with((":until", number(now.saturating_add(limits.send_window)))),
+                    )
+                    .await?;
+                let Written::Refused(before) = started else {
+                    return Ok(SendGate::Allowed);
+                };
+                match decide(&before) {
+                    SendGate::Allowed if before.sending(now) => {}
+                    SendGate::Allowed => continue,
+                    refused => return Ok(refused),
+                }
+                // A window runs and has room: count in it.
+                let counted = self
+                    .update(
+                        user,
+                        &format!("SET sends = sends + :one, expiresAt = :expires{set_link}"),
+                        &format!("sendsUntil > :now AND sends < :limit AND {NOT_LOCKED}{link_ok}"),
+                        &with((":limit", number(limits.send_limit.into()))),
+                    )
+                    .await?;
+                let Written::Refused(before) = counted else {
+                    return Ok(SendGate::Allowed);
+                };
+                match decide(&before) {
+                    SendGate::Allowed => continue,
+                    refused => return Ok(refused),
+                }
+            }
+            Err(DependencyError::Failed)
+        })
+        .await
+    }
 }
 
 /// Logs a store failure by its error code only (a message could echo a key), and fails.
@@ -192,6 +270,7 @@ fn record(item: Option<&HashMap<String, AttributeValue>>) -> Result<UserRecord, 
         send_window_end: read(item, attr::SENDS_UNTIL)?,
         fail_count: read(item, attr::FAILS)?,
         fail_window_end: read(item, attr::FAILS_UNTIL)?,
+        link_at: read(item, attr::LINK_AT)?,
     })
 }
 
@@ -211,58 +290,17 @@ impl StateStore for DynamoStore {
         now: u64,
         limits: &Limits,
     ) -> Result<SendGate, DependencyError> {
-        let values = [
-            (":now", number(now)),
-            (":one", number(1)),
-            (":lockAfter", number(limits.lockout_after.into())),
-            (":expires", number(limits.expires_at(now))),
-        ];
-        let with = |extra: (&'static str, AttributeValue)| {
-            let mut all = values.to_vec();
-            all.push(extra);
-            all
-        };
-        bounded(async {
-            for _ in 0..MAX_ROUNDS {
-                // Most sign-ins start a window: one request.
-                let started = self
-                    .update(
-                        user,
-                        "SET sends = :one, sendsUntil = :until, expiresAt = :expires",
-                        &format!(
-                            "(attribute_not_exists(sendsUntil) OR sendsUntil <= :now) AND {NOT_LOCKED}"
-                        ),
-                        &with((":until", number(now.saturating_add(limits.send_window)))),
-                    )
-                    .await?;
-                let Written::Refused(before) = started else {
-                    return Ok(SendGate::Allowed);
-                };
-                match SendGate::decide(&before, now, limits) {
-                    SendGate::Allowed if before.sending(now) => {}
-                    SendGate::Allowed => continue,
-                    refused => return Ok(refused),
-                }
-                // A window runs and has room: count in it.
-                let counted = self
-                    .update(
-                        user,
-                        "SET sends = sends + :one, expiresAt = :expires",
-                        &format!("sendsUntil > :now AND sends < :limit AND {NOT_LOCKED}"),
-                        &with((":limit", number(limits.send_limit.into()))),
-                    )
-                    .await?;
-                let Written::Refused(before) = counted else {
-                    return Ok(SendGate::Allowed);
-                };
-                match SendGate::decide(&before, now, limits) {
-                    SendGate::Allowed => continue,
-                    refused => return Ok(refused),
-                }
-            }
-            Err(DependencyError::Failed)
-        })
-        .await
+        self.count_send(user, now, limits, None).await
+    }
+
+    async fn record_link(
+        &self,
+        user: &str,
+        now: u64,
+        limits: &Limits,
+        min_interval: u64,
+    ) -> Result<SendGate, DependencyError> {
+        self.count_send(user, now, limits, Some(min_interval)).await
     }
 
     async fn record_failure(
@@ -338,16 +376,24 @@ impl StateStore for DynamoStore {
                     Admission::Admitted
                 });
             };
-            // One transaction: the user is not locked, and no record has the key (the token
-            // was never used; the sign-in chose no account before).
-            let unlocked = ConditionCheck::builder()
+            // One transaction: the user is not locked (and, for a magic link, it is the user's
+            // newest), and no record has the key (the token or link was never used; the
+            // sign-in chose no account before).
+            let mut unlocked = ConditionCheck::builder()
                 .table_name(&self.table)
                 .key(attr::KEY, key)
-                .condition_expression(NOT_LOCKED)
                 .expression_attribute_values(":now", number(now))
                 .expression_attribute_values(":lockAfter", number(limits.lockout_after.into()))
-                .build()
-                .map_err(|_| DependencyError::Failed)?;
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                );
+            unlocked = match token.newest_link {
+                Some(at) => unlocked
+                    .condition_expression(format!("{NOT_LOCKED} AND linkAt = :linkAt"))
+                    .expression_attribute_values(":linkAt", number(at)),
+                None => unlocked.condition_expression(NOT_LOCKED),
+            };
+            let unlocked = unlocked.build().map_err(|_| DependencyError::Failed)?;
             let mut spend = Put::builder()
                 .table_name(&self.table)
                 .item(attr::KEY, AttributeValue::S(token.key.clone()))
@@ -374,7 +420,17 @@ impl StateStore for DynamoStore {
                         reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
                     };
                     if refused(0) {
-                        Ok(Admission::Locked)
+                        // Locked, or (a magic link) not the newest: the item as it was tells.
+                        let before = reasons.first().map(|r| r.item());
+                        let locked = match before {
+                            Some(Some(item)) => record(Some(item))?.locked(now, limits),
+                            _ => token.newest_link.is_none(),
+                        };
+                        Ok(if locked {
+                            Admission::Locked
+                        } else {
+                            Admission::Replayed
+                        })
                     } else if refused(1) {
                         Ok(Admission::Replayed)
                     } else {
@@ -453,6 +509,7 @@ mod tests {
                 send_window_end: 100,
                 fail_count: 3,
                 fail_window_end: 200,
+                link_at: 0,
             })
         );
         for bad in [

@@ -20,6 +20,7 @@ async fn calls(store: &DynamoStore) -> Vec<(&'static str, String, Duration)> {
         key: "t#1".into(),
         expires_at: 2_000_000_000,
         value: None,
+        newest_link: None,
     };
     let mut out = Vec::new();
     let started = Instant::now();
@@ -133,6 +134,7 @@ async fn answers_are_read_as_the_rules_say() {
         key: "t#1".into(),
         expires_at: now + 60,
         value: None,
+        newest_link: None,
     };
     for (reasons, want) in [
         (

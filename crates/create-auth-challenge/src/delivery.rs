@@ -115,9 +115,13 @@ impl AwsSender {
         let (Ok(subject), Ok(body)) = (text(&m.subject), text(&m.body)) else {
             return Err(DependencyError::Failed);
         };
+        let mut parts = Body::builder().text(body);
+        if let Some(html) = &m.html {
+            parts = parts.html(text(html).map_err(|_| DependencyError::Failed)?);
+        }
         let message = Message::builder()
             .subject(subject)
-            .body(Body::builder().text(body).build())
+            .body(parts.build())
             .build();
         ses.send_email()
             .from_email_address(&self.from)
@@ -242,6 +246,7 @@ pub(crate) mod tests {
             },
             subject: "Your sign-in code".into(),
             body: "Your sign-in code is 123456.".into(),
+            html: None,
         }
     }
 

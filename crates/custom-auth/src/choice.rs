@@ -27,6 +27,7 @@ pub fn offer(alternatives: &[Step], attrs: &HashMap<String, String>, unknown: bo
     }
     let usable = |step: &Step| match step {
         Step::EmailOtp | Step::SmsOtp => otp::destination(*step, attrs).is_some(),
+        Step::MagicLink => otp::destination(Step::EmailOtp, attrs).is_some(),
         _ => true,
     };
     let offered: Vec<Step> = alternatives.iter().copied().filter(usable).collect();

@@ -92,6 +92,8 @@ pub struct Config {
     pub state: Option<crate::state::StateSettings>,
     /// Present when `SELECTED_ACCOUNT_CLAIM` is set: the chosen account goes into the tokens.
     pub account_claim: Option<AccountClaimSettings>,
+    /// Present when the flow has `magic-link`.
+    pub magic_link: Option<crate::magic::LinkSettings>,
 }
 
 /// Settings of the selected-account claim (Pre Token Generation).
@@ -231,10 +233,10 @@ impl Config {
         let otp_length = number(&get, "OTP_LENGTH", DEFAULT_OTP_LENGTH, 4..=10)?;
         let otp_ttl_seconds = number(&get, "OTP_TTL_SECONDS", DEFAULT_OTP_TTL_SECONDS, 10..=3600)?;
 
-        let email = if flow.contains(Step::EmailOtp) {
+        let email = if flow.contains(Step::EmailOtp) || flow.contains(Step::MagicLink) {
             let from = get("OTP_EMAIL_FROM").ok_or(ConfigError::Missing {
                 var: "OTP_EMAIL_FROM",
-                why: " when a flow has email-otp",
+                why: " when a flow has email-otp or magic-link",
             })?;
             if !from.contains('@') {
                 return Err(ConfigError::Invalid {
@@ -277,7 +279,16 @@ impl Config {
         };
 
         let state = crate::state::StateSettings::from_lookup(&get)?;
+        let magic_link = if flow.contains(Step::MagicLink) {
+            Some(crate::magic::LinkSettings::from_lookup(
+                &get,
+                state.is_some(),
+            )?)
+        } else {
+            None
+        };
         Ok(Config {
+            magic_link,
             flows: flow,
             max_attempts,
             otp_length,
@@ -319,7 +330,7 @@ where
 
 /// Accepts `https://` anywhere and plain `http://` only on loopback, so a typo cannot send a
 /// secret in clear text across a network, while local tests and emulators still work.
-fn check_url(var: &'static str, url: &str) -> Result<(), ConfigError> {
+pub(crate) fn check_url(var: &'static str, url: &str) -> Result<(), ConfigError> {
     let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"];
     let ok = url.starts_with("https://")
         || loopback.iter().any(|p| {

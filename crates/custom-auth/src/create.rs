@@ -17,7 +17,7 @@ use crate::events::CreateAuthChallengeEvent;
 use crate::flow::{CUSTOM_CHALLENGE, Position, choose_metadata, walk};
 use crate::ports::CodeSender;
 use crate::state::StateStore;
-use crate::{account, captcha, choice, otp};
+use crate::{account, captcha, choice, magic, otp};
 
 /// Public parameter keys, as clients read them.
 pub mod public {
@@ -38,6 +38,10 @@ pub mod public {
     pub const ACCOUNTS: &str = "accounts";
     /// The alternatives of a `CHOOSE` round: a JSON array of step names, as a string.
     pub const OPTIONS: &str = "options";
+    /// Whether this `MAGIC_LINK` round sent a link: `true`, `false` (none asked for),
+    /// `too-soon` (the last one went less than `MAGIC_LINK_MIN_INTERVAL_SECONDS` ago),
+    /// `bad-url` (asked for a page not in `MAGIC_LINK_URLS`).
+    pub const SENT: &str = "sent";
 }
 
 /// Private parameter keys, read by Verify. Never logged.
@@ -165,6 +169,7 @@ pub async fn create<S: CodeSender>(
         Step::Captcha => captcha::challenge(&mut round)?,
         Step::SelectAccount => account::challenge(&mut round),
         Step::SignedToken => {}
+        Step::MagicLink => magic::challenge(&mut round, sender, store, rng, now).await?,
         Step::Password | Step::Choose => return Err(AuthError::SessionOutOfPlace),
     }
     let Round {

@@ -17,6 +17,7 @@ pub mod events;
 pub mod flow;
 pub mod jwt;
 pub mod logging;
+pub mod magic;
 pub mod otp;
 pub mod ports;
 pub mod state;

@@ -64,7 +64,7 @@ pub fn verified(attributes: &HashMap<String, String>, name: &str) -> bool {
     attributes.get(name).is_some_and(|v| v == "true")
 }
 
-fn decoy_email(user: &str, seed: &[u8; 32]) -> String {
+pub(crate) fn decoy_email(user: &str, seed: &[u8; 32]) -> String {
     if let Some(masked) = mask_email(user) {
         return masked;
     }
@@ -236,7 +236,10 @@ pub(crate) async fn challenge<S: CodeSender>(
                 let user = user_key(&state.key, owner.pool, user);
                 match store.record_send(&user, now, &state.limits).await {
                     Ok(SendGate::Allowed) => {}
-                    Ok(SendGate::OverLimit) => return Err(AuthError::TooManyCodes),
+                    // (A link's interval does not apply to codes.)
+                    Ok(SendGate::OverLimit | SendGate::TooSoon) => {
+                        return Err(AuthError::TooManyCodes);
+                    }
                     Ok(SendGate::Locked) => return Err(AuthError::Locked),
                     Err(e) => return Err(AuthError::State(e)),
                 }
@@ -273,6 +276,7 @@ fn message(config: &Config, channel: Channel, to: &str, code: &str) -> CodeMessa
             .as_ref()
             .map(|e| e.subject.clone())
             .unwrap_or_default(),
+        html: None,
         body: format!(
             "Your sign-in code is {code}. It expires in {minutes} minute{}. If you did not try to sign in, ignore this message.",
             if minutes == 1 { "" } else { "s" }

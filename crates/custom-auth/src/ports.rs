@@ -22,6 +22,8 @@ pub struct CodeMessage {
     pub subject: String,
     /// The text, code included.
     pub body: String,
+    /// An HTML part beside the text (e-mail only).
+    pub html: Option<String>,
 }
 
 impl std::fmt::Debug for CodeMessage {

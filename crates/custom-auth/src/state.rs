@@ -139,7 +139,7 @@ impl StateSettings {
 }
 
 /// HMAC-SHA256 (RFC 2104) of the concatenated `chunks`.
-fn hmac_sha256(key: &[u8], chunks: &[&[u8]]) -> [u8; 32] {
+pub(crate) fn hmac_sha256(key: &[u8], chunks: &[&[u8]]) -> [u8; 32] {
     const BLOCK: usize = 64;
     let mut block = [0u8; BLOCK];
     if key.len() > BLOCK {
@@ -160,7 +160,7 @@ fn hmac_sha256(key: &[u8], chunks: &[&[u8]]) -> [u8; 32] {
 
 /// [`hmac_sha256`] of `domain` and `parts`, each followed by a zero byte (so no two lists of
 /// parts collide), as lower-case hex.
-fn keyed_hash(key: &[u8], domain: &str, parts: &[&str]) -> String {
+pub(crate) fn keyed_hash(key: &[u8], domain: &str, parts: &[&str]) -> String {
     let mut chunks: Vec<&[u8]> = vec![domain.as_bytes(), &[0]];
     for part in parts {
         chunks.push(part.as_bytes());
@@ -218,6 +218,8 @@ pub struct UserRecord {
     pub fail_count: u32,
     /// When the lockout window ends.
     pub fail_window_end: u64,
+    /// When the user's newest magic link was issued (Unix seconds; 0: none).
+    pub link_at: u64,
 }
 
 impl UserRecord {
@@ -241,6 +243,9 @@ pub enum SendGate {
     OverLimit,
     /// The user is locked: nothing may be sent.
     Locked,
+    /// A magic link went to the user less than `MAGIC_LINK_MIN_INTERVAL_SECONDS` ago: no new
+    /// one (the last one still works).
+    TooSoon,
 }
 
 impl SendGate {
@@ -253,6 +258,25 @@ impl SendGate {
             SendGate::OverLimit
         } else {
             SendGate::Allowed
+        }
+    }
+
+    /// The rule for a magic link: as [`SendGate::decide`], and not within `min_interval` of
+    /// the user's newest link. Adapters decide exactly this, atomically with the count and the
+    /// new link time.
+    pub fn decide_link(
+        before: &UserRecord,
+        now: u64,
+        limits: &Limits,
+        min_interval: u64,
+    ) -> SendGate {
+        match SendGate::decide(before, now, limits) {
+            SendGate::Allowed
+                if before.link_at > 0 && before.link_at.saturating_add(min_interval) > now =>
+            {
+                SendGate::TooSoon
+            }
+            gate => gate,
         }
     }
 }
@@ -279,6 +303,10 @@ pub struct OneTime {
     pub expires_at: u64,
     /// What the record holds, if anything.
     pub value: Option<String>,
+    /// For a magic link: its issue time, which must be the user's newest link's
+    /// ([`UserRecord::link_at`]), checked in the same atomic request ([`Admission::Replayed`]
+    /// otherwise: a newer link replaced it).
+    pub newest_link: Option<u64>,
 }
 
 /// The state that outlives a sign-in. Every method is one atomic decision; an adapter that
@@ -290,6 +318,16 @@ pub trait StateStore: Sync {
         user: &str,
         now: u64,
         limits: &Limits,
+    ) -> impl Future<Output = Result<SendGate, DependencyError>> + Send;
+
+    /// Counts one magic-link send for `user` at `now` if [`SendGate::decide_link`] allows it,
+    /// and makes `now` the user's newest link time, atomically.
+    fn record_link(
+        &self,
+        user: &str,
+        now: u64,
+        limits: &Limits,
+        min_interval: u64,
     ) -> impl Future<Output = Result<SendGate, DependencyError>> + Send;
 
     /// Counts one wrong answer of `user` at `now` (starting a lockout window if none runs).
@@ -332,6 +370,17 @@ impl StateStore for NoStore {
         Ok(SendGate::Allowed)
     }
 
+    async fn record_link(
+        &self,
+        _: &str,
+        _: u64,
+        _: &Limits,
+        _: u64,
+    ) -> Result<SendGate, DependencyError> {
+        // Magic links need the store (the configuration refuses them without one).
+        Err(DependencyError::Failed)
+    }
+
     async fn record_failure(&self, _: &str, _: u64, _: &Limits) -> Result<(), DependencyError> {
         Ok(())
     }
@@ -348,6 +397,16 @@ impl StateStore for NoStore {
 
     async fn take(&self, _: &str, _: u64) -> Result<Option<String>, DependencyError> {
         Ok(None)
+    }
+}
+
+/// Counts one send in `record` at `now`: in the running window, or as the first of a new one.
+fn count_send(record: &mut UserRecord, now: u64, limits: &Limits) {
+    if record.sending(now) {
+        record.send_count += 1;
+    } else {
+        record.send_count = 1;
+        record.send_window_end = now.saturating_add(limits.send_window);
     }
 }
 
@@ -399,12 +458,25 @@ impl StateStore for MemoryStore {
         let record = users.entry(user.to_owned()).or_default();
         let gate = SendGate::decide(record, now, limits);
         if gate == SendGate::Allowed {
-            if record.sending(now) {
-                record.send_count += 1;
-            } else {
-                record.send_count = 1;
-                record.send_window_end = now.saturating_add(limits.send_window);
-            }
+            count_send(record, now, limits);
+        }
+        Ok(gate)
+    }
+
+    async fn record_link(
+        &self,
+        user: &str,
+        now: u64,
+        limits: &Limits,
+        min_interval: u64,
+    ) -> Result<SendGate, DependencyError> {
+        self.check()?;
+        let mut users = self.users.lock().map_err(|_| DependencyError::Failed)?;
+        let record = users.entry(user.to_owned()).or_default();
+        let gate = SendGate::decide_link(record, now, limits, min_interval);
+        if gate == SendGate::Allowed {
+            count_send(record, now, limits);
+            record.link_at = now;
         }
         Ok(gate)
     }
@@ -436,10 +508,14 @@ impl StateStore for MemoryStore {
     ) -> Result<Admission, DependencyError> {
         self.check()?;
         let users = self.users.lock().map_err(|_| DependencyError::Failed)?;
-        if users.get(user).is_some_and(|r| r.locked(now, limits)) {
+        let before = users.get(user).copied().unwrap_or_default();
+        if before.locked(now, limits) {
             return Ok(Admission::Locked);
         }
         if let Some(record) = record {
+            if record.newest_link.is_some_and(|at| at != before.link_at) {
+                return Ok(Admission::Replayed);
+            }
             let mut records = self.records.lock().map_err(|_| DependencyError::Failed)?;
             records.retain(|_, (expires, _, _)| *expires > now);
             if records.contains_key(&record.key) {
@@ -559,6 +635,7 @@ pub mod conformance {
             key: format!("t#{prefix}-{n}"),
             expires_at: t0 + 1000,
             value: None,
+            newest_link: None,
         };
         let user = user.as_str();
         let spend =
@@ -581,6 +658,7 @@ pub mod conformance {
             key: format!("c#{prefix}-{n}"),
             expires_at: t0 + 100,
             value: Some(account.to_owned()),
+            newest_link: None,
         };
         let admit = |c: OneTime| {
             let user = user.clone();
@@ -611,6 +689,82 @@ pub mod conformance {
             store.take(&format!("t#{prefix}-1"), t0).await,
             Ok(None),
             "no value"
+        );
+        check_links(store, prefix, t0).await;
+    }
+
+    /// Magic links: counted as sends, at most one per interval, each redeemed once and only
+    /// while it is the user's newest, never while locked.
+    async fn check_links(store: &impl StateStore, prefix: &str, t0: u64) {
+        let user = format!("u#{prefix}-links");
+        let user = user.as_str();
+        let link = |at: u64| async move { store.record_link(user, at, &LIMITS, 60).await };
+        let spend = |id: u32, issued: u64, now: u64| async move {
+            let record = OneTime {
+                key: format!("l#{prefix}-{id}"),
+                expires_at: issued + 900,
+                value: None,
+                newest_link: Some(issued),
+            };
+            store.admit(user, Some(&record), now, &LIMITS).await
+        };
+        assert_eq!(
+            spend(0, t0, t0).await,
+            Ok(Admission::Replayed),
+            "no link yet"
+        );
+        assert_eq!(link(t0).await, Ok(SendGate::Allowed));
+        assert_eq!(
+            link(t0 + 59).await,
+            Ok(SendGate::TooSoon),
+            "within the interval"
+        );
+        assert_eq!(spend(1, t0, t0 + 1).await, Ok(Admission::Admitted));
+        assert_eq!(
+            spend(1, t0, t0 + 2).await,
+            Ok(Admission::Replayed),
+            "used once"
+        );
+        assert_eq!(
+            link(t0 + 60).await,
+            Ok(SendGate::Allowed),
+            "the interval passed"
+        );
+        assert_eq!(
+            spend(2, t0, t0 + 61).await,
+            Ok(Admission::Replayed),
+            "an older link, never used, after a newer one"
+        );
+        assert_eq!(
+            store.record_send(user, t0 + 62, &LIMITS).await,
+            Ok(SendGate::Allowed),
+            "a code after two links is the third send"
+        );
+        assert_eq!(
+            link(t0 + 99).await,
+            Ok(SendGate::OverLimit),
+            "links count as sends: a fourth is over the limit"
+        );
+        for k in 0..4 {
+            store
+                .record_failure(user, t0 + 121 + k, &LIMITS)
+                .await
+                .expect("failure");
+        }
+        assert_eq!(
+            spend(3, t0 + 60, t0 + 130).await,
+            Ok(Admission::Locked),
+            "locked"
+        );
+        assert_eq!(
+            link(t0 + 200).await,
+            Ok(SendGate::Locked),
+            "no link while locked"
+        );
+        assert_eq!(
+            spend(3, t0 + 60, t0 + 330).await,
+            Ok(Admission::Admitted),
+            "the newest link, once the lock ended"
         );
     }
 
@@ -853,6 +1007,7 @@ mod tests {
             key: "t#1".into(),
             expires_at: 2000,
             value: None,
+            newest_link: None,
         };
         let admit =
             |tok: &OneTime, now| block_on(store.admit("u", Some(tok), now, &LIMITS)).unwrap();
@@ -863,6 +1018,7 @@ mod tests {
             key: "t#2".into(),
             expires_at: 2000,
             value: None,
+            newest_link: None,
         };
         assert_eq!(admit(&other, 1001), Admission::Admitted);
         // Locked wins over a fresh token, and the token is not spent by the refusal.
@@ -873,6 +1029,7 @@ mod tests {
             key: "t#3".into(),
             expires_at: 3000,
             value: None,
+            newest_link: None,
         };
         assert_eq!(admit(&fresh, 1600), Admission::Locked);
         assert_eq!(admit(&fresh, 1800), Admission::Admitted);

@@ -20,6 +20,8 @@ pub enum Step {
     SelectAccount,
     /// A JWT signed by the user's backend, for a passwordless hand-off.
     SignedToken,
+    /// A signed, single-use link e-mailed to the user ([`crate::magic`]).
+    MagicLink,
     /// The user's pick among the alternatives of a choice stage (`email-otp|sms-otp`). Not
     /// written in a flow: a choice stage starts with it.
     Choose,
@@ -27,13 +29,14 @@ pub enum Step {
 
 impl Step {
     /// Every step a flow may name, in the order the documentation lists them.
-    pub const ALL: [Step; 6] = [
+    pub const ALL: [Step; 7] = [
         Step::Password,
         Step::Captcha,
         Step::EmailOtp,
         Step::SmsOtp,
         Step::SelectAccount,
         Step::SignedToken,
+        Step::MagicLink,
     ];
 
     /// The step's name in `AUTH_FLOW` (and in a choice's `options`).
@@ -45,6 +48,7 @@ impl Step {
             Step::SmsOtp => "sms-otp",
             Step::SelectAccount => "select-account",
             Step::SignedToken => "signed-token",
+            Step::MagicLink => "magic-link",
             Step::Choose => "choose",
         }
     }
@@ -59,6 +63,7 @@ impl Step {
             Step::SmsOtp => Some("SMS_OTP"),
             Step::SelectAccount => Some("SELECT_ACCOUNT"),
             Step::SignedToken => Some("SIGNED_TOKEN"),
+            Step::MagicLink => Some("MAGIC_LINK"),
             Step::Choose => Some("CHOOSE"),
         }
     }

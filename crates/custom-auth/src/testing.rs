@@ -21,6 +21,14 @@ pub fn config_with(flow: &str, extra: &[(&str, &str)]) -> Config {
         ("CAPTCHA_SECRET", "test-captcha-secret"),
         ("CAPTCHA_VERIFY_URL", "http://127.0.0.1:9/siteverify"),
         (
+            "MAGIC_LINK_URLS",
+            "https://app.example.com/signin,http://127.0.0.1:4600/",
+        ),
+        (
+            "MAGIC_LINK_SECRET",
+            "magic-link-test-secret-0123456789abcdef",
+        ),
+        (
             "SIGNED_TOKEN_SECRET",
             std::str::from_utf8(keys::HS_SECRET).unwrap(),
         ),

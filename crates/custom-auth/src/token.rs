@@ -95,6 +95,7 @@ pub(crate) async fn check<F: JwksFetcher>(
                 key: token_key(&state.key, &facts.issuer, &id),
                 expires_at: facts.expires_at,
                 value: None,
+                newest_link: None,
             })
         }
     };

@@ -63,6 +63,11 @@ pub enum Wrong {
     /// An account choice without a well-formed `signInId` in the client metadata, while the
     /// account claim is on: the choice could not be tied to this sign-in's tokens.
     NoSignInId,
+    /// A `magic-link` answer that asks for a link: never right, and no failure (it guessed
+    /// nothing).
+    LinkRequested,
+    /// The magic link's proof was refused.
+    Link(crate::magic::LinkRejection),
 }
 
 impl Wrong {
@@ -79,6 +84,7 @@ impl Wrong {
                 | Wrong::Dependency
                 | Wrong::Locked
                 | Wrong::NoSignInId
+                | Wrong::LinkRequested
         )
     }
 }
@@ -221,6 +227,12 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
         Step::Captcha => captcha::check(captcha, answer).await.map(|()| step.into()),
         Step::SelectAccount => {
             account::check(config, event, params, answer, now).map(|token| Passed { step, token })
+        }
+        Step::MagicLink => {
+            crate::magic::check_answer(config, event, answer, now).map(|link| Passed {
+                step,
+                token: Some(link),
+            })
         }
         Step::SignedToken => token::check(config, keys, event, answer, now)
             .await

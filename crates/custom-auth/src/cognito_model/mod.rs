@@ -17,11 +17,13 @@ use crate::events::{
     ChallengeResult, CreateAuthChallengeEvent, DefineAuthChallengeEvent, VerifyAuthChallengeEvent,
 };
 use crate::flow::{CUSTOM_CHALLENGE, Decision, PASSWORD_VERIFIER, SRP_A, define};
+use crate::magic;
 use crate::state::{Limits, MemoryStore, NoStore};
 use crate::testing::{Capture, config, config_with, entry, fakes, fixture, keys};
 use crate::verify::{TokenKeys, verify};
 
 mod choices;
+mod links;
 
 const T0: u64 = 1_800_000_000;
 const SUB: &str = "7d3f0c1e-0000-4000-8000-000000000001";
@@ -68,6 +70,8 @@ struct Cognito {
     access_claims: HashMap<String, Value>,
     /// What the client puts in `ClientMetadata` `choice` when it answers a `CHOOSE` round.
     choice_metadata: ChoiceMetadata,
+    /// The page the client names in `ClientMetadata` `redirectUri` at a `MAGIC_LINK` round.
+    link_page: String,
 }
 
 /// How the client repeats its pick in `ClientMetadata`.
@@ -119,6 +123,7 @@ impl Cognito {
             id_claims: HashMap::new(),
             access_claims: HashMap::new(),
             choice_metadata: ChoiceMetadata::Same,
+            link_page: "https://app.example.com/signin".into(),
         }
     }
 
@@ -212,6 +217,13 @@ impl Cognito {
                         responded.insert(choice::CHOICE_KEY.into(), name.into())
                     }
                 };
+            }
+            if public[public::CHALLENGE] == "MAGIC_LINK" {
+                // What the page sends: its own address, and the intent when it asks for a link.
+                responded.insert(magic::metadata::URL.into(), self.link_page.clone());
+                if reply == magic::REQUEST {
+                    responded.insert(magic::metadata::INTENT.into(), magic::REQUEST.into());
+                }
             }
             v.request.client_metadata = responded.clone();
             let ok = verify(

@@ -1,0 +1,209 @@
+//! The model with the `magic-link` step: a link is requested in one sign-in and redeemed in
+//! another (another device), once, only while it is the user's newest.
+
+use super::*;
+
+/// The proof in the link of the newest message sent.
+fn newest_proof(cognito: &Cognito) -> String {
+    let sent = cognito.sender.sent.lock().unwrap();
+    let body = &sent.last().expect("a message").2;
+    let link = body
+        .split_whitespace()
+        .find(|w| w.contains("#magic-link="))
+        .expect("a link in the message");
+    link.split_once("#magic-link=").unwrap().1.to_owned()
+}
+
+/// Asks for a link in every round (a person pressing "send me a link" until the sign-in's
+/// attempts run out; none of it counts as a failure).
+fn requesting(_: &Prompt<'_>) -> Value {
+    Value::String(magic::REQUEST.into())
+}
+
+fn redeeming(proof: String) -> impl FnMut(&Prompt<'_>) -> Value {
+    move |_| Value::String(proof.clone())
+}
+
+fn sent_flags(cognito: &Cognito) -> Vec<String> {
+    cognito
+        .shown
+        .iter()
+        .map(|p| p.get(public::SENT).cloned().unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn a_link_requested_in_one_sign_in_signs_in_another_once() {
+    let mut cognito = Cognito::new(stateful("magic-link"));
+    // Ask: the first round sends nothing, the second says the link went.
+    assert_eq!(block_on(cognito.sign_in(None, requesting)), End::Failed);
+    assert_eq!(sent_flags(&cognito), ["false", "true", "too-soon"]);
+    assert_eq!(cognito.shown[1][public::EMAIL], "j***@example.com");
+    assert_eq!(cognito.sender.count(), 1);
+    let proof = newest_proof(&cognito);
+    // The request guessed nothing: no failure counted towards the lockout.
+    let user = crate::state::user_key(
+        &cognito.config.state.as_ref().unwrap().key,
+        "us-east-1_Ex4mPl3Aa",
+        "jane",
+    );
+    let counted = cognito.store.user(&user);
+    assert_eq!(counted.send_count, 1, "{counted:?}");
+    assert_eq!(counted.link_at, T0);
+    // Open it on another device (a fresh sign-in): tokens, first round.
+    cognito.now += 30;
+    cognito.shown.clear();
+    assert_eq!(
+        block_on(cognito.sign_in(None, redeeming(proof.clone()))),
+        End::Tokens
+    );
+    assert_eq!(cognito.shown.len(), 1);
+    // A second use: refused, every time.
+    assert_eq!(
+        block_on(cognito.sign_in(None, redeeming(proof))),
+        End::Failed
+    );
+}
+
+#[test]
+fn older_links_other_pages_and_tampered_links_are_refused() {
+    let mut cognito = Cognito::new(stateful("magic-link"));
+    // Each refused sign-in below answers three times: keep the lockout out of the way.
+    cognito.config.state.as_mut().unwrap().limits.lockout_after = 100;
+    block_on(cognito.sign_in(None, requesting));
+    let older = newest_proof(&cognito);
+    // A second request within the interval sends nothing; the first link still works...
+    cognito.now += 59;
+    block_on(cognito.sign_in(None, requesting));
+    assert_eq!(cognito.sender.count(), 1);
+    assert_eq!(sent_flags(&cognito)[4], "too-soon");
+    // ...until a newer link replaces it.
+    cognito.now += 1;
+    block_on(cognito.sign_in(None, requesting));
+    assert_eq!(cognito.sender.count(), 2);
+    let newer = newest_proof(&cognito);
+    assert_ne!(older, newer);
+    assert_eq!(
+        block_on(cognito.sign_in(None, redeeming(older))),
+        End::Failed
+    );
+    // Redeemed from another page than the link's: refused (the page says where it runs).
+    cognito.link_page = "http://127.0.0.1:4600/".into();
+    assert_eq!(
+        block_on(cognito.sign_in(None, redeeming(newer.clone()))),
+        End::Failed
+    );
+    cognito.link_page = "https://app.example.com/signin".into();
+    // Tampered: one character of the payload changed.
+    let mut bytes = newer.clone().into_bytes();
+    bytes[10] = if bytes[10] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(bytes).unwrap();
+    assert_eq!(
+        block_on(cognito.sign_in(None, redeeming(tampered))),
+        End::Failed
+    );
+    // Expired: past the TTL (900 s).
+    let mut late = Cognito::new(stateful("magic-link"));
+    block_on(late.sign_in(None, requesting));
+    let proof = newest_proof(&late);
+    late.now += 900;
+    assert_eq!(block_on(late.sign_in(None, redeeming(proof))), End::Failed);
+    // Another user's link: refused for jane's sign-in though well signed.
+    let mut john = Cognito::new(stateful("magic-link"));
+    john.user_name = "john".into();
+    block_on(john.sign_in(None, requesting));
+    let johns = newest_proof(&john);
+    assert_eq!(
+        block_on(cognito.sign_in(None, redeeming(johns))),
+        End::Failed
+    );
+    // The newer link, from its own page, still works: the refusals spent nothing.
+    assert_eq!(
+        block_on(cognito.sign_in(None, redeeming(newer))),
+        End::Tokens
+    );
+}
+
+#[test]
+fn a_page_not_allowed_gets_no_link() {
+    let mut cognito = Cognito::new(stateful("magic-link"));
+    cognito.link_page = "https://evil.example.com/".into();
+    block_on(cognito.sign_in(None, requesting));
+    assert_eq!(sent_flags(&cognito)[1], "bad-url");
+    assert_eq!(cognito.sender.count(), 0);
+}
+
+#[test]
+fn unknown_users_get_the_same_rounds_and_counts_and_no_mail() {
+    let mut jane = Cognito::new(stateful("magic-link"));
+    let mut ghost = Cognito::new(stateful("magic-link")).unknown_user();
+    for c in [&mut jane, &mut ghost] {
+        // A link in every round: the limit (3 per window) comes in the second sign-in.
+        c.config.magic_link.as_mut().unwrap().min_interval_seconds = 0;
+        assert_eq!(block_on(c.sign_in(None, requesting)), End::Failed);
+        assert_eq!(block_on(c.sign_in(None, requesting)), End::TriggerError);
+    }
+    let keys = |c: &Cognito| -> Vec<Vec<String>> {
+        c.shown
+            .iter()
+            .map(|p| {
+                let mut k: Vec<String> = p
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != public::EMAIL)
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                k.sort();
+                k
+            })
+            .collect()
+    };
+    assert_eq!(keys(&jane), keys(&ghost));
+    assert!(ghost.shown[1][public::EMAIL].starts_with("g***@"));
+    assert_eq!(jane.sender.count(), 3);
+    assert_eq!(ghost.sender.count(), 0);
+    assert_eq!(ghost.sender.imitations.load(Ordering::Relaxed), 3);
+    assert_eq!(jane.errors, ghost.errors);
+    assert_eq!(
+        jane.errors[0].to_string(),
+        "too many codes requested; try again later"
+    );
+}
+
+#[test]
+fn a_link_after_the_password_and_as_an_alternative() {
+    let mut cognito = Cognito::new(stateful("password,magic-link"));
+    assert_eq!(
+        block_on(cognito.sign_in(Some(true), requesting)),
+        End::Failed
+    );
+    let proof = newest_proof(&cognito);
+    // The redeeming sign-in runs the password first; a wrong password gives nothing.
+    assert_eq!(
+        block_on(cognito.sign_in(Some(false), redeeming(proof.clone()))),
+        End::Failed
+    );
+    assert_eq!(
+        block_on(cognito.sign_in(Some(true), redeeming(proof))),
+        End::Tokens
+    );
+
+    let mut cognito = Cognito::new(stateful("email-otp|magic-link"));
+    let pick_then_request = |p: &Prompt<'_>| match p.public[public::CHALLENGE].as_str() {
+        "CHOOSE" => Value::String("magic-link".into()),
+        _ => requesting(p),
+    };
+    block_on(cognito.sign_in(None, pick_then_request));
+    assert_eq!(
+        cognito.shown[0][public::OPTIONS],
+        r#"["email-otp","magic-link"]"#
+    );
+    let proof = newest_proof(&cognito);
+    let pick_then_redeem = move |p: &Prompt<'_>| match p.public[public::CHALLENGE].as_str() {
+        "CHOOSE" => Value::String("magic-link".into()),
+        _ => Value::String(proof.clone()),
+    };
+    assert_eq!(
+        block_on(cognito.sign_in(None, pick_then_redeem)),
+        End::Tokens
+    );
+}

@@ -1,0 +1,734 @@
+//! The `magic-link` step: sign in by opening a link from an e-mail, on this device or another.
+//!
+//! Its rounds are all `MAGIC_LINK`. The client answers a round in one of two ways:
+//! - **request**: answer `request` with `ClientMetadata` `magicLink=request` and `redirectUri`
+//!   (one of `MAGIC_LINK_URLS`). Verify judges it wrong without counting it as a failure (it
+//!   guessed nothing); the next round's Create, which sees that metadata (Cognito shows Create
+//!   nothing else of the answer), counts a send in the state store, signs a proof and e-mails
+//!   the link `<redirectUri>#magic-link=<proof>`.
+//! - **redeem**: answer with the proof (the page reads it from the link's fragment, which the
+//!   browser never sends to a server) and the page's own URL as `redirectUri`. Verify checks
+//!   it locally, and the state store admits it once, only if it is the user's newest link.
+//!
+//! Requesting and redeeming are told apart by the answer itself, so nothing the client claims
+//! matters beyond where the link points, which must be an allowed URL. A mail scanner that
+//! fetches the page burns nothing: only the page's own answer redeems.
+//!
+//! A proof is `ml1.<payload>.<signature>`: the payload is base64url JSON of the pool, the user
+//! name, the URL, a random id and the issue and expiry times (nothing secret); the signature is
+//! HMAC-SHA256 under `MAGIC_LINK_SECRET` over `ml1.<payload>`.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::CryptoRng;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::config::{ConfigError, Secret, check_url, number};
+use crate::create::{Round, public};
+use crate::error::AuthError;
+use crate::events::VerifyAuthChallengeEvent;
+use crate::otp;
+use crate::ports::{Channel, CodeMessage, CodeSender};
+use crate::state::{OneTime, SendGate, StateStore, hmac_sha256, keyed_hash, user_key};
+use crate::verify::Wrong;
+
+/// The proof's format and version, the first part of every proof.
+pub const VERSION: &str = "ml1";
+/// The fragment parameter of the link that carries the proof: `#magic-link=<proof>`.
+pub const FRAGMENT: &str = "magic-link";
+/// The answer that asks for a link.
+pub const REQUEST: &str = "request";
+/// Longest proof accepted, in bytes (a real one is about 300).
+pub const MAX_PROOF_BYTES: usize = 2048;
+
+/// `ClientMetadata` keys of this step.
+pub mod metadata {
+    /// `request` when the answer asks for a link.
+    pub const INTENT: &str = "magicLink";
+    /// The page the link opens (requesting), or the page redeeming it: one of `MAGIC_LINK_URLS`.
+    pub const URL: &str = "redirectUri";
+}
+
+/// Default of `MAGIC_LINK_TTL_SECONDS`.
+pub const DEFAULT_TTL_SECONDS: u64 = 900;
+/// Default of `MAGIC_LINK_MIN_INTERVAL_SECONDS`.
+pub const DEFAULT_MIN_INTERVAL_SECONDS: u64 = 60;
+/// Default of `MAGIC_LINK_EMAIL_SUBJECT`.
+pub const DEFAULT_SUBJECT: &str = "Your sign-in link";
+/// Shortest `MAGIC_LINK_SECRET`, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Settings of the `magic-link` step.
+#[derive(Clone, Debug)]
+pub struct LinkSettings {
+    /// The pages a link may open (`MAGIC_LINK_URLS`, comma-separated).
+    pub urls: Vec<String>,
+    /// How long a link works (`MAGIC_LINK_TTL_SECONDS`).
+    pub ttl_seconds: u64,
+    /// The least time between two links for one user (`MAGIC_LINK_MIN_INTERVAL_SECONDS`).
+    pub min_interval_seconds: u64,
+    /// The HMAC key that signs and checks proofs (`MAGIC_LINK_SECRET`).
+    pub secret: Secret,
+    /// The e-mail's subject (`MAGIC_LINK_EMAIL_SUBJECT`).
+    pub subject: String,
+}
+
+impl LinkSettings {
+    /// Reads the settings; `state` says whether `AUTH_STATE_TABLE` is set, which links need
+    /// (single use, newest only, the send limit).
+    pub(crate) fn from_lookup(
+        get: &impl Fn(&str) -> Option<String>,
+        state: bool,
+    ) -> Result<LinkSettings, ConfigError> {
+        const WHY: &str = " when a flow has magic-link";
+        if !state {
+            return Err(ConfigError::Missing {
+                var: "AUTH_STATE_TABLE",
+                why: " when a flow has magic-link (links are single-use)",
+            });
+        }
+        let urls: Vec<String> = get("MAGIC_LINK_URLS")
+            .ok_or(ConfigError::Missing {
+                var: "MAGIC_LINK_URLS",
+                why: WHY,
+            })?
+            .split(',')
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty())
+            .collect();
+        for url in &urls {
+            check_url("MAGIC_LINK_URLS", url)?;
+            if url.contains('#') {
+                return Err(ConfigError::Invalid {
+                    var: "MAGIC_LINK_URLS",
+                    value: url.clone(),
+                    why: "a page URL without a fragment (#): the link puts its proof there".into(),
+                });
+            }
+        }
+        let secret = get("MAGIC_LINK_SECRET").ok_or(ConfigError::Missing {
+            var: "MAGIC_LINK_SECRET",
+            why: WHY,
+        })?;
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(ConfigError::InvalidSecret {
+                var: "MAGIC_LINK_SECRET",
+                why: "shorter than 32 bytes",
+            });
+        }
+        Ok(LinkSettings {
+            urls,
+            ttl_seconds: number(
+                get,
+                "MAGIC_LINK_TTL_SECONDS",
+                DEFAULT_TTL_SECONDS,
+                60..=86_400,
+            )?,
+            min_interval_seconds: number(
+                get,
+                "MAGIC_LINK_MIN_INTERVAL_SECONDS",
+                DEFAULT_MIN_INTERVAL_SECONDS,
+                0..=3600,
+            )?,
+            secret: Secret::new(secret),
+            subject: get("MAGIC_LINK_EMAIL_SUBJECT").unwrap_or_else(|| DEFAULT_SUBJECT.into()),
+        })
+    }
+
+    fn allows(&self, url: &str) -> bool {
+        self.urls.iter().any(|u| u == url)
+    }
+}
+
+/// What a proof says. None of it is secret; the signature makes it unforgeable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkClaims {
+    /// The user pool.
+    #[serde(rename = "p")]
+    pub pool: String,
+    /// The user name, as Cognito gives it to the triggers (the page starts the sign-in with it).
+    #[serde(rename = "u")]
+    pub user: String,
+    /// The page the link opens.
+    #[serde(rename = "l")]
+    pub url: String,
+    /// 128 random bits in hex: the link's identity, spent once.
+    #[serde(rename = "i")]
+    pub id: String,
+    /// Issue time, Unix seconds. The user's newest link is the one whose time the store holds.
+    #[serde(rename = "t")]
+    pub issued_at: u64,
+    /// Expiry, Unix seconds.
+    #[serde(rename = "e")]
+    pub expires_at: u64,
+}
+
+/// Why a proof was refused. Logged (as [`Wrong::Link`]); never shown to the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkRejection {
+    /// Not `ml1.<payload>.<signature>`, or the payload is not the claims.
+    Malformed,
+    /// The signature does not match.
+    BadSignature,
+    /// Signed for another pool.
+    OtherPool,
+    /// Signed for another user.
+    OtherUser,
+    /// Signed for another page than the one redeeming it, or for a page no longer allowed.
+    OtherUrl,
+    /// Past its expiry, issued in the future, or valid for longer than the TTL allows.
+    Expired,
+}
+
+fn signature(secret: &Secret, input: &str) -> [u8; 32] {
+    hmac_sha256(secret.expose().as_bytes(), &[input.as_bytes()])
+}
+
+/// Signs `claims` into a proof.
+pub fn issue(settings: &LinkSettings, claims: &LinkClaims) -> String {
+    // Serializing a struct of strings and numbers cannot fail.
+    let json = serde_json::to_vec(claims).unwrap_or_default();
+    let input = format!("{VERSION}.{}", URL_SAFE_NO_PAD.encode(json));
+    let sig = signature(&settings.secret, &input);
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+}
+
+/// The link for `proof`: the page, with the proof in its fragment.
+pub fn link(url: &str, proof: &str) -> String {
+    format!("{url}#{FRAGMENT}={proof}")
+}
+
+/// Checks a proof's form and signature (in constant time, before reading the claims) and
+/// returns its claims.
+pub fn open(settings: &LinkSettings, proof: &str) -> Result<LinkClaims, LinkRejection> {
+    let proof = proof.trim();
+    if proof.len() > MAX_PROOF_BYTES {
+        return Err(LinkRejection::Malformed);
+    }
+    let (input, sig) = proof.rsplit_once('.').ok_or(LinkRejection::Malformed)?;
+    let payload = input
+        .strip_prefix(VERSION)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .ok_or(LinkRejection::Malformed)?;
+    let sig = URL_SAFE_NO_PAD
+        .decode(sig)
+        .map_err(|_| LinkRejection::Malformed)?;
+    let expected = signature(&settings.secret, input);
+    if !bool::from(sig.as_slice().ct_eq(&expected)) {
+        return Err(LinkRejection::BadSignature);
+    }
+    let json = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| LinkRejection::Malformed)?;
+    serde_json::from_slice(&json).map_err(|_| LinkRejection::Malformed)
+}
+
+/// Checks a proof for `user` of `pool`, redeemed by the page at `url`, at `now`.
+pub fn check(
+    settings: &LinkSettings,
+    proof: &str,
+    pool: &str,
+    user: &str,
+    url: &str,
+    now: u64,
+) -> Result<LinkClaims, LinkRejection> {
+    let claims = open(settings, proof)?;
+    if claims.pool != pool {
+        return Err(LinkRejection::OtherPool);
+    }
+    if claims.user != user {
+        return Err(LinkRejection::OtherUser);
+    }
+    if claims.url != url || !settings.allows(url) {
+        return Err(LinkRejection::OtherUrl);
+    }
+    let fresh = claims.issued_at <= now.saturating_add(crate::verify::MAX_ISSUE_SKEW_SECONDS)
+        && claims.expires_at > now
+        && claims.expires_at.saturating_sub(claims.issued_at) <= settings.ttl_seconds;
+    if !fresh {
+        return Err(LinkRejection::Expired);
+    }
+    Ok(claims)
+}
+
+/// The e-mail with the link: a text part and an HTML part, the link and its validity in both,
+/// nothing else secret.
+pub fn message(settings: &LinkSettings, to: &str, link: &str) -> CodeMessage {
+    let minutes = settings.ttl_seconds.div_ceil(60);
+    let valid = format!(
+        "It works once, within {minutes} minute{}, on any device.",
+        if minutes == 1 { "" } else { "s" }
+    );
+    let ignore = "If you did not ask to sign in, ignore this message: nobody can use the link without opening this e-mail.";
+    let escaped = html_escape(link);
+    CodeMessage {
+        channel: Channel::Email,
+        destination: to.to_owned(),
+        subject: settings.subject.clone(),
+        body: format!("Open this link to sign in:\n\n{link}\n\n{valid}\n\n{ignore}\n"),
+        html: Some(format!(
+            "<!doctype html><html><body style=\"font-family:sans-serif\"><p>Open this link to sign in:</p>\
+             <p><a href=\"{escaped}\">Sign in</a></p><p style=\"word-break:break-all\">{escaped}</p>\
+             <p>{valid}</p><p>{ignore}</p></body></html>"
+        )),
+    }
+}
+
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The store key of a spent link.
+fn spent_key(state_key: &Secret, id: &str) -> String {
+    format!(
+        "l#{}",
+        keyed_hash(state_key.expose().as_bytes(), "link", &[id])
+    )
+}
+
+fn random_id(rng: &mut impl CryptoRng) -> String {
+    let mut bytes = [0u8; 16];
+    rng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Builds a `MAGIC_LINK` round: the masked address a link goes to, and, when the previous
+/// answer asked for one (`ClientMetadata`), a link: counted against the send limit and the
+/// least interval between links, signed and e-mailed. Unknown users and users without a
+/// verified address are counted the same and get the same round; nothing is sent to them.
+pub(crate) async fn challenge<S: CodeSender>(
+    round: &mut Round<'_>,
+    sender: &S,
+    store: &impl StateStore,
+    rng: &mut impl CryptoRng,
+    now: u64,
+) -> Result<(), AuthError> {
+    let (config, request, user) = (round.config, round.request, round.user);
+    let settings = config.magic_link.as_ref().ok_or(AuthError::Misconfigured)?;
+    let state = config.state.as_ref().ok_or(AuthError::Misconfigured)?;
+    let unknown = request.user_not_found;
+    let attrs = &request.user_attributes;
+    let to = if unknown {
+        None
+    } else {
+        otp::destination(crate::config::Step::EmailOtp, attrs)
+    };
+    let shown = (!unknown)
+        .then(|| attrs.get("email").and_then(|e| otp::mask_email(e)))
+        .flatten()
+        .unwrap_or_else(|| otp::decoy_email(user, &round.seed));
+    round.public.insert(public::EMAIL.to_owned(), shown);
+    if to.is_none() && !unknown {
+        tracing::warn!(
+            step = "magic-link",
+            "user has no usable verified e-mail; running a decoy round"
+        );
+        round.created.decoy = true;
+    }
+    let meta = &request.client_metadata;
+    let asked = meta.get(metadata::INTENT).map(String::as_str) == Some(REQUEST);
+    let url = meta.get(metadata::URL).filter(|u| settings.allows(u));
+    let sent = match (asked, url) {
+        (false, _) => "false",
+        // A page that is not allowed gets nothing; the client sees why.
+        (true, None) => "bad-url",
+        (true, Some(url)) => {
+            let key = user_key(&state.key, round.pool, user);
+            match store
+                .record_link(&key, now, &state.limits, settings.min_interval_seconds)
+                .await
+            {
+                Ok(SendGate::Allowed) => {
+                    let claims = LinkClaims {
+                        pool: round.pool.to_owned(),
+                        user: user.to_owned(),
+                        url: url.clone(),
+                        id: random_id(rng),
+                        issued_at: now,
+                        expires_at: now.saturating_add(settings.ttl_seconds),
+                    };
+                    match to {
+                        Some(to) if !round.created.decoy => {
+                            let link = link(url, &issue(settings, &claims));
+                            sender
+                                .send(&message(settings, to, &link))
+                                .await
+                                .map_err(AuthError::Delivery)?;
+                            round.created.sent = true;
+                        }
+                        _ => sender.imitate_send().await,
+                    }
+                    "true"
+                }
+                Ok(SendGate::TooSoon) => "too-soon",
+                Ok(SendGate::OverLimit) => return Err(AuthError::TooManyCodes),
+                Ok(SendGate::Locked) => return Err(AuthError::Locked),
+                Err(e) => return Err(AuthError::State(e)),
+            }
+        }
+    };
+    round
+        .public
+        .insert(public::SENT.to_owned(), sent.to_owned());
+    Ok(())
+}
+
+/// Judges a `MAGIC_LINK` answer: a request is wrong (but no failure); a proof passes if it
+/// checks for this pool, user and page, and is then spent with the admission, only if it is the
+/// user's newest link.
+pub(crate) fn check_answer(
+    config: &crate::config::Config,
+    event: &VerifyAuthChallengeEvent,
+    answer: &str,
+    now: u64,
+) -> Result<OneTime, Wrong> {
+    let settings = config.magic_link.as_ref().ok_or(Wrong::MissingParameters)?;
+    let state = config.state.as_ref().ok_or(Wrong::MissingParameters)?;
+    if answer.trim() == REQUEST {
+        return Err(Wrong::LinkRequested);
+    }
+    let header = &event.cognito_event_user_pools_header;
+    let meta: &HashMap<String, String> = &event.request.client_metadata;
+    let url = meta.get(metadata::URL).map_or("", String::as_str);
+    let claims = check(
+        settings,
+        answer,
+        header.user_pool_id.as_deref().unwrap_or_default(),
+        header.user_name.as_deref().unwrap_or_default(),
+        url,
+        now,
+    )
+    .map_err(Wrong::Link)?;
+    if event.request.user_not_found {
+        return Err(Wrong::Decoy);
+    }
+    Ok(OneTime {
+        key: spent_key(&state.key, &claims.id),
+        expires_at: claims.expires_at,
+        value: None,
+        newest_link: Some(claims.issued_at),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> LinkSettings {
+        LinkSettings {
+            urls: vec![
+                "https://app.example.com/signin".into(),
+                "http://127.0.0.1:4600/".into(),
+            ],
+            ttl_seconds: 900,
+            min_interval_seconds: 60,
+            secret: Secret::new("magic-link-test-secret-0123456789abcdef"),
+            subject: DEFAULT_SUBJECT.into(),
+        }
+    }
+
+    fn claims() -> LinkClaims {
+        LinkClaims {
+            pool: "us-east-1_pool".into(),
+            user: "jane".into(),
+            url: "https://app.example.com/signin".into(),
+            id: "00112233445566778899aabbccddeeff".into(),
+            issued_at: 1_000,
+            expires_at: 1_900,
+        }
+    }
+
+    fn check_at(proof: &str, user: &str, url: &str, now: u64) -> Result<LinkClaims, LinkRejection> {
+        check(&settings(), proof, "us-east-1_pool", user, url, now)
+    }
+
+    #[test]
+    fn a_proof_checks_for_its_pool_user_page_and_time_only() {
+        let s = settings();
+        let proof = issue(&s, &claims());
+        assert!(proof.starts_with("ml1.") && proof.len() < 400, "{proof}");
+        let url = "https://app.example.com/signin";
+        assert_eq!(check_at(&proof, "jane", url, 1_000), Ok(claims()));
+        assert_eq!(check_at(&proof, "jane", url, 1_899), Ok(claims()));
+        let cases: [(&str, &str, &str, u64, LinkRejection); 6] = [
+            (
+                "us-east-1_other",
+                "jane",
+                url,
+                1_000,
+                LinkRejection::OtherPool,
+            ),
+            (
+                "us-east-1_pool",
+                "john",
+                url,
+                1_000,
+                LinkRejection::OtherUser,
+            ),
+            (
+                "us-east-1_pool",
+                "Jane",
+                url,
+                1_000,
+                LinkRejection::OtherUser,
+            ),
+            (
+                "us-east-1_pool",
+                "jane",
+                "http://127.0.0.1:4600/",
+                1_000,
+                LinkRejection::OtherUrl,
+            ),
+            ("us-east-1_pool", "jane", url, 1_900, LinkRejection::Expired),
+            ("us-east-1_pool", "jane", url, 5_000, LinkRejection::Expired),
+        ];
+        for (pool, user, page, now, why) in cases {
+            assert_eq!(
+                check(&s, &proof, pool, user, page, now),
+                Err(why),
+                "{pool} {user} {page} {now}"
+            );
+        }
+        // Issued in the future (beyond clock skew), or valid longer than the TTL: refused.
+        let future = issue(
+            &s,
+            &LinkClaims {
+                issued_at: 2_000,
+                expires_at: 2_500,
+                ..claims()
+            },
+        );
+        assert_eq!(
+            check_at(&future, "jane", url, 1_000),
+            Err(LinkRejection::Expired)
+        );
+        let long = issue(
+            &s,
+            &LinkClaims {
+                expires_at: 1_000 + 901,
+                ..claims()
+            },
+        );
+        assert_eq!(
+            check_at(&long, "jane", url, 1_000),
+            Err(LinkRejection::Expired)
+        );
+        // A page no longer allowed, though the proof names it.
+        let gone = issue(
+            &s,
+            &LinkClaims {
+                url: "https://old.example.com/".into(),
+                ..claims()
+            },
+        );
+        assert_eq!(
+            check_at(&gone, "jane", "https://old.example.com/", 1_000),
+            Err(LinkRejection::OtherUrl)
+        );
+    }
+
+    #[test]
+    fn tampered_or_malformed_proofs_are_refused() {
+        let s = settings();
+        let proof = issue(&s, &claims());
+        let url = "https://app.example.com/signin";
+        let (input, sig) = proof.rsplit_once('.').unwrap();
+        // Another user in the payload, signature kept: the signature no longer matches.
+        let forged_payload = URL_SAFE_NO_PAD.encode(
+            serde_json::to_vec(&LinkClaims {
+                user: "john".into(),
+                ..claims()
+            })
+            .unwrap(),
+        );
+        let forged = format!("ml1.{forged_payload}.{sig}");
+        assert_eq!(
+            check_at(&forged, "john", url, 1_000),
+            Err(LinkRejection::BadSignature)
+        );
+        // Signed with another key.
+        let other = LinkSettings {
+            secret: Secret::new("another-secret-of-at-least-32-bytes!!"),
+            ..settings()
+        };
+        assert_eq!(
+            check_at(&issue(&other, &claims()), "jane", url, 1_000),
+            Err(LinkRejection::BadSignature)
+        );
+        // A flipped signature byte, a truncated one, none.
+        let mut bytes = URL_SAFE_NO_PAD.decode(sig).unwrap();
+        bytes[0] ^= 1;
+        let flipped = format!("{input}.{}", URL_SAFE_NO_PAD.encode(&bytes));
+        assert_eq!(
+            check_at(&flipped, "jane", url, 1_000),
+            Err(LinkRejection::BadSignature)
+        );
+        assert!(check_at(&format!("{input}.{}", &sig[..10]), "jane", url, 1_000).is_err());
+        for bad in [
+            "",
+            "ml1",
+            "ml1.",
+            "ml1..",
+            "ml2.x.y",
+            "x.y",
+            "ml1.!!!.???",
+            &format!("{proof}.x"),
+        ] {
+            assert!(check_at(bad, "jane", url, 1_000).is_err(), "{bad:?}");
+        }
+        // A validly signed payload that is not the claims (extra field, wrong types).
+        for json in [
+            r#"{"p":"us-east-1_pool"}"#,
+            r#"{"p":1,"u":"jane","l":"x","i":"x","t":1,"e":2}"#,
+        ] {
+            let input = format!("ml1.{}", URL_SAFE_NO_PAD.encode(json));
+            let signed = format!(
+                "{input}.{}",
+                URL_SAFE_NO_PAD.encode(signature(&s.secret, &input))
+            );
+            assert_eq!(
+                check_at(&signed, "jane", url, 1_000),
+                Err(LinkRejection::Malformed),
+                "{json}"
+            );
+        }
+        assert_eq!(
+            check_at(&"a".repeat(MAX_PROOF_BYTES + 1), "jane", url, 1_000),
+            Err(LinkRejection::Malformed)
+        );
+    }
+
+    #[test]
+    fn the_mail_has_the_link_in_text_and_html_and_nothing_else_secret() {
+        let s = settings();
+        let link = link("https://app.example.com/signin", &issue(&s, &claims()));
+        assert!(
+            link.starts_with("https://app.example.com/signin#magic-link=ml1."),
+            "{link}"
+        );
+        let m = message(&s, "jane@example.com", &link);
+        assert_eq!(
+            (m.channel, m.destination.as_str()),
+            (Channel::Email, "jane@example.com")
+        );
+        assert!(
+            m.body.contains(&link) && m.body.contains("15 minutes"),
+            "{}",
+            m.body
+        );
+        let html = m.html.unwrap();
+        assert!(html.contains(&format!("href=\"{link}\"")) && html.contains("15 minutes"));
+        assert!(!m.body.contains(s.secret.expose()) && !html.contains(s.secret.expose()));
+        assert_eq!(html_escape(r#"a&b<c>"d'"#), "a&amp;b&lt;c&gt;&quot;d&#39;");
+    }
+
+    #[test]
+    fn settings_need_the_store_allowed_urls_and_a_long_secret() {
+        let vars = |pairs: &[(&str, &str)]| {
+            let map: HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            move |k: &str| map.get(k).cloned()
+        };
+        let good = [
+            (
+                "MAGIC_LINK_URLS",
+                "https://app.example.com/signin, http://127.0.0.1:4600/",
+            ),
+            (
+                "MAGIC_LINK_SECRET",
+                "magic-link-test-secret-0123456789abcdef",
+            ),
+        ];
+        let s = LinkSettings::from_lookup(&vars(&good), true).unwrap();
+        assert_eq!(
+            s.urls,
+            ["https://app.example.com/signin", "http://127.0.0.1:4600/"]
+        );
+        assert_eq!((s.ttl_seconds, s.min_interval_seconds), (900, 60));
+        assert!(
+            format!("{s:?}").contains("redacted") && !format!("{s:?}").contains("0123456789abcdef")
+        );
+        let var_of = |e: ConfigError| match e {
+            ConfigError::Missing { var, .. }
+            | ConfigError::Invalid { var, .. }
+            | ConfigError::InvalidSecret { var, .. } => var,
+        };
+        assert_eq!(
+            var_of(LinkSettings::from_lookup(&vars(&good), false).unwrap_err()),
+            "AUTH_STATE_TABLE"
+        );
+        let cases: [(&[(&str, &str)], &str); 5] = [
+            (
+                &[(
+                    "MAGIC_LINK_SECRET",
+                    "magic-link-test-secret-0123456789abcdef",
+                )],
+                "MAGIC_LINK_URLS",
+            ),
+            (
+                &[("MAGIC_LINK_URLS", "https://a.example/")],
+                "MAGIC_LINK_SECRET",
+            ),
+            (
+                &[
+                    ("MAGIC_LINK_URLS", "https://a.example/"),
+                    ("MAGIC_LINK_SECRET", "tiny-key"),
+                ],
+                "MAGIC_LINK_SECRET",
+            ),
+            (
+                &[
+                    ("MAGIC_LINK_URLS", "http://evil.example/"),
+                    (
+                        "MAGIC_LINK_SECRET",
+                        "magic-link-test-secret-0123456789abcdef",
+                    ),
+                ],
+                "MAGIC_LINK_URLS",
+            ),
+            (
+                &[
+                    ("MAGIC_LINK_URLS", "https://a.example/#x"),
+                    (
+                        "MAGIC_LINK_SECRET",
+                        "magic-link-test-secret-0123456789abcdef",
+                    ),
+                ],
+                "MAGIC_LINK_URLS",
+            ),
+        ];
+        for (pairs, var) in cases {
+            assert_eq!(
+                var_of(LinkSettings::from_lookup(&vars(pairs), true).unwrap_err()),
+                var,
+                "{pairs:?}"
+            );
+        }
+        let err = LinkSettings::from_lookup(
+            &vars(&[
+                ("MAGIC_LINK_URLS", "https://a.example/"),
+                ("MAGIC_LINK_SECRET", "tiny-key"),
+            ]),
+            true,
+        )
+        .unwrap_err();
+        assert!(!err.to_string().contains("tiny-key"), "{err}");
+    }
+}
