@@ -345,7 +345,10 @@ async fn hostile_events_fail_closed_and_every_function_keeps_serving() {
             let event: Value = serde_json::from_str(&text.unwrap_or_default()).unwrap_or_default();
             let request = &event["request"];
             // A pick is no secret: it names one of the public `options` (logged as the step).
-            if request["privateChallengeParameters"]["step"] == "CHOOSE" {
+            // Nor is asking for a magic link (the answer `request`).
+            let step = &request["privateChallengeParameters"]["step"];
+            if step == "CHOOSE" || (step == "MAGIC_LINK" && request["challengeAnswer"] == "request")
+            {
                 continue;
             }
             let answer = request["challengeAnswer"].as_str();

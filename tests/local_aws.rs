@@ -51,11 +51,7 @@ struct LocalAws {
 
 impl LocalAws {
     fn up(stacks: &[(&str, &str)], params: &[&str]) -> LocalAws {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free loopback port")
-            .port()
-            .to_string();
+        let port = free_port().to_string();
         let mut args = vec!["up", "--port", port.as_str()];
         for (stack, flow) in stacks {
             args.extend(["--stack", stack, "--flow", flow]);
@@ -142,6 +138,14 @@ impl Drop for LocalAws {
     fn drop(&mut self) {
         local_aws(&["down", "--port", &self.port]);
     }
+}
+
+/// A loopback port nobody listens on now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free loopback port")
+        .port()
 }
 
 fn http_get(port: &str, path: &str) -> String {
@@ -326,6 +330,10 @@ fn assert_signed_in(code: Option<i32>, stdout: &str) {
 
 #[test]
 fn sign_in_through_the_local_aws() {
+    // The sign-in page's port is fixed before the deploy: magic links may open only the pages
+    // the stack lists.
+    let page_port = free_port();
+    let link_page = format!("MagicLinkUrls=http://127.0.0.1:{page_port}/e2e-link/");
     let aws = LocalAws::up(
         &[
             ("e2e-email", "email-otp"),
@@ -333,6 +341,7 @@ fn sign_in_through_the_local_aws() {
             ("e2e-token", "signed-token"),
             ("e2e-account", "select-account"),
             ("e2e-choice", "email-otp|sms-otp"),
+            ("e2e-link", "magic-link"),
         ],
         &[
             // The state store with small limits and short windows, so a test can reach them
@@ -344,6 +353,10 @@ fn sign_in_through_the_local_aws() {
             &format!("SignedTokenSecret={TOKEN_SECRET}"),
             "SignedTokenIssuer=e2e-backend",
             "StateTableDeletionProtection=false",
+            // Short-lived links, as many as the send limit allows: the test waits one out.
+            &link_page,
+            "MagicLinkTtlSeconds=20",
+            "MagicLinkMinIntervalSeconds=0",
         ],
     );
 
@@ -478,7 +491,7 @@ fn sign_in_through_the_local_aws() {
     codes.extend(state_across_sign_ins(&aws));
     selected_account_in_the_tokens(&aws);
     codes.extend(clients::flows_per_client_and_choice(&aws));
-    codes.extend(browser::sign_in_through_the_page(&aws));
+    codes.extend(browser::sign_in_through_the_page(&aws, page_port));
 
     // Every line the functions logged (JSON, trace asked, info and above written) holds no code, answer, password or
     // token. Codes are matched as whole words, so a request id cannot fake a hit.

@@ -61,9 +61,13 @@ ENV = {
     # The selected account goes into the tokens: account answers need a sign-in id.
     "SELECTED_ACCOUNT_CLAIM": "selected_account",
     # One more app client, whose flow is a choice (issue 12); every other client runs AUTH_FLOW.
-    "AUTH_FLOWS": json.dumps({"hostilechoiceclient": "email-otp|sms-otp"}),
+    "AUTH_FLOWS": json.dumps({"hostilechoiceclient": "email-otp|sms-otp", "hostilelinkclient": "magic-link"}),
+    # Magic links (issue 14), on their own client.
+    "MAGIC_LINK_URLS": "https://app.example.com/signin",
+    "MAGIC_LINK_SECRET": "hostile-magic-link-secret-0123456789abcdef",
 }
 CHOICE_CLIENT = "hostilechoiceclient"
+LINK_CLIENT = "hostilelinkclient"
 
 TRIGGERS = {
     "define": "DefineAuthChallenge_Authentication",
@@ -579,6 +583,73 @@ NOT_IN_FLOW = choice_verify("email-otp", {"choice": "email-otp"})
 NOT_IN_FLOW["callerContext"]["clientId"] = "4k1s7exampleclientid0123"
 case("verify", "choice-not-in-flow", NOT_IN_FLOW, "wrong",
      "a CHOOSE round for a client whose flow has no choice")
+
+# ------------------------------------------------------------------------------ Magic links
+LINK_PAGE = "https://app.example.com/signin"
+
+
+def on_link_client(event):
+    event["callerContext"]["clientId"] = LINK_CLIENT
+    return event
+
+
+def proof(claims, secret=None):
+    """A magic link's proof as Create signs it (HMAC-SHA256 over `ml1.<payload>`)."""
+    key = (secret or ENV["MAGIC_LINK_SECRET"]).encode()
+    signing_input = f"ml1.{b64(json.dumps(claims, separators=(',', ':')).encode())}"
+    return f"{signing_input}.{b64(hmac.new(key, signing_input.encode(), hashlib.sha256).digest())}"
+
+
+def link_claims(**changes):
+    claims = {"p": POOL, "u": "jane", "l": LINK_PAGE, "i": "00112233445566778899aabbccddeeff",
+              "t": ISSUED, "e": ISSUED + 900}
+    claims.update(changes)
+    return claims
+
+
+def link_verify(answer, metadata=None):
+    event = on_link_client(verify_event({"step": "MAGIC_LINK", "attempt": "1"}, answer))
+    event["request"]["clientMetadata"] = metadata if metadata is not None else \
+        {"signInId": SIGN_IN_ID, "redirectUri": LINK_PAGE}
+    return event
+
+
+def link_create(metadata):
+    event = on_link_client(create_event([]))
+    event["request"]["clientMetadata"] = metadata
+    return event
+
+
+case("create", "link-first", link_create({}), "created:MAGIC_LINK",
+     "the first MAGIC_LINK round: nothing asked, nothing sent", sent=False)
+case("create", "link-request-other-page",
+     link_create({"magicLink": "request", "redirectUri": "https://evil.example.com/signin"}),
+     "created:MAGIC_LINK", "a link asked for a page not in MAGIC_LINK_URLS: nothing sent", sent=False)
+case("create", "link-request-no-page", link_create({"magicLink": "request"}), "created:MAGIC_LINK",
+     "a link asked for without a page: nothing sent", sent=False)
+case("create", "link-request", link_create({"magicLink": "request", "redirectUri": LINK_PAGE}),
+     "created:MAGIC_LINK", "a link asked for an allowed page: signed and e-mailed", sent=True)
+case("verify", "link-request-answer", link_verify("request", {"magicLink": "request", "redirectUri": LINK_PAGE}),
+     "wrong", "asking for a link is never a right answer")
+case("verify", "link-forged", link_verify(proof(link_claims(), "another-secret-of-at-least-32-bytes!!")),
+     "wrong", "a proof signed with another key")
+case("verify", "link-other-user", link_verify(proof(link_claims(u="john"))), "wrong",
+     "a well-signed proof for another user")
+case("verify", "link-other-pool", link_verify(proof(link_claims(p="us-east-1_Other0000"))), "wrong",
+     "a well-signed proof for another pool")
+case("verify", "link-other-page", link_verify(proof(link_claims(l="https://evil.example.com/signin")),
+                                              {"redirectUri": "https://evil.example.com/signin"}),
+     "wrong", "a well-signed proof for a page that is not allowed, redeemed from it")
+case("verify", "link-page-differs", link_verify(proof(link_claims()), {"redirectUri": "https://app.example.com/other"}),
+     "wrong", "a proof redeemed from another page than its own")
+case("verify", "link-expired", link_verify(proof(link_claims(t=1_000_000_000, e=1_000_000_900))), "wrong",
+     "a well-signed proof long expired")
+case("verify", "link-too-long-lived", link_verify(proof(link_claims(e=ISSUED + 10 ** 9))), "wrong",
+     "a well-signed proof valid for far longer than MAGIC_LINK_TTL_SECONDS")
+case("verify", "link-malformed", link_verify("ml1.%%%.***"), "wrong", "not a proof")
+case("verify", "link-oversized", link_verify("ml1." + "A" * 3000 + ".x"), "wrong", "a 3 KB proof")
+case("verify", "link-extra-claim", link_verify(proof({**link_claims(), "admin": True})), "wrong",
+     "a well-signed proof with a claim the format does not have")
 
 VALID = {
     "define": (define_event(MID), "challenge:CUSTOM_CHALLENGE", {}),

@@ -358,7 +358,8 @@ def run_demo(port, page_port, flow):
     build(port)
     cli = build_cli()
     say("step 3/5: deploy template.yaml")
-    deploy(port, stack, flow, [])
+    # Magic links may open the demo's page only.
+    deploy(port, stack, flow, [f"MagicLinkUrls=http://127.0.0.1:{page_port}/"])
     info = prepare(port, stack)
     say("step 4/5: serve the sign-in page")
     url = start_page(port, page_port, info, flow)
@@ -373,6 +374,10 @@ def run_demo(port, page_port, flow):
   Each e-mailed code lands in the local mailbox, printed just before you are asked for it below.
   Stop the local AWS and the page afterwards with `make demo-down`.
 """, file=sys.stderr, flush=True)
+    if "magic-link" in flow:
+        say(f"step 5/5: the flow has magic-link: sign in on the page, {url}; the mailbox command above "
+            "prints the e-mail with the link (open it in any browser on this machine)")
+        return
     say("step 5/5: sign in as the demo user with cognito-signin")
     mailbox = f"{sys.executable} {Path(__file__).resolve()} mailbox --port {port} --to {info['email']}"
     cmd = [str(cli), "--user-pool-id", info["userPoolId"], "--client-id", info["clientId"],

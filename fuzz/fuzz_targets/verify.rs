@@ -32,7 +32,10 @@ fuzz_target!(|data: &[u8]| {
             .as_ref()
             .and_then(|a| a.as_str());
         assert!(answer.is_some(), "a non-string answer passed");
-        if matches!(step, Step::EmailOtp | Step::SmsOtp | Step::SignedToken) {
+        if matches!(
+            step,
+            Step::EmailOtp | Step::SmsOtp | Step::SignedToken | Step::MagicLink
+        ) {
             assert!(
                 !event.request.user_not_found,
                 "an unknown user passed {step:?}"
@@ -42,6 +45,15 @@ fuzz_target!(|data: &[u8]| {
             let code = event.request.private_challenge_parameters.get("code");
             assert_eq!(answer.map(str::trim), code.map(String::as_str));
         }
+    }
+    // A magic link passes only as a proof this pool's key signed (the fuzzer cannot forge one:
+    // reaching here with a random answer means the HMAC check is broken).
+    if verdict == Ok(Step::MagicLink) {
+        let answer = event.request.challenge_answer.as_ref().and_then(|a| a.as_str());
+        assert!(
+            answer.is_some_and(|a| a.starts_with("ml1.")),
+            "a magic link passed without a proof"
+        );
     }
     let _ = serde_json::to_vec(&event);
 });

@@ -10,6 +10,9 @@ use custom_auth::state::{Admission, Limits, SendGate, StateStore, OneTime};
 /// The HS256 secret the `signed-token` step trusts in the fuzz configuration.
 pub const HS_SECRET: &str = "fuzz-hs256-secret-of-32-bytes-or-more!!";
 
+/// The key that signs magic links in the fuzz configuration.
+pub const LINK_SECRET: &str = "fuzz-magic-link-secret-0123456789abcdef";
+
 /// Every step kind, so that any `step` named in a session or private parameter is live.
 pub fn config() -> &'static Config {
     static CONFIG: OnceLock<Config> = OnceLock::new();
@@ -17,7 +20,7 @@ pub fn config() -> &'static Config {
         Config::from_lookup(|k| {
             match k {
                 "AUTH_FLOW" => {
-                    Some("password,captcha,email-otp,sms-otp,select-account,signed-token")
+                    Some("password,captcha,email-otp,sms-otp,select-account,signed-token,magic-link")
                 }
                 "AUTH_MAX_ATTEMPTS" => Some("3"),
                 "OTP_EMAIL_FROM" => Some("no-reply@example.com"),
@@ -27,6 +30,8 @@ pub fn config() -> &'static Config {
                 "SIGNED_TOKEN_SECRET" => Some(HS_SECRET),
                 "AUTH_STATE_TABLE" => Some("fuzz-state"),
                 "AUTH_STATE_KEY" => Some("fuzz-state-key-0123456789abcdef"),
+                "MAGIC_LINK_URLS" => Some("https://app.example.com/signin"),
+                "MAGIC_LINK_SECRET" => Some(LINK_SECRET),
                 _ => None,
             }
             .map(str::to_owned)
@@ -85,6 +90,15 @@ pub struct Gate(pub bool);
 
 impl StateStore for Gate {
     async fn record_send(&self, _: &str, _: u64, _: &Limits) -> Result<SendGate, DependencyError> {
+        Ok(if self.0 { SendGate::Locked } else { SendGate::Allowed })
+    }
+    async fn record_link(
+        &self,
+        _: &str,
+        _: u64,
+        _: &Limits,
+        _: u64,
+    ) -> Result<SendGate, DependencyError> {
         Ok(if self.0 { SendGate::Locked } else { SendGate::Allowed })
     }
     async fn record_failure(&self, _: &str, _: u64, _: &Limits) -> Result<(), DependencyError> {

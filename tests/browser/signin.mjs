@@ -25,6 +25,7 @@ const input = JSON.parse(process.argv[2] ?? '{}');
 const { endpoint, artifacts, user } = input;
 const log = (line) => console.error(`  page: ${line}`);
 const codes = [];
+const proofs = [];
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1024, height: 768 };
 /** The page in use, for a screenshot and its words when an expectation fails. */
@@ -242,6 +243,95 @@ async function pickAccount(browser, base) {
   log('select-account: Acme Corp picked, selected_account in the ID token');
 }
 
+/** Waits (10 s at most) for e-mail number `count + 1` to `to`; the magic link in it. */
+async function newLink(count, to) {
+  for (let i = 0; i < 100; i++) {
+    const list = await mails(to);
+    if (list.length > count) {
+      const mail = list[list.length - 1];
+      const match = /(http\S+#magic-link=([A-Za-z0-9_.-]+))/.exec(mail.BodyText ?? '');
+      assert.ok(match, 'the newest e-mail carries a magic link');
+      if (mail.BodyHtml) {
+        assert.ok(mail.BodyHtml.includes(`href="${match[1]}"`), 'the HTML part links the same');
+      }
+      proofs.push(match[2]);
+      return match[1];
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('no new e-mail reached the local mailbox');
+}
+
+/** The page after a refused link: it says so and offers a new one; no tokens. */
+async function refused(page) {
+  await page.getByRole('alert').filter({ hasText: 'That link did not work' }).waitFor();
+  await page.getByRole('heading', { name: 'Sign in with a link' }).waitFor();
+  assert.equal(await page.locator('#signed-in').isVisible(), false);
+}
+
+/** A fresh browser profile (another device) with one tab. */
+async function device(browser) {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const tab = await context.newPage();
+  lastPage = tab;
+  return { context, tab };
+}
+
+/**
+ * magic-link: ask on a phone, open the link in a fresh browser (another device) and land
+ * signed in; the same link again, a tampered one and an expired one are refused.
+ */
+async function magicLink(browser, base) {
+  const { context: phone, page } = await open(browser, base, 'e2e-link', PHONE);
+  await startSignIn(page, undefined);
+  await page.getByRole('heading', { name: 'Sign in with a link' }).waitFor();
+  assert.equal(await focused(page), 'answer-submit', 'focus on the button to press');
+  let before = (await mails(user.email)).length;
+  await page.getByRole('button', { name: 'E-mail me a link' }).click();
+  await page.getByRole('heading', { name: 'Check your e-mail' }).waitFor();
+  assert.match(await page.locator('#challenge-text').textContent(), /sign-in link to p\*\*\*@example\.com/);
+  await shot(page, 'link-sent');
+  const link = await newLink(before, user.email);
+  // The stack signs with its KMS key (proofs `mk1.`); the HMAC variant is tested in-process.
+  assert.ok(link.startsWith(`${base}e2e-link/#magic-link=mk1.`), link.slice(0, 60));
+
+  // Another device opens the link and is signed in; the proof leaves the address bar.
+  let { context, tab } = await device(browser);
+  await tab.goto(link);
+  assert.equal((await claims(tab))['cognito:username'], user.name);
+  assert.ok(!tab.url().includes('magic-link'), `the proof left the address bar: ${tab.url()}`);
+  await shot(tab, 'link-signed-in');
+  await context.close();
+
+  // The same link again, elsewhere: refused.
+  ({ context, tab } = await device(browser));
+  await tab.goto(link);
+  await refused(tab);
+  await shot(tab, 'link-refused');
+  await context.close();
+
+  // Tampered (one character of the signature changed): refused.
+  ({ context, tab } = await device(browser));
+  const at = link.length - 5;
+  await tab.goto(`${link.slice(0, at)}${link[at] === 'A' ? 'B' : 'A'}${link.slice(at + 1)}`);
+  await refused(tab);
+  await context.close();
+
+  // Expired: a second link from the phone, opened after its 20 s.
+  lastPage = page;
+  before = (await mails(user.email)).length;
+  await page.getByRole('button', { name: 'Send another link' }).click();
+  const second = await newLink(before, user.email);
+  assert.notEqual(second, link);
+  await new Promise((resolve) => setTimeout(resolve, 21_000));
+  ({ context, tab } = await device(browser));
+  await tab.goto(second);
+  await refused(tab);
+  await context.close();
+  await phone.close();
+  log('magic-link: opened on another device, signed in; reused, tampered and expired links refused');
+}
+
 let browser;
 let server;
 try {
@@ -252,7 +342,7 @@ try {
       { userPoolId: s.userPoolId, clientId: s.clientId, flow: s.flow, endpoint, captchaScript: '' },
     ]),
   );
-  server = await serve({ configs });
+  server = await serve({ configs, port: input.pagePort ?? 0 });
   log(`serving the page at ${server.url}`);
   browser = await chromium.launch({
     executablePath: input.chromium,
@@ -266,7 +356,8 @@ try {
   await chooseEach(browser, server.url);
   await wrongCodes(browser, server.url);
   await pickAccount(browser, server.url);
-  console.log(JSON.stringify({ codes }));
+  await magicLink(browser, server.url);
+  console.log(JSON.stringify({ codes, proofs }));
 } catch (error) {
   console.error(error);
   if (lastPage && !lastPage.isClosed()) {
@@ -276,7 +367,7 @@ try {
     log(`the page said: ${words.join(' | ')}`);
     await shot(lastPage, 'failure').catch(() => {});
   }
-  console.log(JSON.stringify({ codes }));
+  console.log(JSON.stringify({ codes, proofs }));
   process.exitCode = 1;
 } finally {
   await browser?.close();

@@ -26,7 +26,7 @@ pub(crate) fn artifacts() -> PathBuf {
 }
 
 /// Runs the page's scenarios; returns the codes it typed, for the leak check.
-pub(crate) fn sign_in_through_the_page(aws: &LocalAws) -> Vec<String> {
+pub(crate) fn sign_in_through_the_page(aws: &LocalAws, page_port: u16) -> Vec<String> {
     assert!(
         root().join("web/dist/app.js").exists(),
         "the page is not built: run `make web` (or `make e2e`, which does)"
@@ -39,6 +39,7 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws) -> Vec<String> {
         ("e2e-choice", "email-otp|sms-otp"),
         ("e2e-email", "email-otp"),
         ("e2e-account", "select-account"),
+        ("e2e-link", "magic-link"),
     ] {
         let out = local_aws(&[
             "user",
@@ -66,6 +67,7 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws) -> Vec<String> {
         "endpoint": aws.endpoint(),
         "artifacts": artifacts(),
         "chromium": chromium(),
+        "pagePort": page_port,
         "user": { "name": name, "password": "Demo-Passw0rd!", "email": email, "phone": phone },
         "stacks": stacks,
     });
@@ -104,16 +106,25 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws) -> Vec<String> {
         status.success(),
         "the sign-in page failed in the browser (see `page:` lines above)"
     );
-    let codes: Vec<String> = result["codes"]
-        .as_array()
-        .expect("the codes the page typed")
-        .iter()
-        .filter_map(|c| c.as_str().map(str::to_owned))
-        .collect();
+    let list = |key: &str| -> Vec<String> {
+        result[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {key} in the browser test's result"))
+            .iter()
+            .filter_map(|c| c.as_str().map(str::to_owned))
+            .collect()
+    };
+    let codes = list("codes");
     assert_eq!(
         codes.len(),
         4,
         "four codes read from the mailboxes: {codes:?}"
+    );
+    let proofs = list("proofs");
+    assert_eq!(
+        proofs.len(),
+        2,
+        "two magic links read from the mailbox: {proofs:?}"
     );
     for shot in [
         "signed-in",
@@ -121,14 +132,18 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws) -> Vec<String> {
         "choice-phone",
         "failed",
         "account-picked",
+        "link-sent",
+        "link-signed-in",
+        "link-refused",
     ] {
         let path = artifacts().join(format!("{shot}.png"));
         let size = std::fs::metadata(&path).map_or(0, |m| m.len());
         assert!(size > 1000, "no screenshot {}", path.display());
     }
     println!(
-        "sign-in page: 5 sign-ins in Chromium, screenshots in {}",
+        "sign-in page: 5 sign-ins and a magic link in Chromium, screenshots in {}",
         artifacts().display()
     );
-    codes
+    // The codes typed and the links' proofs: none may reach a log.
+    codes.into_iter().chain(proofs).collect()
 }

@@ -11,6 +11,7 @@ import {
   claimRows,
   describeChallenge,
   explainError,
+  linkFromHash,
   newSignInId,
   optionLabel,
   startsWithPassword,
@@ -18,8 +19,12 @@ import {
 
 const $ = (id) => document.getElementById(id);
 
-/** The sign-in under way: its id (sent in every answer's ClientMetadata) and current view. */
+/**
+ * The sign-in under way: its id (sent in every answer's ClientMetadata), its current view, and
+ * a magic link's proof from the page's address, answered once at the link's round.
+ */
 let current = { signInId: '', view: null };
+let link = null;
 let config = null;
 
 function show(section) {
@@ -42,6 +47,11 @@ function busy(form, on) {
     button.disabled = on;
   }
   form.setAttribute('aria-busy', on ? 'true' : 'false');
+}
+
+/** This page's address as a magic link names it (no query, no fragment). */
+function pageUrl() {
+  return `${location.origin}${location.pathname}`;
 }
 
 function showStart() {
@@ -93,15 +103,28 @@ async function next(result) {
 function showChallenge(params) {
   const view = describeChallenge(params);
   current.view = view;
+  if (view.kind === 'MAGIC_LINK' && link?.proof) {
+    // Opened from a link: answer with its proof, once. If it fails, the round comes back and
+    // offers a new link.
+    const proof = link.proof;
+    link = { ...link, proof: null, tried: true };
+    setStatus('Signing in with your link…');
+    respond(proof, { redirectUri: pageUrl() });
+    return;
+  }
   setStatus('');
   $('challenge-title').textContent = view.title;
   $('challenge-text').textContent = view.text;
   $('challenge-tries').textContent = view.tries;
   if (view.retry) {
     setError(`${view.wrong} ${view.tries}`);
+  } else if (view.kind === 'MAGIC_LINK' && link?.tried && params.sent !== 'true') {
+    setError(view.wrong);
+    link = null;
   } else {
     setError('');
   }
+  $('answer-submit').textContent = view.action ?? 'Continue';
 
   const choices = $('choices');
   const list = $('choice-list');
@@ -133,7 +156,7 @@ function showChallenge(params) {
     renderCaptcha(slot, view.siteKey);
   }
 
-  const needsText = !picks;
+  const needsText = !picks && !view.action;
   $('answer-row').hidden = !needsText;
   const short = $('answer');
   const long = $('answer-long');
@@ -151,7 +174,7 @@ function showChallenge(params) {
 
   show('challenge');
   // Focus goes to what the person fills next: the field, or the first choice.
-  const first = picks ? list.querySelector('input') : field;
+  const first = picks ? list.querySelector('input') : view.action ? $('answer-submit') : field;
   first?.focus();
 }
 
@@ -185,16 +208,29 @@ async function answer(event) {
   const picked = form.querySelector('input[name="pick"]:checked');
   const text = view.input.long ? $('answer-long').value : $('answer').value;
   const value = (picked ? picked.value : text).trim();
-  const metadata = { signInId: current.signInId };
   // A pick goes twice: as the answer (which Verify checks) and in ClientMetadata `choice`, where
-  // the next round's Create reads it.
+  // the next round's Create reads it. A link is asked for the same way: the answer says
+  // `request`, the metadata tells Create which page the link opens.
   if (view.kind === 'CHOOSE') {
-    metadata.choice = value;
+    await respond(value, { choice: value });
+  } else if (view.kind === 'MAGIC_LINK') {
+    await respond('request', { magicLink: 'request', redirectUri: pageUrl() });
+  } else {
+    await respond(value, {});
   }
+}
+
+async function respond(value, extra) {
+  const form = $('challenge');
   busy(form, true);
-  setStatus('Checking…');
+  if (!$('status').textContent) {
+    setStatus('Checking…');
+  }
   try {
-    const result = await confirmSignIn({ challengeResponse: value, options: { clientMetadata: metadata } });
+    const result = await confirmSignIn({
+      challengeResponse: value,
+      options: { clientMetadata: { signInId: current.signInId, ...extra } },
+    });
     await next(result);
   } catch (error) {
     fail(error);
@@ -276,6 +312,21 @@ async function main() {
   $('challenge').addEventListener('submit', answer);
   $('restart').addEventListener('click', () => { setError(''); setStatus(''); showStart(); });
   $('sign-out').addEventListener('click', leave);
+  link = linkFromHash(location.hash);
+  if (link) {
+    // Keep the proof out of the address bar and the history, then sign in as the link says.
+    history.replaceState(null, '', `${location.pathname}${location.search}`);
+    await signOut().catch(() => {});
+    showStart();
+    $('username').value = link.user;
+    if (startsWithPassword(config.flow)) {
+      setStatus('Enter your password to finish signing in with your link.');
+      $('password').focus();
+    } else {
+      $('start').requestSubmit();
+    }
+    return;
+  }
   try {
     const { tokens } = await fetchAuthSession();
     if (tokens?.idToken) {

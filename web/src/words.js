@@ -9,6 +9,7 @@ const OPTION_LABELS = {
   'signed-token': 'Use a sign-in token',
   captcha: 'Solve a CAPTCHA',
   'select-account': 'Pick an account',
+  'magic-link': 'E-mail me a sign-in link',
 };
 
 /** The label of one alternative of a choice; an unknown step shows its own name. */
@@ -40,6 +41,8 @@ export function describeChallenge(params) {
     accounts: null,
     siteKey: null,
     wrong: '',
+    // A round answered by a button, not a field: the magic link's request.
+    action: null,
   };
   switch (kind) {
     case 'EMAIL_OTP':
@@ -73,6 +76,28 @@ export function describeChallenge(params) {
       view.input = { label: 'Sign-in token', long: true, numeric: false, autocomplete: 'off' };
       view.wrong = 'That token was not accepted.';
       break;
+    case 'MAGIC_LINK': {
+      const to = params.email ?? 'your e-mail address';
+      view.action = 'Send another link';
+      view.retry = false;
+      view.tries = '';
+      if (params.sent === 'true') {
+        view.title = 'Check your e-mail';
+        view.text = `We sent a sign-in link to ${to}. Open it on this or any other device; it works once.`;
+      } else if (params.sent === 'too-soon') {
+        view.title = 'Check your e-mail';
+        view.text = `A link went to ${to} less than a minute ago: use that one, or ask again in a minute.`;
+      } else if (params.sent === 'bad-url') {
+        view.title = 'Sign in with a link';
+        view.text = 'This page cannot receive sign-in links (its address is not among the allowed ones).';
+      } else {
+        view.title = 'Sign in with a link';
+        view.text = `We can e-mail a sign-in link to ${to}.`;
+        view.action = 'E-mail me a link';
+      }
+      view.wrong = 'That link did not work: it has expired, was used already, or a newer one was sent. Ask for a new one.';
+      break;
+    }
     case 'CHOOSE':
       view.title = 'How do you want to sign in?';
       view.options = parseJson(params.options, []).filter((o) => typeof o === 'string');
@@ -165,6 +190,29 @@ export function claimRows(payload) {
 export function newSignInId(crypto = globalThis.crypto) {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * The magic link in a URL fragment (`#magic-link=<proof>`), if any: the proof as sent, and the
+ * user name its payload names (not secret; the page starts the sign-in with it). Anything
+ * malformed gives null: the pool judges the proof itself.
+ */
+export function linkFromHash(hash) {
+  const match = /^#magic-link=([A-Za-z0-9_.-]{1,2048})$/.exec(hash ?? '');
+  if (!match) {
+    return null;
+  }
+  const parts = match[1].split('.');
+  if (parts.length !== 3 || !['ml1', 'mk1'].includes(parts[0])) {
+    return null;
+  }
+  try {
+    const base64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
+    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))));
+    return typeof claims.u === 'string' && claims.u ? { proof: match[1], user: claims.u } : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Whether a flow (as the config names it) starts with Cognito's SRP password step. */

@@ -8,6 +8,7 @@ import {
   claimRows,
   describeChallenge,
   explainError,
+  linkFromHash,
   newSignInId,
   optionLabel,
   startsWithPassword,
@@ -102,4 +103,31 @@ test('sign-in ids are 128 random bits in hex; the password step is the flow\'s f
   assert.equal(startsWithPassword('email-otp|sms-otp'), false);
   assert.equal(startsWithPassword('email-otp,password'), false);
   assert.equal(startsWithPassword(undefined), false);
+});
+
+test('magic-link rounds: ask, sent, too soon, a page not allowed', () => {
+  const ask = describeChallenge({ challenge: 'MAGIC_LINK', email: 'j***@example.com', sent: 'false', attempt: '1', attemptsLeft: '3' });
+  assert.equal(ask.title, 'Sign in with a link');
+  assert.equal(ask.action, 'E-mail me a link');
+  assert.equal(ask.text, 'We can e-mail a sign-in link to j***@example.com.');
+  const sent = describeChallenge({ challenge: 'MAGIC_LINK', email: 'j***@example.com', sent: 'true', attempt: '2', attemptsLeft: '2' });
+  assert.equal(sent.title, 'Check your e-mail');
+  assert.equal(sent.action, 'Send another link');
+  assert.equal(sent.retry, false, 'asking for a link is no wrong answer');
+  assert.match(describeChallenge({ challenge: 'MAGIC_LINK', sent: 'too-soon' }).text, /less than a minute ago/);
+  assert.match(describeChallenge({ challenge: 'MAGIC_LINK', sent: 'bad-url' }).text, /cannot receive sign-in links/);
+  assert.equal(optionLabel('magic-link'), 'E-mail me a sign-in link');
+});
+
+test('a magic link in the fragment: its proof and user; anything else is no link', () => {
+  const payload = Buffer.from(JSON.stringify({ p: 'pool', u: 'jane', l: 'x', i: 'id', t: 1, e: 2 })).toString('base64url');
+  const proof = `ml1.${payload}.c2ln`;
+  assert.deepEqual(linkFromHash(`#magic-link=${proof}`), { proof, user: 'jane' });
+  const kms = `mk1.${payload}.c2ln`;
+  assert.deepEqual(linkFromHash(`#magic-link=${kms}`), { proof: kms, user: 'jane' });
+  const noUser = Buffer.from(JSON.stringify({ p: 'pool' })).toString('base64url');
+  for (const hash of ['', '#', '#magic-link=', `#other=${proof}`, '#magic-link=ml2.x.y', '#magic-link=ml1.!!.x',
+    `#magic-link=ml1.${noUser}.x`, `#magic-link=${proof}&x=1`, `#magic-link=ml1.${payload}`]) {
+    assert.equal(linkFromHash(hash), null, hash);
+  }
 });

@@ -1,16 +1,18 @@
 //! The AWS side of the triggers: the SDK configured as Lambda runs it ([`sdk`]), the lean
 //! HTTP/1.1 client under it ([`http1`]), and the DynamoDB adapter of the shared crate's state
-//! store port ([`DynamoStore`]). Create and Verify share this crate, so every AWS call has the
+//! store port ([`DynamoStore`]), and the KMS key of magic links ([`KmsKey`]). Create and Verify share this crate, so every AWS call has the
 //! same settings, trust roots and 2-second bound, written once.
 
 pub mod dynamo;
 #[cfg(test)]
 mod faults;
 pub mod http1;
+pub mod kms;
 pub mod sdk;
 pub mod web;
 
 pub use dynamo::DynamoStore;
+pub use kms::KmsKey;
 pub use sdk::{AwsSettings, OPERATION_TIMEOUT, sdk_config};
 pub use web::WebClient;
 

@@ -1,6 +1,9 @@
 //! Logic cost of each trigger on events from `events/`: parse, decide or build or check, and
 //! serialize, beside the floor of the same event (serde_json parse + serialize alone). JWT
-//! checks are also shown beside `jsonwebtoken`'s own verify.
+//! checks are also shown beside `jsonwebtoken`'s own verify. Magic links: Create asking for a
+//! link (signed by HMAC, or by a local P-256 key where KMS signs in production: the KMS call
+//! itself is a network round trip, not logic) and Verify checking one, the store's write
+//! answered at once.
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -13,7 +16,7 @@ use custom_auth::events::{
     CreateAuthChallengeEvent, DefineAuthChallengeEvent, VerifyAuthChallengeEvent,
 };
 use custom_auth::ports::{CaptchaVerifier, CodeMessage, CodeSender, DependencyError, NoJwks};
-use custom_auth::state::NoStore;
+use custom_auth::state::{Admission, Limits, NoStore, OneTime, SendGate, StateStore};
 use custom_auth::{Config, TokenKeys};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -32,6 +35,145 @@ impl CodeSender for NoSend {
         Ok(())
     }
     async fn imitate_send(&self) {}
+    /// Signs as the KMS key would (ECDSA P-256 over SHA-256).
+    async fn sign_link(&self, message: &[u8]) -> Result<Vec<u8>, DependencyError> {
+        use p256::ecdsa::signature::Signer;
+        let sig: p256::ecdsa::Signature = link_key().sign(message);
+        Ok(sig.to_bytes().to_vec())
+    }
+}
+
+fn link_key() -> p256::ecdsa::SigningKey {
+    p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap()
+}
+
+/// The KMS key's public half, as GetPublicKey gives it.
+struct LinkPublicKey;
+
+impl custom_auth::ports::JwksFetcher for LinkPublicKey {
+    async fn fetch(&self) -> Result<Vec<u8>, DependencyError> {
+        Err(DependencyError::Failed)
+    }
+    async fn link_public_key(&self) -> Result<Vec<u8>, DependencyError> {
+        use p256::pkcs8::EncodePublicKey;
+        Ok(link_key()
+            .verifying_key()
+            .to_public_key_der()
+            .unwrap()
+            .into_vec())
+    }
+}
+
+/// A state store that allows and admits at once: what is measured is the logic around it.
+struct Open;
+
+impl StateStore for Open {
+    async fn record_send(&self, _: &str, _: u64, _: &Limits) -> Result<SendGate, DependencyError> {
+        Ok(SendGate::Allowed)
+    }
+    async fn record_link(
+        &self,
+        _: &str,
+        _: u64,
+        _: &Limits,
+        _: u64,
+    ) -> Result<SendGate, DependencyError> {
+        Ok(SendGate::Allowed)
+    }
+    async fn record_failure(&self, _: &str, _: u64, _: &Limits) -> Result<(), DependencyError> {
+        Ok(())
+    }
+    async fn admit(
+        &self,
+        _: &str,
+        _: Option<&OneTime>,
+        _: u64,
+        _: &Limits,
+    ) -> Result<Admission, DependencyError> {
+        Ok(Admission::Admitted)
+    }
+    async fn take(&self, _: &str, _: u64) -> Result<Option<String>, DependencyError> {
+        Ok(None)
+    }
+}
+
+const LINK_PAGE: &str = "https://app.example.com/signin";
+
+fn link_config(key: (&str, &str)) -> Config {
+    config(&[
+        ("AUTH_FLOW", "magic-link"),
+        FROM,
+        ("AUTH_STATE_TABLE", "state"),
+        ("AUTH_STATE_KEY", "bench-state-key-0123456789abcdef"),
+        ("MAGIC_LINK_URLS", LINK_PAGE),
+        key,
+    ])
+}
+
+const LINK_KEYS: [(&str, (&str, &str)); 2] = [
+    ("kms", ("MAGIC_LINK_KMS_KEY_ID", "alias/magic-links")),
+    (
+        "hmac",
+        (
+            "MAGIC_LINK_SECRET",
+            "bench-magic-link-secret-0123456789abcdef",
+        ),
+    ),
+];
+
+fn links(c: &mut Criterion) {
+    for (name, key) in LINK_KEYS {
+        let cfg = link_config(key);
+        // Create, asked for a link: count (store), sign, mail.
+        let mut e: serde_json::Value =
+            serde_json::from_slice(&event("create/email-otp-first.json")).unwrap();
+        e["request"]["clientMetadata"] =
+            serde_json::json!({"magicLink": "request", "redirectUri": LINK_PAGE});
+        let bytes = serde_json::to_vec(&e).unwrap();
+        c.bench_function(&format!("create-link-{name}/logic"), |b| {
+            b.iter(|| {
+                let mut e: CreateAuthChallengeEvent =
+                    serde_json::from_slice(black_box(&bytes)).unwrap();
+                let mut rng = StdRng::try_from_os_rng().unwrap();
+                let created = ready(custom_auth::create(
+                    &cfg, &mut e, &NoSend, &Open, &mut rng, NOW,
+                ))
+                .unwrap();
+                assert!(created.sent);
+                serde_json::to_vec(&e).unwrap()
+            })
+        });
+        // Verify, given the link's proof: check it (the public key cached), spend it (store).
+        let claims = custom_auth::magic::LinkClaims {
+            pool: "us-east-1_Ex4mPl3Aa".into(),
+            user: "jane".into(),
+            url: LINK_PAGE.into(),
+            id: "00112233445566778899aabbccddeeff".into(),
+            issued_at: NOW,
+            expires_at: NOW + 900,
+        };
+        let settings = cfg.magic_link.as_ref().unwrap();
+        let proof = ready(custom_auth::magic::issue(settings, &claims, &NoSend)).unwrap();
+        let mut e: serde_json::Value =
+            serde_json::from_slice(&event("verify/email-otp-correct.json")).unwrap();
+        e["request"]["privateChallengeParameters"] =
+            serde_json::json!({"step": "MAGIC_LINK", "attempt": "1"});
+        e["request"]["challengeAnswer"] = serde_json::Value::String(proof);
+        e["request"]["clientMetadata"] = serde_json::json!({"redirectUri": LINK_PAGE});
+        let bytes = serde_json::to_vec(&e).unwrap();
+        let keys = TokenKeys::new(&cfg, LinkPublicKey);
+        c.bench_function(&format!("verify-link-{name}/logic"), |b| {
+            b.iter(|| {
+                let mut e: VerifyAuthChallengeEvent =
+                    serde_json::from_slice(black_box(&bytes)).unwrap();
+                let verdict = ready(custom_auth::verify(
+                    &cfg, &mut e, &NoCaptcha, &keys, &Open, NOW,
+                ));
+                assert!(verdict.is_ok(), "{name}: the link is good");
+                serde_json::to_vec(&e).unwrap()
+            })
+        });
+    }
 }
 
 struct NoCaptcha;
@@ -218,5 +360,5 @@ fn verify(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, define, create, verify);
+criterion_group!(benches, define, create, verify, links);
 criterion_main!(benches);

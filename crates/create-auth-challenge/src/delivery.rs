@@ -30,6 +30,8 @@ pub struct AwsSender {
     from: String,
     /// A moving average of real send times, which decoys imitate.
     typical_micros: AtomicU64,
+    /// The KMS key that signs magic links, when they are signed by KMS.
+    kms: Option<aws_io::KmsKey>,
 }
 
 struct Clients {
@@ -64,7 +66,7 @@ impl AwsSender {
     /// that sends codes needs a region: without one, start fails naming `AWS_REGION`.
     pub fn new(config: &Config, settings: AwsSettings) -> Result<AwsSender, CreateError> {
         let (email, sms) = (
-            config.flows.contains(Step::EmailOtp),
+            config.flows.contains(Step::EmailOtp) || config.flows.contains(Step::MagicLink),
             config.flows.contains(Step::SmsOtp),
         );
         if (email || sms) && settings.region.is_none() {
@@ -72,6 +74,7 @@ impl AwsSender {
         }
         Ok(AwsSender {
             clients: OnceCell::new(),
+            kms: aws_io::KmsKey::new(config, settings.clone())?,
             settings,
             email,
             sms,
@@ -188,6 +191,13 @@ impl CodeSender for AwsSender {
         let micros = self.typical_micros.load(Ordering::Relaxed);
         tokio::time::sleep(Duration::from_micros(micros)).await;
     }
+
+    async fn sign_link(&self, message: &[u8]) -> Result<Vec<u8>, DependencyError> {
+        match &self.kms {
+            Some(kms) => kms.sign(message).await,
+            None => Err(DependencyError::Failed),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -208,6 +218,10 @@ pub(crate) mod tests {
             match k {
                 "AUTH_FLOW" => Some(flow),
                 "OTP_EMAIL_FROM" => Some("no-reply@example.com"),
+                "AUTH_STATE_TABLE" => Some("state"),
+                "AUTH_STATE_KEY" => Some("state-key-for-tests-0123456789abcdef"),
+                "MAGIC_LINK_URLS" => Some("https://app.example.com/signin"),
+                "MAGIC_LINK_SECRET" => Some("magic-link-test-secret-0123456789abcdef"),
                 _ => None,
             }
             .map(str::to_owned)
@@ -318,6 +332,22 @@ pub(crate) mod tests {
             };
             assert!(requests.contains(to), "{requests}");
         }
+        // A magic link's e-mail (a flow with no code step) goes out with both parts.
+        let server = FakeServer::start(Behaviour::Respond(
+            200,
+            "application/json",
+            r#"{"MessageId":"m-2"}"#.into(),
+        ))
+        .await;
+        let mut mail = message(Channel::Email);
+        mail.html = Some("<p>html part</p>".into());
+        let got = sender("magic-link", &server.url).await.send(&mail).await;
+        assert_eq!(got, Ok(()));
+        let requests = server.requests().concat();
+        assert!(
+            requests.contains("\"Html\"") && requests.contains("html part"),
+            "{requests}"
+        );
         for channel in [Channel::Email, Channel::Sms] {
             let refused = sender("email-otp,sms-otp", &refused_url().await)
                 .await

@@ -14,9 +14,11 @@
 //! matters beyond where the link points, which must be an allowed URL. A mail scanner that
 //! fetches the page burns nothing: only the page's own answer redeems.
 //!
-//! A proof is `ml1.<payload>.<signature>`: the payload is base64url JSON of the pool, the user
-//! name, the URL, a random id and the issue and expiry times (nothing secret); the signature is
-//! HMAC-SHA256 under `MAGIC_LINK_SECRET` over `ml1.<payload>`.
+//! A proof is `<version>.<payload>.<signature>`: the payload is base64url JSON of the pool, the
+//! user name, the URL, a random id and the issue and expiry times (nothing secret). With an AWS
+//! KMS key (`MAGIC_LINK_KMS_KEY_ID`) the version is `mk1` and the signature ECDSA P-256 over
+//! SHA-256 (r‖s), made by KMS and checked locally with the key's public half; with
+//! `MAGIC_LINK_SECRET` it is `ml1` and HMAC-SHA256. Verify accepts only its own key's version.
 
 use std::collections::HashMap;
 
@@ -35,8 +37,10 @@ use crate::ports::{Channel, CodeMessage, CodeSender};
 use crate::state::{OneTime, SendGate, StateStore, hmac_sha256, keyed_hash, user_key};
 use crate::verify::Wrong;
 
-/// The proof's format and version, the first part of every proof.
+/// The first part of an HMAC-signed proof.
 pub const VERSION: &str = "ml1";
+/// The first part of a KMS-signed proof.
+pub const KMS_VERSION: &str = "mk1";
 /// The fragment parameter of the link that carries the proof: `#magic-link=<proof>`.
 pub const FRAGMENT: &str = "magic-link";
 /// The answer that asks for a link.
@@ -70,8 +74,8 @@ pub struct LinkSettings {
     pub ttl_seconds: u64,
     /// The least time between two links for one user (`MAGIC_LINK_MIN_INTERVAL_SECONDS`).
     pub min_interval_seconds: u64,
-    /// The HMAC key that signs and checks proofs (`MAGIC_LINK_SECRET`).
-    pub secret: Secret,
+    /// The key that signs and checks proofs.
+    pub key: LinkKey,
     /// The e-mail's subject (`MAGIC_LINK_EMAIL_SUBJECT`).
     pub subject: String,
 }
@@ -109,23 +113,35 @@ impl LinkSettings {
                 });
             }
         }
-        let secret = get("MAGIC_LINK_SECRET").ok_or(ConfigError::Missing {
-            var: "MAGIC_LINK_SECRET",
-            why: WHY,
-        })?;
-        if secret.len() < MIN_SECRET_BYTES {
-            return Err(ConfigError::InvalidSecret {
-                var: "MAGIC_LINK_SECRET",
-                why: "shorter than 32 bytes",
-            });
-        }
+        let key = match (get("MAGIC_LINK_KMS_KEY_ID"), get("MAGIC_LINK_SECRET")) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::InvalidSecret {
+                    var: "MAGIC_LINK_SECRET",
+                    why: "set with MAGIC_LINK_KMS_KEY_ID: give one key only",
+                });
+            }
+            (Some(id), None) => LinkKey::Kms(id),
+            (None, Some(secret)) if secret.len() < MIN_SECRET_BYTES => {
+                return Err(ConfigError::InvalidSecret {
+                    var: "MAGIC_LINK_SECRET",
+                    why: "shorter than 32 bytes",
+                });
+            }
+            (None, Some(secret)) => LinkKey::Hmac(Secret::new(secret)),
+            (None, None) => {
+                return Err(ConfigError::Missing {
+                    var: "MAGIC_LINK_KMS_KEY_ID",
+                    why: " (or MAGIC_LINK_SECRET) when a flow has magic-link",
+                });
+            }
+        };
         Ok(LinkSettings {
             urls,
             ttl_seconds: number(
                 get,
                 "MAGIC_LINK_TTL_SECONDS",
                 DEFAULT_TTL_SECONDS,
-                60..=86_400,
+                10..=86_400,
             )?,
             min_interval_seconds: number(
                 get,
@@ -133,13 +149,33 @@ impl LinkSettings {
                 DEFAULT_MIN_INTERVAL_SECONDS,
                 0..=3600,
             )?,
-            secret: Secret::new(secret),
+            key,
             subject: get("MAGIC_LINK_EMAIL_SUBJECT").unwrap_or_else(|| DEFAULT_SUBJECT.into()),
         })
     }
 
     fn allows(&self, url: &str) -> bool {
         self.urls.iter().any(|u| u == url)
+    }
+}
+
+/// The key of magic links.
+#[derive(Clone, Debug)]
+pub enum LinkKey {
+    /// An asymmetric AWS KMS key (ECC_NIST_P256, ECDSA_SHA_256), `MAGIC_LINK_KMS_KEY_ID`: Create
+    /// asks KMS to sign; Verify checks with the public key, fetched once and cached.
+    Kms(String),
+    /// HMAC-SHA256 under `MAGIC_LINK_SECRET` (at least 32 bytes), for setups without KMS.
+    Hmac(Secret),
+}
+
+impl LinkKey {
+    /// The version its proofs start with.
+    pub fn version(&self) -> &'static str {
+        match self {
+            LinkKey::Kms(_) => KMS_VERSION,
+            LinkKey::Hmac(_) => VERSION,
+        }
     }
 }
 
@@ -182,19 +218,41 @@ pub enum LinkRejection {
     OtherUrl,
     /// Past its expiry, issued in the future, or valid for longer than the TTL allows.
     Expired,
+    /// The KMS key's public half could not be had: nothing can be checked (no failure counted).
+    KeyUnavailable,
 }
 
 fn signature(secret: &Secret, input: &str) -> [u8; 32] {
     hmac_sha256(secret.expose().as_bytes(), &[input.as_bytes()])
 }
 
-/// Signs `claims` into a proof.
-pub fn issue(settings: &LinkSettings, claims: &LinkClaims) -> String {
+fn signing_input(version: &str, claims: &LinkClaims) -> String {
     // Serializing a struct of strings and numbers cannot fail.
     let json = serde_json::to_vec(claims).unwrap_or_default();
-    let input = format!("{VERSION}.{}", URL_SAFE_NO_PAD.encode(json));
-    let sig = signature(&settings.secret, &input);
+    format!("{version}.{}", URL_SAFE_NO_PAD.encode(json))
+}
+
+/// Signs `claims` into an HMAC proof (`ml1`).
+pub fn issue_hmac(secret: &Secret, claims: &LinkClaims) -> String {
+    let input = signing_input(VERSION, claims);
+    let sig = signature(secret, &input);
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+}
+
+/// Signs `claims` into a proof with the configured key: locally, or by KMS through `sender`.
+pub async fn issue(
+    settings: &LinkSettings,
+    claims: &LinkClaims,
+    sender: &impl CodeSender,
+) -> Result<String, crate::ports::DependencyError> {
+    match &settings.key {
+        LinkKey::Hmac(secret) => Ok(issue_hmac(secret, claims)),
+        LinkKey::Kms(_) => {
+            let input = signing_input(KMS_VERSION, claims);
+            let sig = sender.sign_link(input.as_bytes()).await?;
+            Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+        }
+    }
 }
 
 /// The link for `proof`: the page, with the proof in its fragment.
@@ -202,23 +260,35 @@ pub fn link(url: &str, proof: &str) -> String {
     format!("{url}#{FRAGMENT}={proof}")
 }
 
-/// Checks a proof's form and signature (in constant time, before reading the claims) and
-/// returns its claims.
-pub fn open(settings: &LinkSettings, proof: &str) -> Result<LinkClaims, LinkRejection> {
+/// Checks a proof's form and signature (HMAC in constant time; ECDSA with `public`, the KMS
+/// key's public half) before reading the claims, and returns its claims.
+pub fn open(
+    settings: &LinkSettings,
+    proof: &str,
+    public: Option<&p256::ecdsa::VerifyingKey>,
+) -> Result<LinkClaims, LinkRejection> {
     let proof = proof.trim();
     if proof.len() > MAX_PROOF_BYTES {
         return Err(LinkRejection::Malformed);
     }
     let (input, sig) = proof.rsplit_once('.').ok_or(LinkRejection::Malformed)?;
     let payload = input
-        .strip_prefix(VERSION)
+        .strip_prefix(settings.key.version())
         .and_then(|rest| rest.strip_prefix('.'))
         .ok_or(LinkRejection::Malformed)?;
     let sig = URL_SAFE_NO_PAD
         .decode(sig)
         .map_err(|_| LinkRejection::Malformed)?;
-    let expected = signature(&settings.secret, input);
-    if !bool::from(sig.as_slice().ct_eq(&expected)) {
+    let signed = match &settings.key {
+        LinkKey::Hmac(secret) => bool::from(sig.as_slice().ct_eq(&signature(secret, input))),
+        LinkKey::Kms(_) => {
+            use p256::ecdsa::signature::Verifier;
+            let public = public.ok_or(LinkRejection::KeyUnavailable)?;
+            p256::ecdsa::Signature::from_slice(&sig)
+                .is_ok_and(|sig| public.verify(input.as_bytes(), &sig).is_ok())
+        }
+    };
+    if !signed {
         return Err(LinkRejection::BadSignature);
     }
     let json = URL_SAFE_NO_PAD
@@ -235,8 +305,9 @@ pub fn check(
     user: &str,
     url: &str,
     now: u64,
+    public: Option<&p256::ecdsa::VerifyingKey>,
 ) -> Result<LinkClaims, LinkRejection> {
-    let claims = open(settings, proof)?;
+    let claims = open(settings, proof, public)?;
     if claims.pool != pool {
         return Err(LinkRejection::OtherPool);
     }
@@ -362,9 +433,14 @@ pub(crate) async fn challenge<S: CodeSender>(
                         issued_at: now,
                         expires_at: now.saturating_add(settings.ttl_seconds),
                     };
+                    // Signed for decoys too (nothing is sent): with a KMS key, the signing
+                    // call takes time that would otherwise tell unknown users apart.
+                    let proof = issue(settings, &claims, sender)
+                        .await
+                        .map_err(AuthError::Delivery)?;
                     match to {
                         Some(to) if !round.created.decoy => {
-                            let link = link(url, &issue(settings, &claims));
+                            let link = link(url, &proof);
                             sender
                                 .send(&message(settings, to, &link))
                                 .await
@@ -391,8 +467,9 @@ pub(crate) async fn challenge<S: CodeSender>(
 /// Judges a `MAGIC_LINK` answer: a request is wrong (but no failure); a proof passes if it
 /// checks for this pool, user and page, and is then spent with the admission, only if it is the
 /// user's newest link.
-pub(crate) fn check_answer(
+pub(crate) async fn check_answer<F: crate::ports::JwksFetcher>(
     config: &crate::config::Config,
+    keys: &crate::token::TokenKeys<F>,
     event: &VerifyAuthChallengeEvent,
     answer: &str,
     now: u64,
@@ -405,6 +482,10 @@ pub(crate) fn check_answer(
     let header = &event.cognito_event_user_pools_header;
     let meta: &HashMap<String, String> = &event.request.client_metadata;
     let url = meta.get(metadata::URL).map_or("", String::as_str);
+    let public = match settings.key {
+        LinkKey::Kms(_) => Some(keys.link_key().await.ok_or(Wrong::Dependency)?),
+        LinkKey::Hmac(_) => None,
+    };
     let claims = check(
         settings,
         answer,
@@ -412,6 +493,7 @@ pub(crate) fn check_answer(
         header.user_name.as_deref().unwrap_or_default(),
         url,
         now,
+        public.as_ref(),
     )
     .map_err(Wrong::Link)?;
     if event.request.user_not_found {
@@ -437,8 +519,15 @@ mod tests {
             ],
             ttl_seconds: 900,
             min_interval_seconds: 60,
-            secret: Secret::new("magic-link-test-secret-0123456789abcdef"),
+            key: LinkKey::Hmac(Secret::new("magic-link-test-secret-0123456789abcdef")),
             subject: DEFAULT_SUBJECT.into(),
+        }
+    }
+
+    fn secret(s: &LinkSettings) -> &Secret {
+        match &s.key {
+            LinkKey::Hmac(secret) => secret,
+            LinkKey::Kms(_) => panic!("an HMAC key"),
         }
     }
 
@@ -454,13 +543,13 @@ mod tests {
     }
 
     fn check_at(proof: &str, user: &str, url: &str, now: u64) -> Result<LinkClaims, LinkRejection> {
-        check(&settings(), proof, "us-east-1_pool", user, url, now)
+        check(&settings(), proof, "us-east-1_pool", user, url, now, None)
     }
 
     #[test]
     fn a_proof_checks_for_its_pool_user_page_and_time_only() {
         let s = settings();
-        let proof = issue(&s, &claims());
+        let proof = issue_hmac(secret(&s), &claims());
         assert!(proof.starts_with("ml1.") && proof.len() < 400, "{proof}");
         let url = "https://app.example.com/signin";
         assert_eq!(check_at(&proof, "jane", url, 1_000), Ok(claims()));
@@ -499,14 +588,14 @@ mod tests {
         ];
         for (pool, user, page, now, why) in cases {
             assert_eq!(
-                check(&s, &proof, pool, user, page, now),
+                check(&s, &proof, pool, user, page, now, None),
                 Err(why),
                 "{pool} {user} {page} {now}"
             );
         }
         // Issued in the future (beyond clock skew), or valid longer than the TTL: refused.
-        let future = issue(
-            &s,
+        let future = issue_hmac(
+            secret(&s),
             &LinkClaims {
                 issued_at: 2_000,
                 expires_at: 2_500,
@@ -517,8 +606,8 @@ mod tests {
             check_at(&future, "jane", url, 1_000),
             Err(LinkRejection::Expired)
         );
-        let long = issue(
-            &s,
+        let long = issue_hmac(
+            secret(&s),
             &LinkClaims {
                 expires_at: 1_000 + 901,
                 ..claims()
@@ -529,8 +618,8 @@ mod tests {
             Err(LinkRejection::Expired)
         );
         // A page no longer allowed, though the proof names it.
-        let gone = issue(
-            &s,
+        let gone = issue_hmac(
+            secret(&s),
             &LinkClaims {
                 url: "https://old.example.com/".into(),
                 ..claims()
@@ -545,7 +634,7 @@ mod tests {
     #[test]
     fn tampered_or_malformed_proofs_are_refused() {
         let s = settings();
-        let proof = issue(&s, &claims());
+        let proof = issue_hmac(secret(&s), &claims());
         let url = "https://app.example.com/signin";
         let (input, sig) = proof.rsplit_once('.').unwrap();
         // Another user in the payload, signature kept: the signature no longer matches.
@@ -563,11 +652,11 @@ mod tests {
         );
         // Signed with another key.
         let other = LinkSettings {
-            secret: Secret::new("another-secret-of-at-least-32-bytes!!"),
+            key: LinkKey::Hmac(Secret::new("another-secret-of-at-least-32-bytes!!")),
             ..settings()
         };
         assert_eq!(
-            check_at(&issue(&other, &claims()), "jane", url, 1_000),
+            check_at(&issue_hmac(secret(&other), &claims()), "jane", url, 1_000),
             Err(LinkRejection::BadSignature)
         );
         // A flipped signature byte, a truncated one, none.
@@ -599,7 +688,7 @@ mod tests {
             let input = format!("ml1.{}", URL_SAFE_NO_PAD.encode(json));
             let signed = format!(
                 "{input}.{}",
-                URL_SAFE_NO_PAD.encode(signature(&s.secret, &input))
+                URL_SAFE_NO_PAD.encode(signature(secret(&s), &input))
             );
             assert_eq!(
                 check_at(&signed, "jane", url, 1_000),
@@ -616,7 +705,10 @@ mod tests {
     #[test]
     fn the_mail_has_the_link_in_text_and_html_and_nothing_else_secret() {
         let s = settings();
-        let link = link("https://app.example.com/signin", &issue(&s, &claims()));
+        let link = link(
+            "https://app.example.com/signin",
+            &issue_hmac(secret(&s), &claims()),
+        );
         assert!(
             link.starts_with("https://app.example.com/signin#magic-link=ml1."),
             "{link}"
@@ -633,7 +725,8 @@ mod tests {
         );
         let html = m.html.unwrap();
         assert!(html.contains(&format!("href=\"{link}\"")) && html.contains("15 minutes"));
-        assert!(!m.body.contains(s.secret.expose()) && !html.contains(s.secret.expose()));
+        let key = secret(&s).expose();
+        assert!(!m.body.contains(key) && !html.contains(key));
         assert_eq!(html_escape(r#"a&b<c>"d'"#), "a&amp;b&lt;c&gt;&quot;d&#39;");
     }
 
@@ -715,12 +808,31 @@ mod tests {
             ),
         ];
         for (pairs, var) in cases {
+            // (No key at all names the preferred one, the KMS key.)
+            let var = if pairs.len() == 1 && pairs[0].0 == "MAGIC_LINK_URLS" {
+                "MAGIC_LINK_KMS_KEY_ID"
+            } else {
+                var
+            };
             assert_eq!(
                 var_of(LinkSettings::from_lookup(&vars(pairs), true).unwrap_err()),
                 var,
                 "{pairs:?}"
             );
         }
+        // A KMS key, or an HMAC secret: one, never both.
+        let kms = [
+            ("MAGIC_LINK_URLS", "https://a.example/"),
+            ("MAGIC_LINK_KMS_KEY_ID", "alias/links"),
+        ];
+        let s = LinkSettings::from_lookup(&vars(&kms), true).unwrap();
+        assert!(matches!(&s.key, LinkKey::Kms(id) if id == "alias/links"));
+        assert_eq!(s.key.version(), "mk1");
+        let both = [kms[0], kms[1], good[1]];
+        assert_eq!(
+            var_of(LinkSettings::from_lookup(&vars(&both), true).unwrap_err()),
+            "MAGIC_LINK_SECRET"
+        );
         let err = LinkSettings::from_lookup(
             &vars(&[
                 ("MAGIC_LINK_URLS", "https://a.example/"),

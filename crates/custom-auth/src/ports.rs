@@ -58,6 +58,16 @@ pub trait CodeSender: Sync {
     /// Takes about as long as a real send, sending nothing: the decoy path of unknown users
     /// calls it so that timing does not tell them apart.
     fn imitate_send(&self) -> impl Future<Output = ()> + Send;
+
+    /// Signs `message` with the AWS KMS key of magic links (ECDSA P-256 over SHA-256), as r‖s
+    /// (64 bytes); must give up within 2 seconds. A sender without KMS refuses, so a
+    /// configuration with a KMS key fails closed.
+    fn sign_link(
+        &self,
+        _message: &[u8],
+    ) -> impl Future<Output = Result<Vec<u8>, DependencyError>> + Send {
+        async { Err(DependencyError::Failed) }
+    }
 }
 
 /// Asks a CAPTCHA provider whether a widget token is genuine.
@@ -67,10 +77,17 @@ pub trait CaptchaVerifier: Sync {
     -> impl Future<Output = Result<bool, DependencyError>> + Send;
 }
 
-/// Fetches the JWKS document of the `signed-token` step.
+/// Fetches the keys Verify checks signatures with: the JWKS document of the `signed-token`
+/// step, and the public half of the AWS KMS key of magic links.
 pub trait JwksFetcher: Sync {
     /// The raw document; must give up within 2 seconds.
     fn fetch(&self) -> impl Future<Output = Result<Vec<u8>, DependencyError>> + Send;
+
+    /// The KMS key's public half, DER (SubjectPublicKeyInfo); must give up within 2 seconds.
+    /// A fetcher without KMS refuses, so links of a KMS key then never pass.
+    fn link_public_key(&self) -> impl Future<Output = Result<Vec<u8>, DependencyError>> + Send {
+        async { Err(DependencyError::Failed) }
+    }
 }
 
 /// A [`JwksFetcher`] for configurations without a JWKS URL: always fails.

@@ -149,6 +149,18 @@ pub mod fakes {
         async fn imitate_send(&self) {
             self.imitations.fetch_add(1, Ordering::SeqCst);
         }
+
+        /// Signs as the fake KMS key ([`kms_key`]) would.
+        async fn sign_link(&self, message: &[u8]) -> Result<Vec<u8>, DependencyError> {
+            use p256::ecdsa::signature::Signer;
+            let sig: p256::ecdsa::Signature = kms_key().sign(message);
+            Ok(sig.to_bytes().to_vec())
+        }
+    }
+
+    /// The fake KMS key of magic links: a fixed P-256 key.
+    pub fn kms_key() -> p256::ecdsa::SigningKey {
+        p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap()
     }
 
     /// Accepts exactly one token.
@@ -183,6 +195,8 @@ pub mod fakes {
     pub struct Jwks {
         pub document: Mutex<Option<String>>,
         pub fetches: AtomicUsize,
+        /// Fetches of the magic links' public key.
+        pub link_fetches: AtomicUsize,
     }
 
     impl JwksFetcher for Jwks {
@@ -194,6 +208,17 @@ pub mod fakes {
                 .clone()
                 .map(String::into_bytes)
                 .ok_or(DependencyError::Timeout)
+        }
+
+        /// The fake KMS key's public half, as KMS's GetPublicKey gives it (DER).
+        async fn link_public_key(&self) -> Result<Vec<u8>, DependencyError> {
+            use p256::pkcs8::EncodePublicKey;
+            self.link_fetches.fetch_add(1, Ordering::SeqCst);
+            Ok(kms_key()
+                .verifying_key()
+                .to_public_key_der()
+                .unwrap()
+                .into_vec())
         }
     }
 }

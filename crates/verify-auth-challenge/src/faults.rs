@@ -68,7 +68,7 @@ async fn run(
 }
 
 fn keys(config: &Config) -> TokenKeys<HttpJwks> {
-    TokenKeys::new(config, HttpJwks::new(config, SharedClient::default()))
+    TokenKeys::new(config, HttpJwks::new(config, SharedClient::default(), None))
 }
 
 #[tokio::test]

@@ -207,3 +207,49 @@ fn a_link_after_the_password_and_as_an_alternative() {
         End::Tokens
     );
 }
+
+#[test]
+fn links_signed_by_kms_are_checked_with_its_public_key_fetched_once() {
+    let kms = config_with(
+        "magic-link",
+        &[
+            ("AUTH_STATE_TABLE", "auth-state"),
+            ("AUTH_STATE_KEY", "state-key-for-tests-0123456789abcdef"),
+            ("MAGIC_LINK_SECRET", ""),
+            ("MAGIC_LINK_KMS_KEY_ID", "alias/magic-links"),
+        ],
+    );
+    let mut cognito = Cognito::new(kms);
+    block_on(cognito.sign_in(None, requesting));
+    let proof = newest_proof(&cognito);
+    assert!(proof.starts_with("mk1."), "{proof}");
+    assert_eq!(
+        block_on(cognito.sign_in(None, redeeming(proof.clone()))),
+        End::Tokens
+    );
+    assert_eq!(
+        block_on(cognito.sign_in(None, redeeming(proof))),
+        End::Failed
+    );
+    // An HMAC proof (even one signed with a key the deployment once had) is not a KMS proof.
+    let hmac = magic::issue_hmac(
+        &crate::config::Secret::new("magic-link-test-secret-0123456789abcdef"),
+        &magic::LinkClaims {
+            pool: "us-east-1_Ex4mPl3Aa".into(),
+            user: "jane".into(),
+            url: "https://app.example.com/signin".into(),
+            id: "00112233445566778899aabbccddeeff".into(),
+            issued_at: T0,
+            expires_at: T0 + 900,
+        },
+    );
+    assert_eq!(
+        block_on(cognito.sign_in(None, redeeming(hmac))),
+        End::Failed
+    );
+    assert_eq!(
+        cognito.jwks.link_fetches.load(Ordering::Relaxed),
+        1,
+        "the public key is fetched once per process"
+    );
+}

@@ -89,6 +89,10 @@ impl crate::ports::JwksFetcher for Arc<fakes::Jwks> {
     async fn fetch(&self) -> Result<Vec<u8>, crate::ports::DependencyError> {
         self.as_ref().fetch().await
     }
+
+    async fn link_public_key(&self) -> Result<Vec<u8>, crate::ports::DependencyError> {
+        self.as_ref().link_public_key().await
+    }
 }
 
 impl Cognito {
