@@ -3,7 +3,8 @@
 //! checks are also shown beside `jsonwebtoken`'s own verify. Magic links: Create asking for a
 //! link (signed by HMAC, or by a local P-256 key where KMS signs in production: the KMS call
 //! itself is a network round trip, not logic) and Verify checking one, the store's write
-//! answered at once.
+//! answered at once
+//! (`NoStore`).
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -16,7 +17,7 @@ use custom_auth::events::{
     CreateAuthChallengeEvent, DefineAuthChallengeEvent, VerifyAuthChallengeEvent,
 };
 use custom_auth::ports::{CaptchaVerifier, CodeMessage, CodeSender, DependencyError, NoJwks};
-use custom_auth::state::{Admission, Limits, NoStore, OneTime, SendGate, StateStore};
+use custom_auth::state::NoStore;
 use custom_auth::{Config, TokenKeys};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -64,39 +65,6 @@ impl custom_auth::ports::JwksFetcher for LinkPublicKey {
     }
 }
 
-/// A state store that allows and admits at once: what is measured is the logic around it.
-struct Open;
-
-impl StateStore for Open {
-    async fn record_send(&self, _: &str, _: u64, _: &Limits) -> Result<SendGate, DependencyError> {
-        Ok(SendGate::Allowed)
-    }
-    async fn record_link(
-        &self,
-        _: &str,
-        _: u64,
-        _: &Limits,
-        _: u64,
-    ) -> Result<SendGate, DependencyError> {
-        Ok(SendGate::Allowed)
-    }
-    async fn record_failure(&self, _: &str, _: u64, _: &Limits) -> Result<(), DependencyError> {
-        Ok(())
-    }
-    async fn admit(
-        &self,
-        _: &str,
-        _: Option<&OneTime>,
-        _: u64,
-        _: &Limits,
-    ) -> Result<Admission, DependencyError> {
-        Ok(Admission::Admitted)
-    }
-    async fn take(&self, _: &str, _: u64) -> Result<Option<String>, DependencyError> {
-        Ok(None)
-    }
-}
-
 const LINK_PAGE: &str = "https://app.example.com/signin";
 
 fn link_config(key: (&str, &str)) -> Config {
@@ -136,7 +104,7 @@ fn links(c: &mut Criterion) {
                     serde_json::from_slice(black_box(&bytes)).unwrap();
                 let mut rng = StdRng::try_from_os_rng().unwrap();
                 let created = ready(custom_auth::create(
-                    &cfg, &mut e, &NoSend, &Open, &mut rng, NOW,
+                    &cfg, &mut e, &NoSend, &NoStore, &mut rng, NOW,
                 ))
                 .unwrap();
                 assert!(created.sent);
@@ -167,7 +135,7 @@ fn links(c: &mut Criterion) {
                 let mut e: VerifyAuthChallengeEvent =
                     serde_json::from_slice(black_box(&bytes)).unwrap();
                 let verdict = ready(custom_auth::verify(
-                    &cfg, &mut e, &NoCaptcha, &keys, &Open, NOW,
+                    &cfg, &mut e, &NoCaptcha, &keys, &NoStore, NOW,
                 ));
                 assert!(verdict.is_ok(), "{name}: the link is good");
                 serde_json::to_vec(&e).unwrap()
