@@ -392,25 +392,7 @@ pub(crate) async fn challenge<S: CodeSender>(
     let (config, request, user) = (round.config, round.request, round.user);
     let settings = config.magic_link.as_ref().ok_or(AuthError::Misconfigured)?;
     let state = config.state.as_ref().ok_or(AuthError::Misconfigured)?;
-    let unknown = request.user_not_found;
-    let attrs = &request.user_attributes;
-    let to = if unknown {
-        None
-    } else {
-        otp::destination(crate::config::Step::EmailOtp, attrs)
-    };
-    let shown = (!unknown)
-        .then(|| attrs.get("email").and_then(|e| otp::mask_email(e)))
-        .flatten()
-        .unwrap_or_else(|| otp::decoy_email(user, &round.seed));
-    round.public.insert(public::EMAIL.to_owned(), shown);
-    if to.is_none() && !unknown {
-        tracing::warn!(
-            step = "magic-link",
-            "user has no usable verified e-mail; running a decoy round"
-        );
-        round.created.decoy = true;
-    }
+    let to = otp::address(round, crate::config::Step::EmailOtp);
     let meta = &request.client_metadata;
     let asked = meta.get(metadata::INTENT).map(String::as_str) == Some(REQUEST);
     let url = meta.get(metadata::URL).filter(|u| settings.allows(u));

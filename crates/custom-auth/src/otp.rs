@@ -64,7 +64,7 @@ pub fn verified(attributes: &HashMap<String, String>, name: &str) -> bool {
     attributes.get(name).is_some_and(|v| v == "true")
 }
 
-pub(crate) fn decoy_email(user: &str, seed: &[u8; 32]) -> String {
+fn decoy_email(user: &str, seed: &[u8; 32]) -> String {
     if let Some(masked) = mask_email(user) {
         return masked;
     }
@@ -174,6 +174,39 @@ pub(crate) fn destination(step: Step, attrs: &HashMap<String, String>) -> Option
         .flatten()
 }
 
+/// Where a message of `channel_step` (an e-mail step or [`Step::SmsOtp`]) may go for this
+/// round's user, and what the round shows of it (public `email` or `phone`): the masked
+/// address, or an unknown user's stable decoy. A real user with no usable destination (none,
+/// malformed, or not verified) gets the decoy treatment: a message nobody receives, because an
+/// error would tell such users apart from unknown ones. The log says why, never the address.
+/// One rule for codes and magic links.
+pub(crate) fn address<'a>(round: &mut Round<'a>, channel_step: Step) -> Option<&'a str> {
+    let (request, user, seed) = (round.request, round.user, round.seed);
+    let unknown = request.user_not_found;
+    let attrs = &request.user_attributes;
+    let (to, shown) = if unknown {
+        (None, None)
+    } else {
+        (
+            destination(channel_step, attrs),
+            masked(channel_step, attrs),
+        )
+    };
+    let (key, shown) = match channel_step {
+        Step::SmsOtp => (public::PHONE, shown.unwrap_or_else(|| decoy_phone(&seed))),
+        _ => (
+            public::EMAIL,
+            shown.unwrap_or_else(|| decoy_email(user, &seed)),
+        ),
+    };
+    round.public.insert(key.to_owned(), shown);
+    if to.is_none() && !unknown {
+        tracing::warn!(step = %round.step, "user has no usable verified destination; running a decoy round");
+        round.created.decoy = true;
+    }
+    to
+}
+
 /// Builds a code round: the masked destination, and on the step's first round a fresh code,
 /// counted against the send limit (with the state store) and sent, or a decoy send when there
 /// is nowhere to send; on a retry the first round's code, read back from its metadata.
@@ -184,15 +217,13 @@ pub(crate) async fn challenge<S: CodeSender>(
     rng: &mut impl CryptoRng,
     now: u64,
 ) -> Result<(), AuthError> {
-    let (config, step, tag, request, user, seed) = (
+    let (config, step, tag, request, user) = (
         round.config,
         round.step,
         round.tag,
         round.request,
         round.user,
-        round.seed,
     );
-    let unknown = request.user_not_found;
     let attrs = &request.user_attributes;
     let first_round = round.first_round;
     let owner = Owner {
@@ -200,27 +231,11 @@ pub(crate) async fn challenge<S: CodeSender>(
         user,
         sub: attrs.get("sub").map_or("", String::as_str),
     };
-    let (channel, key) = match step {
-        Step::EmailOtp => (Channel::Email, public::EMAIL),
-        _ => (Channel::Sms, public::PHONE),
+    let channel = match step {
+        Step::EmailOtp => Channel::Email,
+        _ => Channel::Sms,
     };
-    let (destination, shown) = if unknown {
-        (None, None)
-    } else {
-        (destination(step, attrs), masked(step, attrs))
-    };
-    let masked = shown.unwrap_or_else(|| match step {
-        Step::EmailOtp => decoy_email(user, &seed),
-        _ => decoy_phone(&seed),
-    });
-    round.public.insert(key.to_owned(), masked);
-    // A real user with no usable destination (none, malformed, or not verified) gets
-    // the decoy treatment: a code nobody receives. An error instead would tell such
-    // users apart from unknown ones. The log says why, never the address.
-    if destination.is_none() && !unknown {
-        tracing::warn!(step = %step, "user has no usable verified destination; running a decoy round");
-        round.created.decoy = true;
-    }
+    let destination = address(round, step);
     let (issued_at, code) = match first_round {
         Some(index) => {
             let stored = request
