@@ -51,7 +51,7 @@ const MAX_ROUNDS: usize = 3;
 /// The DynamoDB state store. Its client is built on first use, as Create's SES and SNS clients
 /// are: building it loads the trust roots, which would otherwise add to every cold start.
 pub struct DynamoStore {
-    table: String,
+    pub(crate) table: String,
     settings: AwsSettings,
     client: OnceCell<Client>,
 }
@@ -105,7 +105,7 @@ impl DynamoStore {
         config.build()
     }
 
-    async fn client(&self) -> &Client {
+    pub(crate) async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {
                 let sdk = sdk_config(&self.settings);
@@ -225,14 +225,14 @@ impl DynamoStore {
 }
 
 /// Logs a store failure by its error code only (a message could echo a key), and fails.
-fn failed(operation: &'static str, code: Option<&str>) -> DependencyError {
+pub(crate) fn failed(operation: &'static str, code: Option<&str>) -> DependencyError {
     tracing::warn!(operation, code, "DynamoDB request failed");
     DependencyError::Failed
 }
 
 /// [`failed`] for an SDK error that is not the service's answer: the SDK's own time-out is a
 /// time-out, anything else (refused, unreadable) a failure.
-fn sdk_failed<E: ProvideErrorMetadata, R>(
+pub(crate) fn sdk_failed<E: ProvideErrorMetadata, R>(
     operation: &'static str,
     error: &SdkError<E, R>,
 ) -> DependencyError {
@@ -245,7 +245,7 @@ fn sdk_failed<E: ProvideErrorMetadata, R>(
     }
 }
 
-fn number(n: u64) -> AttributeValue {
+pub(crate) fn number(n: u64) -> AttributeValue {
     AttributeValue::N(n.to_string())
 }
 
@@ -275,7 +275,7 @@ fn record(item: Option<&HashMap<String, AttributeValue>>) -> Result<UserRecord, 
 }
 
 /// Bounds a whole decision (all its requests) by [`OPERATION_TIMEOUT`].
-async fn bounded<T>(
+pub(crate) async fn bounded<T>(
     work: impl Future<Output = Result<T, DependencyError>>,
 ) -> Result<T, DependencyError> {
     tokio::time::timeout(OPERATION_TIMEOUT, work)
@@ -377,8 +377,8 @@ impl StateStore for DynamoStore {
                 });
             };
             // One transaction: the user is not locked (and, for a magic link, it is the user's
-            // newest), and no record has the key (the token or link was never used; the
-            // sign-in chose no account before).
+            // newest), and no record has the key (the token, link or passkey challenge was never
+            // used; the sign-in chose no account before); and for a passkey, its counter update.
             let mut unlocked = ConditionCheck::builder()
                 .table_name(&self.table)
                 .key(attr::KEY, key)
@@ -403,12 +403,17 @@ impl StateStore for DynamoStore {
                 spend = spend.item(attr::VALUE, AttributeValue::S(value.clone()));
             }
             let spend = spend.build().map_err(|_| DependencyError::Failed)?;
-            let sent = client
+            let mut transaction = client
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().condition_check(unlocked).build())
-                .transact_items(TransactWriteItem::builder().put(spend).build())
-                .send()
-                .await;
+                .transact_items(TransactWriteItem::builder().put(spend).build());
+            if let Some(used) = &token.passkey {
+                // A passkey's new counter, only if it still exists and the counter grew.
+                let update = crate::passkeys::use_update(&self.table, used)?;
+                transaction =
+                    transaction.transact_items(TransactWriteItem::builder().update(update).build());
+            }
+            let sent = transaction.send().await;
             match sent {
                 Ok(_) => Ok(Admission::Admitted),
                 Err(SdkError::ServiceError(e)) => {
@@ -431,7 +436,7 @@ impl StateStore for DynamoStore {
                         } else {
                             Admission::Replayed
                         })
-                    } else if refused(1) {
+                    } else if refused(1) || refused(2) {
                         Ok(Admission::Replayed)
                     } else {
                         Err(failed("TransactWriteItems", Some("TransactionCanceled")))

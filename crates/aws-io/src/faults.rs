@@ -21,6 +21,7 @@ async fn calls(store: &DynamoStore) -> Vec<(&'static str, String, Duration)> {
         expires_at: 2_000_000_000,
         value: None,
         newest_link: None,
+        passkey: None,
     };
     let mut out = Vec::new();
     let started = Instant::now();
@@ -135,6 +136,7 @@ async fn answers_are_read_as_the_rules_say() {
         expires_at: now + 60,
         value: None,
         newest_link: None,
+        passkey: None,
     };
     for (reasons, want) in [
         (

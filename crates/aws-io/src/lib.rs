@@ -8,6 +8,7 @@ pub mod dynamo;
 mod faults;
 pub mod http1;
 pub mod kms;
+pub mod passkeys;
 pub mod sdk;
 pub mod web;
 

@@ -93,6 +93,7 @@ pub(crate) fn check(
                 expires_at: now.saturating_add(CHOICE_TTL_SECONDS),
                 value: Some(answer.to_owned()),
                 newest_link: None,
+                passkey: None,
             })
         }
         _ => None,

@@ -163,6 +163,7 @@ mod tests {
             expires_at: NOW + 60,
             value: Some(account.to_owned()),
             newest_link: None,
+            passkey: None,
         };
         let admitted = block_on(store.admit("u#x", Some(&record), NOW, &state.limits));
         assert_eq!(admitted, Ok(crate::state::Admission::Admitted));

@@ -94,6 +94,8 @@ pub struct Config {
     pub account_claim: Option<AccountClaimSettings>,
     /// Present when the flow has `magic-link`.
     pub magic_link: Option<crate::magic::LinkSettings>,
+    /// Present when the flow has `passkey`.
+    pub passkey: Option<crate::passkey::PasskeySettings>,
 }
 
 /// Settings of the selected-account claim (Pre Token Generation).
@@ -287,8 +289,17 @@ impl Config {
         } else {
             None
         };
+        let passkey = if flow.contains(Step::Passkey) {
+            Some(crate::passkey::PasskeySettings::from_lookup(
+                &get,
+                state.is_some(),
+            )?)
+        } else {
+            None
+        };
         Ok(Config {
             magic_link,
+            passkey,
             flows: flow,
             max_attempts,
             otp_length,

@@ -15,6 +15,7 @@ use crate::config::{Config, Step};
 use crate::error::AuthError;
 use crate::events::CreateAuthChallengeEvent;
 use crate::flow::{CUSTOM_CHALLENGE, Position, choose_metadata, walk};
+use crate::passkey::{PasskeyStore, sign_in as passkey};
 use crate::ports::CodeSender;
 use crate::state::StateStore;
 use crate::{account, captcha, choice, magic, otp};
@@ -22,7 +23,7 @@ use crate::{account, captcha, choice, magic, otp};
 /// Public parameter keys, as clients read them.
 pub mod public {
     /// The round's tag: `CAPTCHA`, `EMAIL_OTP`, `SMS_OTP`, `SELECT_ACCOUNT`, `SIGNED_TOKEN`,
-    /// `CHOOSE`.
+    /// `MAGIC_LINK`, `PASSKEY`, `CHOOSE`.
     pub const CHALLENGE: &str = "challenge";
     /// 1-based round within the step.
     pub const ATTEMPT: &str = "attempt";
@@ -36,7 +37,9 @@ pub mod public {
     pub const SITE_KEY: &str = "siteKey";
     /// The accounts to choose from: a JSON object of id to display name, as a string.
     pub const ACCOUNTS: &str = "accounts";
-    /// The alternatives of a `CHOOSE` round: a JSON array of step names, as a string.
+    /// The alternatives of a `CHOOSE` round: a JSON array of step names, as a string; in a
+    /// `PASSKEY` round, the `PublicKeyCredentialRequestOptions` JSON for
+    /// `navigator.credentials.get`.
     pub const OPTIONS: &str = "options";
     /// Whether this `MAGIC_LINK` round sent a link: `true`, `false` (none asked for),
     /// `too-soon` (the last one went less than `MAGIC_LINK_MIN_INTERVAL_SECONDS` ago),
@@ -91,7 +94,7 @@ pub async fn create<S: CodeSender>(
     config: &Config,
     event: &mut CreateAuthChallengeEvent,
     sender: &S,
-    store: &impl StateStore,
+    store: &(impl StateStore + PasskeyStore),
     rng: &mut impl CryptoRng,
     now: u64,
 ) -> Result<Created, AuthError> {
@@ -170,6 +173,7 @@ pub async fn create<S: CodeSender>(
         Step::SelectAccount => account::challenge(&mut round),
         Step::SignedToken => {}
         Step::MagicLink => magic::challenge(&mut round, sender, store, rng, now).await?,
+        Step::Passkey => passkey::challenge(&mut round, store).await?,
         Step::Password | Step::Choose => return Err(AuthError::SessionOutOfPlace),
     }
     let Round {

@@ -19,6 +19,7 @@ pub mod jwt;
 pub mod logging;
 pub mod magic;
 pub mod otp;
+pub mod passkey;
 pub mod ports;
 pub mod state;
 pub mod steps;

@@ -486,6 +486,7 @@ pub(crate) async fn check_answer<F: crate::ports::JwksFetcher>(
         expires_at: claims.expires_at,
         value: None,
         newest_link: Some(claims.issued_at),
+        passkey: None,
     })
 }
 

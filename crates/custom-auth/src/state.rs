@@ -18,6 +18,7 @@ use std::sync::Mutex;
 use sha2::{Digest, Sha256};
 
 use crate::config::{ConfigError, Secret};
+use crate::passkey::{PasskeyUse, StoredPasskey};
 use crate::ports::DependencyError;
 
 /// How long after its first take a one-time record can be taken again (see
@@ -307,6 +308,10 @@ pub struct OneTime {
     /// ([`UserRecord::link_at`]), checked in the same atomic request ([`Admission::Replayed`]
     /// otherwise: a newer link replaced it).
     pub newest_link: Option<u64>,
+    /// For a passkey: the credential's new counter and state, written in the same atomic
+    /// request only if the credential still exists and [`PasskeyUse::counter_ok`] holds
+    /// ([`Admission::Replayed`] otherwise).
+    pub passkey: Option<PasskeyUse>,
 }
 
 /// The state that outlives a sign-in. Every method is one atomic decision; an adapter that
@@ -421,6 +426,10 @@ pub struct MemoryStore {
     users: Mutex<HashMap<String, UserRecord>>,
     /// One-time records by key.
     records: Mutex<HashMap<String, Held>>,
+    /// Passkeys by owner key ([`crate::passkey::PasskeyStore`]).
+    pub(crate) passkeys: Mutex<HashMap<String, Vec<StoredPasskey>>>,
+    /// Pending passkey registrations by owner key: expiry and state.
+    pub(crate) registrations: Mutex<HashMap<String, (u64, String)>>,
     /// When set, every call fails with this error (fault tests).
     pub fail: Option<DependencyError>,
 }
@@ -442,7 +451,7 @@ impl MemoryStore {
             .unwrap_or_default()
     }
 
-    fn check(&self) -> Result<(), DependencyError> {
+    pub(crate) fn check(&self) -> Result<(), DependencyError> {
         self.fail.map_or(Ok(()), Err)
     }
 }
@@ -521,6 +530,20 @@ impl StateStore for MemoryStore {
             records.retain(|_, (expires, _, _)| *expires > now);
             if records.contains_key(&record.key) {
                 return Ok(Admission::Replayed);
+            }
+            if let Some(used) = &record.passkey {
+                let mut passkeys = self.passkeys.lock().map_err(|_| DependencyError::Failed)?;
+                let stored = passkeys
+                    .get_mut(&used.owner)
+                    .and_then(|mine| mine.iter_mut().find(|p| p.id == used.id));
+                match stored {
+                    Some(p) if used.counter_ok(p.sign_count) => {
+                        p.sign_count = used.sign_count;
+                        p.dynamic = used.dynamic.clone();
+                        p.last_used_at = Some(used.used_at);
+                    }
+                    _ => return Ok(Admission::Replayed),
+                }
             }
             records.insert(
                 record.key.clone(),
@@ -637,6 +660,7 @@ pub mod conformance {
             expires_at: t0 + 1000,
             value: None,
             newest_link: None,
+            passkey: None,
         };
         let user = user.as_str();
         let spend =
@@ -660,6 +684,7 @@ pub mod conformance {
             expires_at: t0 + 100,
             value: Some(account.to_owned()),
             newest_link: None,
+            passkey: None,
         };
         let admit = |c: OneTime| {
             let user = user.clone();
@@ -706,6 +731,7 @@ pub mod conformance {
                 expires_at: issued + 900,
                 value: None,
                 newest_link: Some(issued),
+                passkey: None,
             };
             store.admit(user, Some(&record), now, &LIMITS).await
         };
@@ -1009,6 +1035,7 @@ mod tests {
             expires_at: 2000,
             value: None,
             newest_link: None,
+            passkey: None,
         };
         let admit =
             |tok: &OneTime, now| block_on(store.admit("u", Some(tok), now, &LIMITS)).unwrap();
@@ -1020,6 +1047,7 @@ mod tests {
             expires_at: 2000,
             value: None,
             newest_link: None,
+            passkey: None,
         };
         assert_eq!(admit(&other, 1001), Admission::Admitted);
         // Locked wins over a fresh token, and the token is not spent by the refusal.
@@ -1031,6 +1059,7 @@ mod tests {
             expires_at: 3000,
             value: None,
             newest_link: None,
+            passkey: None,
         };
         assert_eq!(admit(&fresh, 1600), Admission::Locked);
         assert_eq!(admit(&fresh, 1800), Admission::Admitted);

@@ -22,6 +22,8 @@ pub enum Step {
     SignedToken,
     /// A signed, single-use link e-mailed to the user ([`crate::magic`]).
     MagicLink,
+    /// A WebAuthn assertion by one of the user's passkeys ([`crate::passkey`]).
+    Passkey,
     /// The user's pick among the alternatives of a choice stage (`email-otp|sms-otp`). Not
     /// written in a flow: a choice stage starts with it.
     Choose,
@@ -29,7 +31,7 @@ pub enum Step {
 
 impl Step {
     /// Every step a flow may name, in the order the documentation lists them.
-    pub const ALL: [Step; 7] = [
+    pub const ALL: [Step; 8] = [
         Step::Password,
         Step::Captcha,
         Step::EmailOtp,
@@ -37,6 +39,7 @@ impl Step {
         Step::SelectAccount,
         Step::SignedToken,
         Step::MagicLink,
+        Step::Passkey,
     ];
 
     /// The step's name in `AUTH_FLOW` (and in a choice's `options`).
@@ -49,6 +52,7 @@ impl Step {
             Step::SelectAccount => "select-account",
             Step::SignedToken => "signed-token",
             Step::MagicLink => "magic-link",
+            Step::Passkey => "passkey",
             Step::Choose => "choose",
         }
     }
@@ -64,6 +68,7 @@ impl Step {
             Step::SelectAccount => Some("SELECT_ACCOUNT"),
             Step::SignedToken => Some("SIGNED_TOKEN"),
             Step::MagicLink => Some("MAGIC_LINK"),
+            Step::Passkey => Some("PASSKEY"),
             Step::Choose => Some("CHOOSE"),
         }
     }
@@ -138,7 +143,7 @@ impl Flow {
             for name in part.split('|').map(str::trim) {
                 let step = Step::from_name(name).ok_or_else(|| {
                     bad(&format!(
-                        "unknown step {name:?}; known steps: password, captcha, email-otp, sms-otp, select-account, signed-token"
+                        "unknown step {name:?}; known steps: password, captcha, email-otp, sms-otp, select-account, signed-token, magic-link, passkey"
                     ))
                 })?;
                 if seen.contains(&step) {

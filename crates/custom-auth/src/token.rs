@@ -124,6 +124,7 @@ pub(crate) async fn check<F: JwksFetcher>(
                 expires_at: facts.expires_at,
                 value: None,
                 newest_link: None,
+                passkey: None,
             })
         }
     };

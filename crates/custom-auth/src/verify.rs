@@ -68,6 +68,8 @@ pub enum Wrong {
     LinkRequested,
     /// The magic link's proof was refused.
     Link(crate::magic::LinkRejection),
+    /// The passkey assertion was refused.
+    Passkey(crate::passkey::sign_in::PasskeyRejection),
 }
 
 impl Wrong {
@@ -234,6 +236,12 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
                 step,
                 token: Some(link),
             }),
+        Step::Passkey => {
+            crate::passkey::sign_in::check(config, event, answer, now).map(|used| Passed {
+                step,
+                token: Some(used),
+            })
+        }
         Step::SignedToken => token::check(config, keys, event, answer, now)
             .await
             .map(|token| Passed { step, token }),

@@ -1,0 +1,257 @@
+//! The `passkey` step: Create asks the browser for an assertion by one of the user's passkeys;
+//! Verify checks it.
+//!
+//! Create reads the user's passkeys (one store request) and writes public `options`
+//! (`PublicKeyCredentialRequestOptions` JSON: a random challenge, the RP id, the passkeys in
+//! `allowCredentials`, user verification, timeout) and, privately, the ceremony's server state,
+//! the challenge and the passkeys' public keys: Verify then needs no read. A user without
+//! passkeys, and a name that does not exist, get one credential id made from a keyed hash of
+//! the name: stable across tries, the same length as real ones, and never accepted, so the
+//! round tells nothing about who exists or has a passkey.
+//!
+//! Verify checks everything WebAuthn asks of a relying party (through `webauthn_rp`): type
+//! `webauthn.get`, the challenge (also compared in constant time here), an origin of
+//! `PASSKEY_ORIGINS`, the RP id hash, user present, user verified when required, the
+//! credential among those offered (this user's), the user handle if sent, the signature by
+//! the stored key, and the counter. The state store then writes the new counter atomically
+//! with the admission ([`PasskeyUse`]): a deleted passkey, a counter that did not grow, or a
+//! challenge used before is refused.
+
+use subtle::ConstantTimeEq as _;
+use webauthn_rp::bin::{Decode as _, Encode as _};
+use webauthn_rp::request::auth::{
+    AllowedCredential, AllowedCredentials, AuthenticationVerificationOptions,
+};
+use webauthn_rp::request::register::UserHandle;
+use webauthn_rp::request::{Credentials as _, PublicKeyCredentialDescriptor};
+use webauthn_rp::response::auth::NonDiscoverableAuthentication;
+use webauthn_rp::response::register::{CompressedPubKey, DynamicState, StaticState};
+use webauthn_rp::response::{AuthTransports, AuthenticatorTransport, CredentialId};
+use webauthn_rp::{
+    AuthenticatedCredential, NonDiscoverableAuthenticationServerState,
+    NonDiscoverableCredentialRequestOptions,
+};
+
+use super::register::{encode_dynamic, transports};
+use super::{
+    MAX_RESPONSE_BYTES, PasskeyStore, PasskeyUse, USER_HANDLE_BYTES, b64, owner_key, unb64,
+    user_handle,
+};
+use crate::config::Config;
+use crate::create::{Round, public};
+use crate::error::AuthError;
+use crate::events::VerifyAuthChallengeEvent;
+use crate::state::{OneTime, hmac_sha256, keyed_hash};
+use crate::verify::Wrong;
+
+/// A stored public key, decoded.
+type StoredKey = CompressedPubKey<[u8; 32], [u8; 32], [u8; 48], Vec<u8>>;
+
+/// Private parameter keys of a `PASSKEY` round.
+pub mod private {
+    /// The ceremony's server state (`webauthn_rp` encoding, base64url).
+    pub const STATE: &str = "passkeyState";
+    /// The challenge, base64url.
+    pub const CHALLENGE: &str = "passkeyChallenge";
+    /// The offered passkeys: a JSON array of `[id, public key, dynamic state]`, base64url.
+    pub const PASSKEYS: &str = "passkeys";
+}
+
+/// Why a passkey answer was refused. Logged; never shown to the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasskeyRejection {
+    /// Not the JSON of an assertion.
+    Malformed,
+    /// The credential is not one of those offered (another user's, or unknown).
+    NotOffered,
+    /// The challenge is not this round's.
+    Challenge,
+    /// A WebAuthn check failed (origin, RP id, flags, signature, counter, timeout, ...).
+    Ceremony,
+}
+
+/// Builds the `PASSKEY` round: see the module documentation.
+pub(crate) async fn challenge(
+    round: &mut Round<'_>,
+    store: &impl PasskeyStore,
+) -> Result<(), AuthError> {
+    let config = round.config;
+    let (Some(settings), Some(state)) = (&config.passkey, &config.state) else {
+        return Err(AuthError::Misconfigured);
+    };
+    let rp = settings.rp().ok_or(AuthError::Misconfigured)?;
+    // Asked for unknown names too, so that both paths take one store request.
+    let owner = owner_key(&state.key, round.pool, round.user);
+    let mut passkeys = store.passkeys(&owner).await.map_err(AuthError::State)?;
+    if round.unknown() {
+        passkeys.clear();
+    }
+    let offered: Vec<(Vec<u8>, AuthTransports)> = if passkeys.is_empty() {
+        round.created.decoy = true;
+        vec![(
+            decoy_id(&state.key, round.pool, round.user),
+            decoy_transports(),
+        )]
+    } else {
+        passkeys
+            .iter()
+            .map(|p| (p.id.clone(), transports(&p.transports)))
+            .collect()
+    };
+    let mut allowed = AllowedCredentials::with_capacity(offered.len());
+    for (id, transports) in &offered {
+        let id = CredentialId::decode(id.clone()).map_err(|_| AuthError::TamperedSession)?;
+        allowed.push(AllowedCredential::from(PublicKeyCredentialDescriptor {
+            id,
+            transports: *transports,
+        }));
+    }
+    let mut options = NonDiscoverableCredentialRequestOptions::second_factor(&rp, allowed)
+        .map_err(|_| AuthError::Misconfigured)?;
+    options.options().user_verification = settings.user_verification.requirement();
+    options.options().timeout = settings.timeout_ms();
+    let (server, client) = options
+        .start_ceremony()
+        .map_err(|_| AuthError::Misconfigured)?;
+    let server = server.encode().map_err(|_| AuthError::Misconfigured)?;
+    let client = serde_json::to_value(&client).map_err(|_| AuthError::Misconfigured)?;
+    let challenge = client
+        .get("challenge")
+        .and_then(|c| c.as_str())
+        .ok_or(AuthError::Misconfigured)?
+        .to_owned();
+    let keys: Vec<[String; 3]> = passkeys
+        .iter()
+        .map(|p| [b64(&p.id), b64(&p.public_key), b64(&p.dynamic)])
+        .collect();
+    round
+        .public
+        .insert(public::OPTIONS.to_owned(), client.to_string());
+    round
+        .private
+        .insert(private::STATE.to_owned(), b64(&server));
+    round
+        .private
+        .insert(private::CHALLENGE.to_owned(), challenge);
+    round.private.insert(
+        private::PASSKEYS.to_owned(),
+        serde_json::to_string(&keys).map_err(|_| AuthError::Misconfigured)?,
+    );
+    Ok(())
+}
+
+/// The credential id of a decoy: 32 bytes (a platform authenticator's length) of a keyed hash
+/// of pool and name, so it is the same at every try and nobody without the key can tell it
+/// from a real one.
+fn decoy_id(key: &crate::config::Secret, pool: &str, user: &str) -> Vec<u8> {
+    let user = user.to_lowercase();
+    hmac_sha256(
+        key.expose().as_bytes(),
+        &[b"passkey decoy\0", pool.as_bytes(), b"\0", user.as_bytes()],
+    )
+    .to_vec()
+}
+
+/// What a platform authenticator's passkey lists: internal, and hybrid (a phone).
+fn decoy_transports() -> AuthTransports {
+    AuthTransports::NONE
+        .add(AuthenticatorTransport::Internal)
+        .add(AuthenticatorTransport::Hybrid)
+}
+
+/// Checks a `PASSKEY` answer (the browser's `PublicKeyCredential.toJSON()` of `get`) at
+/// `now`; on success, the one-time record that spends the challenge and writes the
+/// passkey's new counter with the admission.
+pub(crate) fn check(
+    config: &Config,
+    event: &VerifyAuthChallengeEvent,
+    answer: &str,
+    now: u64,
+) -> Result<OneTime, Wrong> {
+    let (Some(settings), Some(state)) = (&config.passkey, &config.state) else {
+        return Err(Wrong::MissingParameters);
+    };
+    let params = &event.request.private_challenge_parameters;
+    let header = &event.cognito_event_user_pools_header;
+    let pool = header.user_pool_id.as_deref().unwrap_or_default();
+    let user = header.user_name.as_deref().unwrap_or_default();
+    let server = params
+        .get(private::STATE)
+        .and_then(|s| unb64(s))
+        .ok_or(Wrong::MissingParameters)?;
+    let challenge = params
+        .get(private::CHALLENGE)
+        .and_then(|c| unb64(c))
+        .ok_or(Wrong::MissingParameters)?;
+    let offered: Vec<[String; 3]> = params
+        .get(private::PASSKEYS)
+        .and_then(|p| serde_json::from_str(p).ok())
+        .ok_or(Wrong::MissingParameters)?;
+    let rp = settings.rp().ok_or(Wrong::MissingParameters)?;
+    if answer.len() > MAX_RESPONSE_BYTES {
+        return Err(Wrong::Passkey(PasskeyRejection::Malformed));
+    }
+    let response =
+        NonDiscoverableAuthentication::<USER_HANDLE_BYTES>::from_json_relaxed(answer.as_bytes())
+            .map_err(|_| Wrong::Passkey(PasskeyRejection::Malformed))?;
+    let sent = response
+        .challenge_relaxed()
+        .map_err(|_| Wrong::Passkey(PasskeyRejection::Malformed))?;
+    if !bool::from(sent.0.to_le_bytes().ct_eq(challenge.as_slice())) {
+        return Err(Wrong::Passkey(PasskeyRejection::Challenge));
+    }
+    if event.request.user_not_found {
+        return Err(Wrong::Decoy);
+    }
+    let id = response.raw_id().as_ref().to_vec();
+    let [_, public_key, dynamic] = offered
+        .iter()
+        .find(|[offered_id, _, _]| unb64(offered_id).as_deref() == Some(id.as_slice()))
+        .ok_or(Wrong::Passkey(PasskeyRejection::NotOffered))?;
+    let public_key = unb64(public_key).ok_or(Wrong::MissingParameters)?;
+    let dynamic = unb64(dynamic)
+        .and_then(|d| <[u8; 7]>::try_from(d.as_slice()).ok())
+        .and_then(|d| DynamicState::decode(d).ok())
+        .ok_or(Wrong::MissingParameters)?;
+    let static_state = StaticState::<StoredKey>::decode(public_key.as_slice())
+        .map_err(|_| Wrong::MissingParameters)?;
+    let server = NonDiscoverableAuthenticationServerState::decode(server.as_slice())
+        .map_err(|_| Wrong::MissingParameters)?;
+    let handle: UserHandle<USER_HANDLE_BYTES> =
+        UserHandle::from(user_handle(&state.key, pool, user));
+    let cred_id = CredentialId::decode(id.as_slice()).map_err(|_| Wrong::MissingParameters)?;
+    let mut credential = AuthenticatedCredential::new(cred_id, &handle, static_state, dynamic)
+        .map_err(|_| Wrong::MissingParameters)?;
+    let origins: Vec<&str> = settings.origins.iter().map(String::as_str).collect();
+    let options = AuthenticationVerificationOptions::<&str, &str> {
+        allowed_origins: &origins,
+        error_on_unsolicited_extensions: false,
+        update_uv: true,
+        ..AuthenticationVerificationOptions::default()
+    };
+    server
+        .verify(&rp, &response, &mut credential, &options)
+        .map_err(|_| Wrong::Passkey(PasskeyRejection::Ceremony))?;
+    let after = credential.dynamic_state();
+    let used = PasskeyUse {
+        owner: owner_key(&state.key, pool, user),
+        id,
+        sign_count: after.sign_count,
+        dynamic: encode_dynamic(after),
+        used_at: now,
+    };
+    Ok(OneTime {
+        key: format!(
+            "a#{}",
+            keyed_hash(
+                state.key.expose().as_bytes(),
+                "passkey challenge",
+                &[&b64(&challenge)]
+            )
+        ),
+        expires_at: now.saturating_add(settings.timeout_seconds.into()),
+        value: None,
+        newest_link: None,
+        passkey: Some(used),
+    })
+}

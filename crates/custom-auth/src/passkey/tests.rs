@@ -1,0 +1,800 @@
+//! Unit tests of passkeys, on real authenticator outputs: `events/passkey/*.json`, captured
+//! from headless Chromium's virtual authenticator by `examples/passkey_fixtures.rs` (the
+//! registration ceremony, then a `PASSKEY` round built by the real Create). Each WebAuthn check
+//! is refused by a case of its own, made by changing one thing of a genuine output.
+//!
+//! The captured ceremony states expire two minutes after their capture (the crate checks
+//! against the system clock). The tests move that expiry into the future at its place in the
+//! encoding, after checking that the bytes there are a time near the capture; and one case per
+//! ceremony keeps the state as captured, to show that an expired ceremony is refused.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+use super::register::{Caller, RegistrationError, check_registration};
+use super::sign_in::{PasskeyRejection, check, private};
+use super::*;
+use crate::config::Config;
+use crate::events::{CreateAuthChallengeEvent, VerifyAuthChallengeEvent};
+use crate::state::{Admission, Limits, MemoryStore, StateStore};
+use crate::testing::{config_with, fixture};
+use crate::verify::Wrong;
+
+const STATE_KEY: &str = "passkey-fixture-state-key-0123456789abcdef";
+const ORIGIN: &str = "http://localhost:4700";
+const ALGORITHMS: [&str; 3] = ["es256", "eddsa", "rs256"];
+
+/// Why, the settings, the state, the browser's answer, who registers, and the outcome.
+type RegistrationCase<'a> = (
+    &'a str,
+    PasskeySettings,
+    &'a str,
+    &'a Value,
+    Option<&'a str>,
+    RegistrationError,
+);
+
+/// Why, the configuration, the round's private parameters, the answer, and the outcome.
+type SignInCase<'a> = (&'a str, &'a Config, &'a Value, &'a Value, Result<(), Wrong>);
+
+fn load(name: &str) -> Value {
+    fixture(&format!("passkey/{name}.json"))
+}
+
+fn config(verification: &str) -> Config {
+    config_with(
+        "passkey",
+        &[
+            ("AUTH_STATE_TABLE", "auth-state"),
+            ("AUTH_STATE_KEY", STATE_KEY),
+            ("PASSKEY_RP_ID", "localhost"),
+            ("PASSKEY_ORIGINS", ORIGIN),
+            ("PASSKEY_USER_VERIFICATION", verification),
+        ],
+    )
+}
+
+fn key() -> Secret {
+    Secret::new(STATE_KEY)
+}
+
+fn now() -> u64 {
+    crate::unix_now()
+}
+
+/// `state` with the 8 bytes at `at` (its expiry, Unix seconds, little-endian) set to 2096.
+fn far_future(state: &str, at: impl Fn(usize) -> usize) -> String {
+    let mut bytes = unb64(state).unwrap();
+    let at = at(bytes.len());
+    let captured = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+    assert!(
+        (1_750_000_000..2_500_000_000).contains(&captured),
+        "no expiry at byte {at} of the state: the encoding changed ({captured})"
+    );
+    bytes[at..at + 8].copy_from_slice(&4_000_000_000u64.to_le_bytes());
+    b64(&bytes)
+}
+
+/// A registration state's expiry comes before its 32-byte user handle.
+fn registration_state(f: &Value) -> String {
+    far_future(f["registration"]["state"].as_str().unwrap(), |len| len - 44)
+}
+
+/// A sign-in state's expiry follows its challenge (16), user verification (1) and extensions (1).
+fn sign_in_state(state: &str) -> String {
+    far_future(state, |_| 18)
+}
+
+fn settings() -> PasskeySettings {
+    config("required").passkey.unwrap()
+}
+
+fn caller(f: &Value) -> (String, String) {
+    (
+        f["pool"].as_str().unwrap().to_owned(),
+        f["user"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// `clientDataJSON` of `response` changed by `change`.
+fn with_client_data(response: &Value, change: impl Fn(&mut Value)) -> Value {
+    let mut response = response.clone();
+    let encoded = response["response"]["clientDataJSON"].as_str().unwrap();
+    let mut data: Value = serde_json::from_slice(&unb64(encoded).unwrap()).unwrap();
+    change(&mut data);
+    response["response"]["clientDataJSON"] = json!(URL_SAFE_NO_PAD.encode(data.to_string()));
+    response
+}
+
+fn register(
+    settings: &PasskeySettings,
+    f: &Value,
+    state: &str,
+    credential: &Value,
+    user: Option<&str>,
+) -> Result<StoredPasskey, RegistrationError> {
+    let (pool, owner) = caller(f);
+    let caller = Caller {
+        pool: &pool,
+        user: user.unwrap_or(&owner),
+    };
+    check_registration(settings, &key(), caller, state, credential, now())
+}
+
+#[test]
+fn registrations_of_each_algorithm_pass_and_store_what_sign_in_reads() {
+    for name in ALGORITHMS {
+        let f = load(name);
+        let stored = register(
+            &settings(),
+            &f,
+            &registration_state(&f),
+            &f["registration"]["credential"],
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(b64(&stored.id), f["passkey"]["id"], "{name}");
+        assert_eq!(b64(&stored.public_key), f["passkey"]["publicKey"], "{name}");
+        assert_eq!(b64(&stored.dynamic), f["passkey"]["dynamic"], "{name}");
+        assert_eq!(stored.created_at, stored.created_at.max(1));
+    }
+}
+
+#[test]
+fn each_registration_check_refuses_its_own_tampering() {
+    let f = load("es256");
+    let credential = &f["registration"]["credential"];
+    let state = registration_state(&f);
+    let other_rp = PasskeySettings {
+        rp_id: "example.com".into(),
+        ..settings()
+    };
+    let other_origin = PasskeySettings {
+        origins: vec!["http://localhost:4701".into()],
+        ..settings()
+    };
+    let get_type = with_client_data(credential, |d| d["type"] = json!("webauthn.get"));
+    let other_challenge = with_client_data(credential, |d| {
+        d["challenge"] = json!("AAAAAAAAAAAAAAAAAAAAAA")
+    });
+    let forged_origin =
+        with_client_data(credential, |d| d["origin"] = json!("https://evil.example"));
+    let captured = f["registration"]["state"].as_str().unwrap().to_owned();
+    let mut no_attestation = credential.clone();
+    no_attestation["response"]["attestationObject"] = json!("o2NmbXRkbm9uZQ");
+    let not_a_credential = json!({"id": 3});
+    let cases: Vec<RegistrationCase> = vec![
+        (
+            "rp id",
+            other_rp,
+            &state,
+            credential,
+            None,
+            RegistrationError::Refused,
+        ),
+        (
+            "origin not allowed",
+            other_origin,
+            &state,
+            credential,
+            None,
+            RegistrationError::Refused,
+        ),
+        (
+            "forged origin",
+            settings(),
+            &state,
+            &forged_origin,
+            None,
+            RegistrationError::Refused,
+        ),
+        (
+            "type",
+            settings(),
+            &state,
+            &get_type,
+            None,
+            RegistrationError::Refused,
+        ),
+        (
+            "challenge",
+            settings(),
+            &state,
+            &other_challenge,
+            None,
+            RegistrationError::Refused,
+        ),
+        (
+            "expired ceremony",
+            settings(),
+            &captured,
+            credential,
+            None,
+            RegistrationError::Refused,
+        ),
+        (
+            "another user's ceremony",
+            settings(),
+            &state,
+            credential,
+            Some("ann"),
+            RegistrationError::Refused,
+        ),
+        (
+            "attestation",
+            settings(),
+            &state,
+            &no_attestation,
+            None,
+            RegistrationError::BadRequest,
+        ),
+        (
+            "no state",
+            settings(),
+            "not base64!",
+            credential,
+            None,
+            RegistrationError::NotPending,
+        ),
+        (
+            "not a credential",
+            settings(),
+            &state,
+            &not_a_credential,
+            None,
+            RegistrationError::BadRequest,
+        ),
+    ];
+    for (why, settings, state, credential, user, want) in cases {
+        assert_eq!(
+            register(&settings, &f, state, credential, user),
+            Err(want),
+            "{why}"
+        );
+    }
+}
+
+/// A Verify event of `f`'s user answering `answer` to a round with `private` parameters.
+fn verify_event(
+    f: &Value,
+    private: &Value,
+    answer: &Value,
+    user: Option<&str>,
+) -> VerifyAuthChallengeEvent {
+    let (pool, owner) = caller(f);
+    let mut event: VerifyAuthChallengeEvent = fixture("verify/email-otp-correct.json");
+    event.cognito_event_user_pools_header.user_pool_id = Some(pool);
+    event.cognito_event_user_pools_header.user_name = Some(user.unwrap_or(&owner).to_owned());
+    event.request.private_challenge_parameters = serde_json::from_value(private.clone()).unwrap();
+    event.request.challenge_answer = Some(json!(answer.to_string()));
+    event
+}
+
+/// The captured round's private parameters, its state moved into the future.
+fn round(f: &Value) -> Value {
+    let mut private = f["signIn"]["private"].clone();
+    let state = sign_in_state(private[private::STATE].as_str().unwrap());
+    private[private::STATE] = json!(state);
+    private
+}
+
+fn sign_in(
+    config: &Config,
+    f: &Value,
+    private: &Value,
+    answer: &Value,
+) -> Result<crate::state::OneTime, Wrong> {
+    check(
+        config,
+        &verify_event(f, private, answer, None),
+        &answer.to_string(),
+        now(),
+    )
+}
+
+#[test]
+fn assertions_of_each_algorithm_pass_and_name_the_counter_to_write() {
+    for name in ALGORITHMS {
+        let f = load(name);
+        let answer = &f["signIn"]["answer"];
+        let record = sign_in(&config("required"), &f, &round(&f), answer)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let used = record.passkey.expect("a passkey use");
+        assert_eq!(b64(&used.id), f["passkey"]["id"], "{name}");
+        let (pool, user) = caller(&f);
+        assert_eq!(used.owner, owner_key(&key(), &pool, &user));
+        // The virtual authenticator counts: registration 1, this assertion 2.
+        assert!(
+            used.sign_count > f["passkey"]["signCount"].as_u64().unwrap() as u32,
+            "{name}"
+        );
+        assert!(
+            record.key.starts_with("a#") && record.expires_at > now(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn each_sign_in_check_refuses_its_own_tampering() {
+    let f = load("es256");
+    let answer = &f["signIn"]["answer"];
+    let good = round(&f);
+    let ceremony = Err(Wrong::Passkey(PasskeyRejection::Ceremony));
+
+    let mut other_challenge = good.clone();
+    other_challenge[private::CHALLENGE] = json!("AAAAAAAAAAAAAAAAAAAAAA");
+    let mut captured = good.clone();
+    captured[private::STATE] = f["signIn"]["private"][private::STATE].clone();
+    let mut not_offered = good.clone();
+    not_offered[private::PASSKEYS] = json!("[]");
+    // The stored counter ahead of the assertion's: a cloned authenticator.
+    let mut counter_ahead = good.clone();
+    let passkeys: Vec<[String; 3]> =
+        serde_json::from_str(good[private::PASSKEYS].as_str().unwrap()).unwrap();
+    let mut dynamic = unb64(&passkeys[0][2]).unwrap();
+    dynamic[2..6].copy_from_slice(&1000u32.to_le_bytes());
+    let ahead = vec![[
+        passkeys[0][0].clone(),
+        passkeys[0][1].clone(),
+        b64(&dynamic),
+    ]];
+    counter_ahead[private::PASSKEYS] = json!(serde_json::to_string(&ahead).unwrap());
+    // Another key under the same credential id: the signature cannot match.
+    let other = load("rs256");
+    let other_passkeys: Vec<[String; 3]> = serde_json::from_str(
+        other["signIn"]["private"][private::PASSKEYS]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut wrong_key = good.clone();
+    let swapped = vec![[
+        passkeys[0][0].clone(),
+        other_passkeys[0][1].clone(),
+        passkeys[0][2].clone(),
+    ]];
+    wrong_key[private::PASSKEYS] = json!(serde_json::to_string(&swapped).unwrap());
+
+    let mut bad_signature = answer.clone();
+    let mut signature = unb64(answer["response"]["signature"].as_str().unwrap()).unwrap();
+    let last = signature.len() - 1;
+    signature[last] ^= 1;
+    bad_signature["response"]["signature"] = json!(b64(&signature));
+    let create_type = with_client_data(answer, |d| d["type"] = json!("webauthn.create"));
+    let forged_origin = with_client_data(answer, |d| d["origin"] = json!("https://evil.example"));
+    let cross_origin = with_client_data(answer, |d| d["crossOrigin"] = json!(true));
+    let mut no_user_present = answer.clone();
+    let mut data = unb64(answer["response"]["authenticatorData"].as_str().unwrap()).unwrap();
+    data[32] &= !0x01;
+    no_user_present["response"]["authenticatorData"] = json!(b64(&data));
+    let mut other_rp_hash = answer.clone();
+    let mut data = unb64(answer["response"]["authenticatorData"].as_str().unwrap()).unwrap();
+    data[0] ^= 0xff;
+    other_rp_hash["response"]["authenticatorData"] = json!(b64(&data));
+
+    let other_origin = config_with(
+        "passkey",
+        &[
+            ("AUTH_STATE_TABLE", "auth-state"),
+            ("AUTH_STATE_KEY", STATE_KEY),
+            ("PASSKEY_RP_ID", "localhost"),
+            ("PASSKEY_ORIGINS", "http://localhost:4701"),
+        ],
+    );
+    let mut other_rp = config("required");
+    if let Some(p) = other_rp.passkey.as_mut() {
+        p.rp_id = "example.com".into();
+    }
+
+    let required = config("required");
+    let not_json = json!("hello");
+    let no_state = json!({"step": "PASSKEY"});
+    let cases: Vec<SignInCase> = vec![
+        ("genuine", &required, &good, answer, Ok(())),
+        (
+            "challenge",
+            &required,
+            &other_challenge,
+            answer,
+            Err(Wrong::Passkey(PasskeyRejection::Challenge)),
+        ),
+        ("expired ceremony", &required, &captured, answer, ceremony),
+        (
+            "not offered",
+            &required,
+            &not_offered,
+            answer,
+            Err(Wrong::Passkey(PasskeyRejection::NotOffered)),
+        ),
+        (
+            "counter did not grow",
+            &required,
+            &counter_ahead,
+            answer,
+            ceremony,
+        ),
+        ("another key", &required, &wrong_key, answer, ceremony),
+        ("signature", &required, &good, &bad_signature, ceremony),
+        ("type", &required, &good, &create_type, ceremony),
+        ("forged origin", &required, &good, &forged_origin, ceremony),
+        ("cross origin", &required, &good, &cross_origin, ceremony),
+        (
+            "user not present",
+            &required,
+            &good,
+            &no_user_present,
+            ceremony,
+        ),
+        ("rp id hash", &required, &good, &other_rp_hash, ceremony),
+        ("origin not allowed", &other_origin, &good, answer, ceremony),
+        ("rp id", &other_rp, &good, answer, ceremony),
+        (
+            "not json",
+            &required,
+            &good,
+            &not_json,
+            Err(Wrong::Passkey(PasskeyRejection::Malformed)),
+        ),
+        (
+            "missing state",
+            &required,
+            &no_state,
+            answer,
+            Err(Wrong::MissingParameters),
+        ),
+    ];
+    for (why, config, private, answer, want) in cases {
+        let got = check(
+            config,
+            &verify_event(&f, private, answer, None),
+            &answer_text(answer),
+            now(),
+        );
+        assert_eq!(got.map(|_| ()), want, "{why}");
+    }
+}
+
+fn answer_text(answer: &Value) -> String {
+    match answer {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[test]
+fn user_verification_is_required_when_configured() {
+    // Captured with `discouraged`: the authenticator only saw a touch (UV flag clear).
+    let f = load("es256-unverified");
+    let answer = &f["signIn"]["answer"];
+    let touch = round(&f);
+    assert!(sign_in(&config("discouraged"), &f, &touch, answer).is_ok());
+    // The same round, had Create asked for verification (the state's requirement byte).
+    let mut state = unb64(touch[private::STATE].as_str().unwrap()).unwrap();
+    let required = unb64(round(&load("es256"))[private::STATE].as_str().unwrap()).unwrap()[16];
+    assert_ne!(
+        state[16], required,
+        "the fixtures differ in user verification"
+    );
+    state[16] = required;
+    let mut demanding = touch.clone();
+    demanding[private::STATE] = json!(b64(&state));
+    assert_eq!(
+        sign_in(&config("required"), &f, &demanding, answer).map(|_| ()),
+        Err(Wrong::Passkey(PasskeyRejection::Ceremony))
+    );
+}
+
+#[test]
+fn another_users_passkey_is_refused() {
+    let jane = load("es256");
+    let ann = load("es256-other-user");
+    let ann_answer = &ann["signIn"]["answer"];
+    // Ann's authenticator answering Jane's round: not a credential Jane's round offered.
+    assert_eq!(
+        sign_in(&config("required"), &jane, &round(&jane), ann_answer).map(|_| ()),
+        Err(Wrong::Passkey(PasskeyRejection::Challenge))
+    );
+    // Even with the challenge and the credential list of Ann's round, a sign-in as Jane: Ann's
+    // authenticator returns Ann's user handle, not Jane's.
+    let event = verify_event(&jane, &round(&ann), ann_answer, Some("jane"));
+    assert_eq!(
+        check(&config("required"), &event, &ann_answer.to_string(), now()).map(|_| ()),
+        Err(Wrong::Passkey(PasskeyRejection::Ceremony))
+    );
+    // As Ann, it passes.
+    let event = verify_event(&ann, &round(&ann), ann_answer, None);
+    assert!(check(&config("required"), &event, &ann_answer.to_string(), now()).is_ok());
+}
+
+#[test]
+fn unknown_users_never_pass() {
+    let f = load("es256");
+    let answer = &f["signIn"]["answer"];
+    let mut event = verify_event(&f, &round(&f), answer, None);
+    event.request.user_not_found = true;
+    assert_eq!(
+        check(&config("required"), &event, &answer.to_string(), now()).map(|_| ()),
+        Err(Wrong::Decoy)
+    );
+}
+
+#[tokio::test]
+async fn the_store_writes_each_use_once_and_only_with_a_growing_counter() {
+    let f = load("es256");
+    let answer = &f["signIn"]["answer"];
+    let record = sign_in(&config("required"), &f, &round(&f), answer).unwrap();
+    let used = record.passkey.clone().unwrap();
+    let store = MemoryStore::default();
+    let passkey = StoredPasskey {
+        id: used.id.clone(),
+        public_key: unb64(f["passkey"]["publicKey"].as_str().unwrap()).unwrap(),
+        dynamic: unb64(f["passkey"]["dynamic"].as_str().unwrap()).unwrap(),
+        sign_count: f["passkey"]["signCount"].as_u64().unwrap() as u32,
+        transports: vec![0],
+        name: "Fixture".into(),
+        created_at: 1,
+        last_used_at: None,
+    };
+    assert_eq!(
+        store.add_passkey(&used.owner, &passkey, MAX_PASSKEYS).await,
+        Ok(Added::Added)
+    );
+    let limits = Limits::default();
+    let user = "u#jane";
+    assert_eq!(
+        store.admit(user, Some(&record), now(), &limits).await,
+        Ok(Admission::Admitted)
+    );
+    let after = &store.passkeys(&used.owner).await.unwrap()[0];
+    assert_eq!(after.sign_count, used.sign_count);
+    assert_eq!(after.last_used_at, Some(used.used_at));
+    // The same assertion again: its challenge is spent.
+    assert_eq!(
+        store.admit(user, Some(&record), now(), &limits).await,
+        Ok(Admission::Replayed)
+    );
+    // A new challenge with the same counter (a clone racing the original): refused.
+    let clone = crate::state::OneTime {
+        key: "a#another-challenge".into(),
+        ..record.clone()
+    };
+    assert_eq!(
+        store.admit(user, Some(&clone), now(), &limits).await,
+        Ok(Admission::Replayed)
+    );
+    // A deleted passkey cannot be used.
+    assert_eq!(store.remove_passkey(&used.owner, &used.id).await, Ok(true));
+    let later = crate::state::OneTime {
+        key: "a#third".into(),
+        passkey: Some(PasskeyUse {
+            sign_count: used.sign_count + 1,
+            ..used.clone()
+        }),
+        ..record
+    };
+    assert_eq!(
+        store.admit(user, Some(&later), now(), &limits).await,
+        Ok(Admission::Replayed)
+    );
+}
+
+#[test]
+fn counters_must_grow_unless_the_authenticator_keeps_none() {
+    let used = |n| PasskeyUse {
+        owner: String::new(),
+        id: vec![],
+        sign_count: n,
+        dynamic: vec![],
+        used_at: 0,
+    };
+    for (stored, sent, ok) in [
+        (0, 0, true),
+        (0, 1, true),
+        (1, 2, true),
+        (5, 5, false),
+        (5, 4, false),
+        (5, 0, false),
+        (0, u32::MAX, true),
+    ] {
+        assert_eq!(
+            used(sent).counter_ok(stored),
+            ok,
+            "stored {stored}, sent {sent}"
+        );
+    }
+}
+
+fn create_event(user: &str, unknown: bool) -> CreateAuthChallengeEvent {
+    serde_json::from_value(json!({
+        "version": "1", "region": "us-east-1", "userPoolId": "us-east-1_Fixtures", "userName": user,
+        "triggerSource": "CreateAuthChallenge_Authentication",
+        "callerContext": {"awsSdkVersion": "aws-sdk-rust", "clientId": "fixtureclient"},
+        "request": {"userAttributes": {}, "challengeName": "CUSTOM_CHALLENGE",
+                    "session": [], "userNotFound": unknown},
+        "response": {}
+    }))
+    .unwrap()
+}
+
+async fn offered(store: &MemoryStore, user: &str, unknown: bool) -> (Value, Vec<String>) {
+    let mut event = create_event(user, unknown);
+    let created = crate::create(
+        &config("required"),
+        &mut event,
+        &crate::testing::fakes::Sender::default(),
+        store,
+        &mut rand::rng(),
+        now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        created.decoy,
+        unknown
+            || store
+                .passkeys(&owner_key(&key(), "us-east-1_Fixtures", user))
+                .await
+                .unwrap()
+                .is_empty()
+    );
+    let public = &event.response.public_challenge_parameters;
+    assert_eq!(public["challenge"], "PASSKEY");
+    let options: Value = serde_json::from_str(&public["options"]).unwrap();
+    let ids = options["allowCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    (options, ids)
+}
+
+#[tokio::test]
+async fn create_offers_the_users_passkeys_and_stable_decoys_otherwise() {
+    let f = load("es256");
+    let store = MemoryStore::default();
+    let passkey = StoredPasskey {
+        id: unb64(f["passkey"]["id"].as_str().unwrap()).unwrap(),
+        public_key: unb64(f["passkey"]["publicKey"].as_str().unwrap()).unwrap(),
+        dynamic: unb64(f["passkey"]["dynamic"].as_str().unwrap()).unwrap(),
+        sign_count: 1,
+        transports: vec![4],
+        name: "Fixture".into(),
+        created_at: 1,
+        last_used_at: None,
+    };
+    let owner = owner_key(&key(), "us-east-1_Fixtures", "jane");
+    store
+        .add_passkey(&owner, &passkey, MAX_PASSKEYS)
+        .await
+        .unwrap();
+
+    let (options, ids) = offered(&store, "jane", false).await;
+    assert_eq!(ids, vec![f["passkey"]["id"].as_str().unwrap().to_owned()]);
+    assert_eq!(options["rpId"], "localhost");
+    assert_eq!(options["userVerification"], "required");
+    assert_eq!(options["timeout"], 120_000);
+    assert_eq!(
+        unb64(options["challenge"].as_str().unwrap()).unwrap().len(),
+        16
+    );
+    let (again, _) = offered(&store, "jane", false).await;
+    assert_ne!(
+        again["challenge"], options["challenge"],
+        "a new challenge each round"
+    );
+
+    // Jane unknown (userNotFound), a user without passkeys, a name that does not exist: one
+    // 32-byte id each, the same at every try, different per name, never a real one.
+    let (_, as_unknown) = offered(&store, "jane", true).await;
+    let (_, bob) = offered(&store, "bob", false).await;
+    let (_, bob_again) = offered(&store, "bob", true).await;
+    let (_, ann) = offered(&store, "ann", true).await;
+    assert_eq!(
+        bob, bob_again,
+        "stable, and the same whether the name exists or not"
+    );
+    assert_ne!(bob, ann);
+    assert_ne!(as_unknown, ids);
+    for decoy in [&as_unknown, &bob, &ann] {
+        assert_eq!(decoy.len(), 1);
+        assert_eq!(unb64(&decoy[0]).unwrap().len(), 32);
+    }
+}
+
+#[test]
+fn settings_are_read_and_checked() {
+    let base = [
+        ("AUTH_STATE_TABLE", "auth-state"),
+        ("AUTH_STATE_KEY", STATE_KEY),
+        ("PASSKEY_RP_ID", "example.com"),
+        (
+            "PASSKEY_ORIGINS",
+            "https://example.com, https://app.example.com:8443/",
+        ),
+    ];
+    let read = |extra: &[(&str, &str)]| {
+        let mut vars: std::collections::HashMap<&str, &str> = base.into_iter().collect();
+        for (k, v) in extra {
+            if v.is_empty() {
+                vars.remove(k);
+            } else {
+                vars.insert(k, v);
+            }
+        }
+        PasskeySettings::from_lookup(
+            &|k: &str| vars.get(k).map(|v| v.to_string()),
+            vars.contains_key("AUTH_STATE_TABLE"),
+        )
+    };
+    let ok = read(&[]).unwrap();
+    assert_eq!(
+        ok.origins,
+        ["https://example.com", "https://app.example.com:8443"]
+    );
+    assert_eq!(ok.user_verification, Verification::Required);
+    assert_eq!(ok.timeout_seconds, 120);
+    assert_eq!(
+        read(&[
+            ("PASSKEY_USER_VERIFICATION", "preferred"),
+            ("PASSKEY_TIMEOUT_SECONDS", "60")
+        ])
+        .map(|s| (s.user_verification, s.timeout_seconds))
+        .ok(),
+        Some((Verification::Preferred, 60))
+    );
+    let errors: &[(&[(&str, &str)], &str)] = &[
+        (&[("AUTH_STATE_TABLE", "")], "AUTH_STATE_TABLE"),
+        (&[("PASSKEY_RP_ID", "")], "PASSKEY_RP_ID is required"),
+        (
+            &[("PASSKEY_RP_ID", "https://example.com")],
+            "PASSKEY_RP_ID=",
+        ),
+        (&[("PASSKEY_ORIGINS", "")], "PASSKEY_ORIGINS is required"),
+        (&[("PASSKEY_ORIGINS", "https://evil.example")], "under it"),
+        (&[("PASSKEY_ORIGINS", "https://notexample.com")], "under it"),
+        (
+            &[("PASSKEY_ORIGINS", "http://example.com")],
+            "plain http only on localhost",
+        ),
+        (
+            &[("PASSKEY_ORIGINS", "https://example.com/signin")],
+            "no path",
+        ),
+        (
+            &[("PASSKEY_USER_VERIFICATION", "always")],
+            "PASSKEY_USER_VERIFICATION=",
+        ),
+        (
+            &[("PASSKEY_TIMEOUT_SECONDS", "5")],
+            "PASSKEY_TIMEOUT_SECONDS=",
+        ),
+    ];
+    for (extra, want) in errors {
+        let message = read(extra).unwrap_err().to_string();
+        assert!(message.contains(want), "{extra:?}: {message}");
+    }
+}
+
+#[test]
+fn user_handles_and_keys_hide_the_name() {
+    let handle = user_handle(&key(), "pool", "Jane");
+    assert_eq!(
+        handle,
+        user_handle(&key(), "pool", "jane"),
+        "names compare without case"
+    );
+    assert_ne!(handle, user_handle(&key(), "pool", "ann"));
+    assert_ne!(
+        handle,
+        user_handle(
+            &Secret::new("another-key-0123456789abcdef0123456789"),
+            "pool",
+            "jane"
+        )
+    );
+    let owner = owner_key(&key(), "pool", "jane");
+    assert!(owner.starts_with("p#") && !owner.contains("jane"));
+}
