@@ -10,6 +10,7 @@
 //! store behind [`PasskeyStore`]; a sign-in reads them once in Create and writes their new
 //! signature counter once in Verify, in the same atomic request that admits the answer.
 
+pub mod api;
 pub mod register;
 pub mod sign_in;
 mod store;
@@ -215,6 +216,11 @@ pub fn user_handle(key: &Secret, pool: &str, user: &str) -> [u8; USER_HANDLE_BYT
 /// Base64url without padding, as WebAuthn's JSON writes binary.
 pub fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Standard base64 (with padding), as API Gateway encodes bodies; `None` for anything else.
+pub fn unb64_standard(text: &str) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
 }
 
 /// The inverse of [`b64`]; `None` for anything else.

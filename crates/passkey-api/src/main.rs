@@ -1,0 +1,68 @@
+//! The passkey registration API behind the stack's HTTP API (JWT authorizer on the user pool):
+//! start and complete a registration, list and delete the caller's passkeys.
+
+use std::convert::Infallible;
+
+use aws_io::{AwsSettings, DynamoStore};
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::{HeaderMap, HeaderValue, header::CONTENT_TYPE};
+use custom_auth::LogSettings;
+use custom_auth::passkey::api::{ApiConfig, ApiRequest, handle};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    let env = |name: &str| std::env::var(name).ok();
+    tracing::subscriber::set_global_default(
+        LogSettings::from_lookup(env)?.subscriber(std::io::stdout),
+    )?;
+    let config = ApiConfig::from_lookup(env)?;
+    let store = DynamoStore::new(Some(&config.state), AwsSettings::from_lookup(env)?)?;
+    run(service_fn(|event| handler(&config, &store, event))).await
+}
+
+async fn handler(
+    config: &ApiConfig,
+    store: &DynamoStore,
+    event: LambdaEvent<ApiGatewayV2httpRequest>,
+) -> Result<ApiGatewayV2httpResponse, Infallible> {
+    let request = event.payload;
+    let claims = request
+        .request_context
+        .authorizer
+        .and_then(|a| a.jwt)
+        .map(|jwt| jwt.claims)
+        .unwrap_or_default();
+    let body = decode_body(request.body.as_deref(), request.is_base64_encoded);
+    let answer = handle(
+        &config.passkey,
+        &config.state.key,
+        store,
+        ApiRequest {
+            method: request.request_context.http.method.as_str(),
+            path: request.raw_path.as_deref().unwrap_or_default(),
+            claims: &claims,
+            body: &body,
+        },
+        custom_auth::unix_now(),
+    )
+    .await;
+    let mut response = ApiGatewayV2httpResponse::default();
+    response.status_code = answer.status.into();
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers = headers;
+    response.body = (!answer.body.is_empty()).then_some(Body::Text(answer.body));
+    Ok(response)
+}
+
+/// The body's bytes: API Gateway base64-encodes bodies it takes for binary.
+fn decode_body(body: Option<&str>, base64: bool) -> Vec<u8> {
+    let body = body.unwrap_or_default();
+    if base64 {
+        custom_auth::passkey::unb64_standard(body).unwrap_or_default()
+    } else {
+        body.as_bytes().to_vec()
+    }
+}
