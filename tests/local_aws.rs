@@ -331,9 +331,10 @@ fn assert_signed_in(code: Option<i32>, stdout: &str) {
 #[test]
 fn sign_in_through_the_local_aws() {
     // The sign-in page's port is fixed before the deploy: magic links may open only the pages
-    // the stack lists.
+    // the stack lists, and passkeys only the origins it names.
     let page_port = free_port();
     let link_page = format!("MagicLinkUrls=http://127.0.0.1:{page_port}/e2e-link/");
+    let passkey_origin = format!("PasskeyOrigins=http://localhost:{page_port}");
     let aws = LocalAws::up(
         &[
             ("e2e-email", "email-otp"),
@@ -342,6 +343,7 @@ fn sign_in_through_the_local_aws() {
             ("e2e-account", "select-account"),
             ("e2e-choice", "email-otp|sms-otp"),
             ("e2e-link", "magic-link"),
+            ("e2e-passkey", "passkey|email-otp"),
         ],
         &[
             // The state store with small limits and short windows, so a test can reach them
@@ -357,6 +359,10 @@ fn sign_in_through_the_local_aws() {
             &link_page,
             "MagicLinkTtlSeconds=20",
             "MagicLinkMinIntervalSeconds=0",
+            // Passkeys are bound to the page's host (localhost: an RP id is a domain).
+            "PasskeyRpId=localhost",
+            &passkey_origin,
+            "PasskeyTimeoutSeconds=60",
         ],
     );
 
@@ -587,7 +593,10 @@ fn state_across_sign_ins(aws: &LocalAws) -> Vec<String> {
     runtime.block_on(custom_auth::state::conformance::check_concurrent_sends(
         &store, "e2e", 20,
     ));
-    println!("state store: the conformance script passed against the local DynamoDB");
+    runtime.block_on(custom_auth::passkey::conformance::check(&store, "e2e"));
+    println!(
+        "state store: the conformance scripts (limits, passkeys) passed against the local DynamoDB"
+    );
 
     // OTP_SEND_LIMIT + 5 sign-ins of one user at once: exactly the limit's e-mails go out,
     // the rest are refused with the fixed message.

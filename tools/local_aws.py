@@ -259,9 +259,26 @@ def prepare(port, stack):
     info = {"port": port, "stack": stack, "userPoolId": pool, "clientId": out["UserPoolClientId"],
             "handoffClientId": out.get("HandoffClientId", ""),
             "stateTable": out.get("AuthStateTableName", ""), "sub": sub, **DEMO_USER}
+    if out.get("PasskeyApiId"):
+        fix_passkey_cors(port, stack, out["PasskeyApiId"])
+        # The HTTP API by path on the local AWS (browsers resolve *.localhost hosts unevenly).
+        info["passkeyApi"] = f"http://127.0.0.1:{port}/_aws/execute-api/{out['PasskeyApiId']}"
     (STATE / str(port)).mkdir(parents=True, exist_ok=True)
     (STATE / str(port) / f"{stack}.json").write_text(json.dumps(info, indent=2))
     return info
+
+
+def fix_passkey_cors(port, stack, api_id):
+    """The template's CORS rule for the passkey API, set again through UpdateApi: the emulator keeps
+    an AWS::ApiGatewayV2::Api's CorsConfiguration under CloudFormation's key names, which its data
+    plane does not read (README, the local AWS). On AWS the template's rule is used as written."""
+    described = boto(port, "cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters", [])}
+    origins = [o.strip() for o in params.get("PasskeyOrigins", "").split(",") if o.strip()]
+    boto(port, "apigatewayv2").update_api(ApiId=api_id, CorsConfiguration={
+        "AllowOrigins": origins, "AllowMethods": ["GET", "POST", "DELETE"],
+        "AllowHeaders": ["authorization", "content-type"], "MaxAge": 600,
+    })
 
 
 def add_user(port, stack, username, email, email_verified, phone=None):

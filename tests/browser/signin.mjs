@@ -6,8 +6,8 @@
 //
 //   node tests/browser/signin.mjs '<json>'     (tests/local_aws/browser.rs writes the JSON)
 //
-// The JSON: { endpoint, artifacts, chromium, user: {name, password, email, phone},
-//             stacks: { "<stack>": {userPoolId, clientId, flow} } }
+// The JSON: { endpoint, artifacts, chromium, pagePort, user: {name, password, email, phone},
+//             other: {name, email}, stacks: { "<stack>": {userPoolId, clientId, flow, passkeyApi?} } }
 // Progress goes to stderr; stdout gets one JSON line, {"codes": [...]}, for the leak check.
 // Screenshots land in `artifacts`. Exits non-zero on the first failed expectation.
 
@@ -16,6 +16,7 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 
 import { serve } from '../../web/serve.mjs';
+import { passkeys } from './passkeys.mjs';
 
 // playwright-core is installed with the page's packages (web/node_modules).
 const require = createRequire(new URL('../../web/package.json', import.meta.url));
@@ -106,8 +107,8 @@ async function claims(page) {
   );
 }
 
-async function startSignIn(page, password) {
-  await page.getByLabel('User name').fill(user.name);
+async function startSignIn(page, password, name = user.name) {
+  await page.getByLabel('User name').fill(name);
   if (password !== undefined) {
     await page.getByLabel('Password').fill(password);
   } else {
@@ -346,7 +347,10 @@ try {
   const configs = Object.fromEntries(
     Object.entries(input.stacks).map(([stack, s]) => [
       stack,
-      { userPoolId: s.userPoolId, clientId: s.clientId, flow: s.flow, endpoint, captchaScript: '' },
+      {
+        userPoolId: s.userPoolId, clientId: s.clientId, flow: s.flow, endpoint, captchaScript: '',
+        ...(s.passkeyApi ? { passkeyApi: s.passkeyApi } : {}),
+      },
     ]),
   );
   server = await serve({ configs, port: input.pagePort ?? 0 });
@@ -359,11 +363,25 @@ try {
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
   log(`browser ${browser.version()}`);
-  await passwordThenCode(browser, server.url);
-  await chooseEach(browser, server.url);
-  await wrongCodes(browser, server.url);
-  await pickAccount(browser, server.url);
-  await magicLink(browser, server.url);
+  // `only` (a list of scenario names) runs part of the list, when working on one.
+  const run = (name) => !input.only || input.only.includes(name);
+  const has = (stack) => Object.hasOwn(input.stacks, stack);
+  if (run('password')) await passwordThenCode(browser, server.url);
+  if (run('choice')) await chooseEach(browser, server.url);
+  if (run('wrong')) await wrongCodes(browser, server.url);
+  if (run('account')) await pickAccount(browser, server.url);
+  if (run('link')) await magicLink(browser, server.url);
+  const passkeyStack = Object.keys(input.stacks).find((stack) => input.stacks[stack].passkeyApi);
+  assert.ok(passkeyStack || !has('e2e-passkey'), 'the passkey stack has an API');
+  if (run('passkey') && passkeyStack) {
+    await passkeys({
+      browser, log, user, other: input.other, api: input.stacks[passkeyStack].passkeyApi,
+      stack: passkeyStack,
+      // WebAuthn wants a domain: the same server, by name.
+      base: server.url.replace('//127.0.0.1:', '//localhost:'),
+      open, claims, shot, focused, startSignIn, mails, newCode, DESKTOP,
+    });
+  }
   console.log(JSON.stringify({ codes, proofs }));
 } catch (error) {
   console.error(error);

@@ -2,8 +2,11 @@
 //! headless Chromium through the page (web/dist) against this test's local AWS, for
 //! `password,email-otp` (SRP in the browser, then the code), `email-otp|sms-otp` (each branch
 //! chosen; a wrong code, then the right one), `email-otp` with three wrong codes, and
-//! `select-account` (the account picked reaches the ID token). `make e2e` builds the page
-//! and installs Chromium first. Screenshots land in `target/e2e-artifacts/`.
+//! `select-account` (the account picked reaches the ID token), magic links, and passkeys
+//! (`passkey|email-otp`, issue 15: a code, then a passkey made through the registration API
+//! with a virtual authenticator, then a sign-in with it; another user's authenticator and a
+//! forged one refused; the API keeps users apart). `make e2e` builds the page and installs
+//! Chromium first. Screenshots land in `target/e2e-artifacts/`.
 
 use super::*;
 
@@ -40,6 +43,7 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws, page_port: u16) -> Vec<St
         ("e2e-email", "email-otp"),
         ("e2e-account", "select-account"),
         ("e2e-link", "magic-link"),
+        ("e2e-passkey", "passkey|email-otp"),
     ] {
         let out = local_aws(&[
             "user",
@@ -56,19 +60,39 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws, page_port: u16) -> Vec<St
         ]);
         assert!(out.status.success(), "could not set up {name} on {stack}");
         let s = aws.stack(stack);
-        stacks.insert(
-            stack.into(),
-            serde_json::json!({
-                "userPoolId": s["userPoolId"], "clientId": s["clientId"], "flow": flow,
-            }),
-        );
+        let mut config = serde_json::json!({
+            "userPoolId": s["userPoolId"], "clientId": s["clientId"], "flow": flow,
+        });
+        if let Some(api) = s["passkeyApi"].as_str() {
+            config["passkeyApi"] = api.into();
+        }
+        stacks.insert(stack.into(), config);
     }
+    assert!(
+        stacks["e2e-passkey"]["passkeyApi"].is_string(),
+        "the passkey stack's API"
+    );
+    // A second user on the passkey stack, whose passkey must never sign Pat in.
+    let (other, other_email) = ("quinn", "quinn@example.com");
+    let out = local_aws(&[
+        "user",
+        "--port",
+        &aws.port,
+        "--stack",
+        "e2e-passkey",
+        "--username",
+        other,
+        "--email",
+        other_email,
+    ]);
+    assert!(out.status.success(), "could not set up {other}");
     let input = serde_json::json!({
         "endpoint": aws.endpoint(),
         "artifacts": artifacts(),
         "chromium": chromium(),
         "pagePort": page_port,
         "user": { "name": name, "password": "Demo-Passw0rd!", "email": email, "phone": phone },
+        "other": { "name": other, "email": other_email },
         "stacks": stacks,
     });
     let mut child = Command::new("node")
@@ -117,8 +141,8 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws, page_port: u16) -> Vec<St
     let codes = list("codes");
     assert_eq!(
         codes.len(),
-        4,
-        "four codes read from the mailboxes: {codes:?}"
+        6,
+        "six codes read from the mailboxes: {codes:?}"
     );
     let proofs = list("proofs");
     assert_eq!(
@@ -135,13 +159,17 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws, page_port: u16) -> Vec<St
         "link-sent",
         "link-signed-in",
         "link-refused",
+        "passkey-added",
+        "passkey-signed-in",
+        "passkey-none-here",
+        "passkey-refused",
     ] {
         let path = artifacts().join(format!("{shot}.png"));
         let size = std::fs::metadata(&path).map_or(0, |m| m.len());
         assert!(size > 1000, "no screenshot {}", path.display());
     }
     println!(
-        "sign-in page: 5 sign-ins and a magic link in Chromium, screenshots in {}",
+        "sign-in page: 5 sign-ins, a magic link and passkeys in Chromium, screenshots in {}",
         artifacts().display()
     );
     // The codes typed and the links' proofs: none may reach a log.

@@ -11,9 +11,11 @@ import {
   claimRows,
   describeChallenge,
   explainError,
+  explainPasskeyError,
   linkFromHash,
   newSignInId,
   optionLabel,
+  passkeyRow,
   startsWithPassword,
 } from './words.js';
 
@@ -173,6 +175,9 @@ function showChallenge(params) {
   long.required = needsText && view.input.long;
 
   show('challenge');
+  // (A round that follows an answer arrives while the form is busy; a disabled button takes no
+  // focus.)
+  busy($('challenge'), false);
   // Focus goes to what the person fills next: the field, or the first choice.
   const first = picks ? list.querySelector('input') : view.action ? $('answer-submit') : field;
   first?.focus();
@@ -213,11 +218,43 @@ async function answer(event) {
   // `request`, the metadata tells Create which page the link opens.
   if (view.kind === 'CHOOSE') {
     await respond(value, { choice: value });
+  } else if (view.kind === 'PASSKEY') {
+    await usePasskey(view);
   } else if (view.kind === 'MAGIC_LINK') {
     await respond('request', { magicLink: 'request', redirectUri: pageUrl() });
   } else {
     await respond(value, {});
   }
+}
+
+/**
+ * The passkey round: the browser asks the authenticator for an assertion of the round's options,
+ * and its JSON is the answer. A refusal (cancelled, timed out, no passkey here) stays on the
+ * round, which can be tried again or left for another way.
+ */
+async function usePasskey(view) {
+  const form = $('challenge');
+  let answer;
+  try {
+    if (!window.PublicKeyCredential?.parseRequestOptionsFromJSON || !view.passkeyOptions) {
+      throw { name: 'NotSupportedError' };
+    }
+    busy(form, true);
+    setStatus('Waiting for your passkey…');
+    const credential = await navigator.credentials.get({
+      publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(view.passkeyOptions),
+    });
+    answer = JSON.stringify(credential.toJSON());
+  } catch (error) {
+    console.error(`passkey: ${error?.name ?? 'error'}`);
+    setStatus('');
+    setError(explainPasskeyError(error));
+    busy(form, false);
+    $('answer-submit').focus();
+    return;
+  }
+  setStatus('Checking…');
+  await respond(answer, {});
 }
 
 async function respond(value, extra) {
@@ -259,6 +296,104 @@ async function showSignedIn() {
   setStatus('');
   show('signed-in');
   $('signed-in-title').focus();
+  $('passkeys').hidden = !config.passkeyApi;
+  if (config.passkeyApi) {
+    await listPasskeys();
+  }
+}
+
+/** A call to the passkey API with this session's access token; the JSON answer, or throws. */
+async function passkeyApi(method, path, body) {
+  const { tokens } = await fetchAuthSession();
+  const response = await fetch(`${config.passkeyApi.replace(/\/$/, '')}${path}`, {
+    method,
+    headers: {
+      Authorization: `Bearer ${tokens?.accessToken?.toString() ?? ''}`,
+      ...(body ? { 'Content-Type': 'application/json' } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const data = response.status === 204 ? {} : await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw { name: 'PasskeyApiError', message: data.error ?? `status ${response.status}` };
+  }
+  return data;
+}
+
+function passkeyStatus(text) {
+  $('passkeys-status').textContent = text;
+}
+
+async function listPasskeys() {
+  const list = $('passkey-list');
+  try {
+    const { passkeys } = await passkeyApi('GET', '/passkeys');
+    list.replaceChildren();
+    for (const passkey of passkeys) {
+      const { name, detail } = passkeyRow(passkey);
+      const item = document.createElement('li');
+      const remove = Object.assign(document.createElement('button'), {
+        type: 'button', className: 'secondary', textContent: 'Delete',
+      });
+      remove.setAttribute('aria-label', `Delete passkey ${name}`);
+      remove.addEventListener('click', () => deletePasskey(passkey.id, name));
+      item.append(
+        Object.assign(document.createElement('strong'), { textContent: name }),
+        Object.assign(document.createElement('span'), { textContent: ` (${detail}) ` }),
+        remove,
+      );
+      list.append(item);
+    }
+    if (!passkeys.length) {
+      passkeyStatus('You have no passkeys yet.');
+    }
+  } catch (error) {
+    passkeyStatus(`Your passkeys could not be listed: ${error.message}.`);
+  }
+}
+
+/** Registers a passkey: options from the API, the browser's ceremony, its answer to the API. */
+async function addPasskey(event) {
+  event.preventDefault();
+  const form = $('passkey-add');
+  busy(form, true);
+  passkeyStatus('Follow your browser to make a passkey…');
+  try {
+    const options = await passkeyApi('POST', '/passkeys/registration');
+    let credential;
+    try {
+      if (!window.PublicKeyCredential?.parseCreationOptionsFromJSON) {
+        throw { name: 'NotSupportedError' };
+      }
+      credential = await navigator.credentials.create({
+        publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options),
+      });
+    } catch (error) {
+      passkeyStatus(explainPasskeyError(error, true));
+      return;
+    }
+    const added = await passkeyApi('POST', '/passkeys', {
+      credential: credential.toJSON(),
+      name: $('passkey-name').value.trim() || undefined,
+    });
+    $('passkey-name').value = '';
+    await listPasskeys();
+    passkeyStatus(`Passkey "${added.name}" added. You can use it next time you sign in.`);
+  } catch (error) {
+    passkeyStatus(`The passkey was not added: ${error.message}.`);
+  } finally {
+    busy(form, false);
+  }
+}
+
+async function deletePasskey(id, name) {
+  try {
+    await passkeyApi('DELETE', `/passkeys/${encodeURIComponent(id)}`);
+    await listPasskeys();
+    passkeyStatus(`Passkey "${name}" deleted. Remove it from your device too.`);
+  } catch (error) {
+    passkeyStatus(`The passkey was not deleted: ${error.message}.`);
+  }
 }
 
 function fail(error) {
@@ -312,6 +447,7 @@ async function main() {
   $('challenge').addEventListener('submit', answer);
   $('restart').addEventListener('click', () => { setError(''); setStatus(''); showStart(); });
   $('sign-out').addEventListener('click', leave);
+  $('passkey-add').addEventListener('submit', addPasskey);
   link = linkFromHash(location.hash);
   if (link) {
     // Keep the proof out of the address bar and the history, then sign in as the link says.

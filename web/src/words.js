@@ -10,6 +10,7 @@ const OPTION_LABELS = {
   captcha: 'Solve a CAPTCHA',
   'select-account': 'Pick an account',
   'magic-link': 'E-mail me a sign-in link',
+  passkey: 'Use a passkey',
 };
 
 /** The label of one alternative of a choice; an unknown step shows its own name. */
@@ -41,8 +42,10 @@ export function describeChallenge(params) {
     accounts: null,
     siteKey: null,
     wrong: '',
-    // A round answered by a button, not a field: the magic link's request.
+    // A round answered by a button, not a field: the magic link's request, the passkey.
     action: null,
+    // A passkey round's PublicKeyCredentialRequestOptions (JSON), for navigator.credentials.get.
+    passkeyOptions: null,
   };
   switch (kind) {
     case 'EMAIL_OTP':
@@ -98,6 +101,13 @@ export function describeChallenge(params) {
       view.wrong = 'That link did not work: it has expired, was used already, or a newer one was sent. Ask for a new one.';
       break;
     }
+    case 'PASSKEY':
+      view.title = 'Use your passkey';
+      view.text = 'Your browser will ask for your passkey: your fingerprint, face, screen lock or security key.';
+      view.action = 'Use my passkey';
+      view.passkeyOptions = parseJson(params.options, null);
+      view.wrong = 'That passkey was not accepted.';
+      break;
     case 'CHOOSE':
       view.title = 'How do you want to sign in?';
       view.options = parseJson(params.options, []).filter((o) => typeof o === 'string');
@@ -218,4 +228,35 @@ export function linkFromHash(hash) {
 /** Whether a flow (as the config names it) starts with Cognito's SRP password step. */
 export function startsWithPassword(flow) {
   return String(flow ?? '').split(',')[0].trim() === 'password';
+}
+
+/**
+ * A browser's refusal of a passkey ceremony (a DOMException) in plain words. `NotAllowedError` is
+ * all a browser says when the person cancels, the time runs out, or no passkey of this account is
+ * on the device: it never tells which, so that a page cannot probe for passkeys.
+ */
+export function explainPasskeyError(error, creating = false) {
+  switch (error?.name) {
+    case 'NotAllowedError':
+      return creating
+        ? 'No passkey was made: it was cancelled or took too long.'
+        : 'No passkey was used: it was cancelled, took too long, or this device has none for this account. Try again, or start again and choose another way.';
+    case 'InvalidStateError':
+      return 'This device already holds a passkey for your account.';
+    case 'SecurityError':
+      return 'This page cannot use passkeys (its address does not match the passkey settings).';
+    case 'NotSupportedError':
+    case 'TypeError':
+      return 'This browser cannot use passkeys here.';
+    default:
+      return 'The passkey could not be used. Try again.';
+  }
+}
+
+/** A passkey's row in the list: its name, and when it was added and last used. */
+export function passkeyRow(passkey, locale = undefined) {
+  const day = (seconds) => new Date(seconds * 1000).toLocaleDateString(locale, { year: 'numeric', month: 'short', day: 'numeric' });
+  const added = `added ${day(passkey.createdAt)}`;
+  const used = passkey.lastUsedAt ? `last used ${day(passkey.lastUsedAt)}` : 'never used';
+  return { name: passkey.name, detail: `${added}, ${used}` };
 }

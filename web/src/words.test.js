@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
+  explainPasskeyError,
+  passkeyRow,
   claimRows,
   describeChallenge,
   explainError,
@@ -130,4 +132,23 @@ test('a magic link in the fragment: its proof and user; anything else is no link
     `#magic-link=ml1.${noUser}.x`, `#magic-link=${proof}&x=1`, `#magic-link=ml1.${payload}`]) {
     assert.equal(linkFromHash(hash), null, hash);
   }
+});
+
+test('passkey rounds: the request options, a button, and the browser\'s refusals in plain words', () => {
+  const options = { challenge: 'abc', rpId: 'example.com', allowCredentials: [] };
+  const view = describeChallenge({ challenge: 'PASSKEY', attempt: '1', attemptsLeft: '3', options: JSON.stringify(options) });
+  assert.equal(view.title, 'Use your passkey');
+  assert.equal(view.action, 'Use my passkey');
+  assert.deepEqual(view.passkeyOptions, options);
+  assert.equal(describeChallenge({ challenge: 'PASSKEY', options: 'nope' }).passkeyOptions, null);
+  assert.equal(optionLabel('passkey'), 'Use a passkey');
+  assert.match(explainPasskeyError({ name: 'NotAllowedError' }), /choose another way/);
+  assert.match(explainPasskeyError({ name: 'NotAllowedError' }, true), /No passkey was made/);
+  assert.match(explainPasskeyError({ name: 'InvalidStateError' }, true), /already holds/);
+  assert.match(explainPasskeyError({ name: 'SecurityError' }), /address/);
+  assert.match(explainPasskeyError({ name: 'Weird', message: 'secret detail' }), /could not be used/);
+  assert.doesNotMatch(explainPasskeyError({ name: 'Weird', message: 'secret detail' }), /secret/);
+  const row = passkeyRow({ name: 'Laptop', createdAt: 1767225600, lastUsedAt: null }, 'en-GB');
+  assert.deepEqual(row, { name: 'Laptop', detail: 'added 1 Jan 2026, never used' });
+  assert.match(passkeyRow({ name: 'Key', createdAt: 1767225600, lastUsedAt: 1767312000 }, 'en-GB').detail, /last used 2 Jan 2026/);
 });

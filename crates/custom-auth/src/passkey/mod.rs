@@ -23,6 +23,8 @@ use webauthn_rp::request::{AsciiDomain, RpId, UserVerificationRequirement};
 use crate::config::{ConfigError, Secret, number};
 use crate::state::{hmac_sha256, keyed_hash};
 
+#[cfg(any(test, feature = "conformance"))]
+pub use store::conformance;
 pub use store::{Added, PasskeyStore, PasskeyUse, StoredPasskey};
 
 /// Length of the user handle the authenticator keeps (bytes).

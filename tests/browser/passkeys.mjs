@@ -1,0 +1,154 @@
+// Passkeys through the sign-in page, in headless Chromium with virtual authenticators (DevTools
+// Protocol `WebAuthn.addVirtualAuthenticator`: CTAP2, internal transport, user verification),
+// against the local AWS's `passkey|email-otp` stack and its registration API (HTTP API, JWT
+// authorizer). signin.mjs runs it with its helpers. The page is opened as http://localhost
+// (a WebAuthn RP id must be a domain; the stack's is `localhost`).
+
+import assert from 'node:assert/strict';
+
+/** A virtual authenticator in `page`'s browser context; returns the DevTools session and its id. */
+async function authenticator(context, page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { cdp, authenticatorId };
+}
+
+/** The signed-in page's access token (Amplify keeps it in sessionStorage). */
+async function accessToken(page) {
+  return page.evaluate(() =>
+    Object.entries(sessionStorage).find(([key]) => key.endsWith('.accessToken'))?.[1] ?? '',
+  );
+}
+
+/** base64url (the API's credential ids) to base64 (the DevTools Protocol's). */
+function toBase64(id) {
+  return Buffer.from(id, 'base64url').toString('base64');
+}
+
+export async function passkeys(t) {
+  const { browser, base, api, user, other, log, stack: STACK } = t;
+  const call = async (method, path, token) => {
+    const response = await fetch(`${api}${path}`, {
+      method,
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
+    });
+    return { status: response.status, body: await response.json().catch(() => null) };
+  };
+
+  /** Signs `who` in on `page` by the e-mailed code (the choice's other branch). */
+  async function withCode(page, who) {
+    const before = (await t.mails(who.email)).length;
+    await t.startSignIn(page, undefined, who.name);
+    await page.getByRole('heading', { name: 'How do you want to sign in?' }).waitFor();
+    const offered = await page.getByRole('radio').evaluateAll((radios) => radios.map((r) => r.value));
+    assert.deepEqual(offered, ['passkey', 'email-otp']);
+    await page.getByLabel('E-mail me a code').check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Check your e-mail' }).waitFor();
+    await page.getByLabel('Code').fill(await t.newCode(() => t.mails(who.email), before, 'BodyText'));
+    await page.getByRole('button', { name: 'Continue' }).click();
+    assert.equal((await t.claims(page))['cognito:username'], who.name);
+  }
+
+  /** Starts `who`'s sign-in on `page` and answers the passkey round with the authenticator. */
+  async function withPasskey(page, who) {
+    await t.startSignIn(page, undefined, who.name);
+    await page.getByRole('heading', { name: 'How do you want to sign in?' }).waitFor();
+    await page.getByLabel('Use a passkey').check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Use your passkey' }).waitFor();
+    assert.equal(await t.focused(page), 'answer-submit', 'focus on the button to press');
+    await page.getByRole('button', { name: 'Use my passkey' }).click();
+  }
+
+  async function addPasskey(page, name) {
+    await page.getByRole('status').filter({ hasText: 'You have no passkeys yet.' }).waitFor();
+    await page.getByLabel('Name of the new passkey').fill(name);
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await page.getByRole('status').filter({ hasText: `Passkey "${name}" added.` }).waitFor();
+    assert.equal(await page.locator('#passkey-list li').count(), 1);
+    assert.match(await page.locator('#passkey-list li').first().textContent(), new RegExp(`${name}.*never used`));
+  }
+
+  // Pat signs in with a code and adds a passkey.
+  const { context: laptop, page } = await t.open(browser, base, STACK, t.DESKTOP);
+  const mine = await authenticator(laptop, page);
+  await withCode(page, user);
+  await addPasskey(page, 'Test laptop');
+  await t.shot(page, 'passkey-added');
+  const { credentials: held } = await mine.cdp.send('WebAuthn.getCredentials', { authenticatorId: mine.authenticatorId });
+  assert.equal(held.length, 1, 'the authenticator holds the new passkey');
+  assert.equal(held[0].rpId, 'localhost');
+  assert.notEqual(Buffer.from(held[0].userHandle, 'base64').toString(), user.name, 'the user handle is not the name');
+
+  // The API: nothing without a token; the caller's own passkeys with one.
+  const patToken = await accessToken(page);
+  assert.equal((await call('GET', '/passkeys')).status, 401, 'no token: refused by the authorizer');
+  assert.equal((await call('GET', '/passkeys', 'not.a.token')).status, 401, 'a forged token: refused');
+  const listed = await call('GET', '/passkeys', patToken);
+  assert.equal(listed.status, 200);
+  assert.equal(listed.body.passkeys.length, 1);
+  const patId = listed.body.passkeys[0].id;
+  assert.equal(toBase64(patId), held[0].credentialId, 'the API lists the authenticator\'s credential');
+
+  // Signed out, Pat signs in with the passkey alone.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('status').filter({ hasText: 'You are signed out.' }).waitFor();
+  await withPasskey(page, user);
+  const seen = await t.claims(page);
+  assert.equal(seen['cognito:username'], user.name);
+  await page.locator('#passkey-list li').filter({ hasText: 'last used' }).waitFor();
+  await t.shot(page, 'passkey-signed-in');
+  log('passkey|email-otp: signed in with a code, added a passkey, signed out, signed in with the passkey');
+
+  // Quinn, on another device, adds a passkey of their own.
+  const { context: theirs, page: other_page } = await t.open(browser, base, STACK, t.DESKTOP);
+  const quinnKey = await authenticator(theirs, other_page);
+  await withCode(other_page, other);
+  await addPasskey(other_page, 'Quinn key');
+  const quinnToken = await accessToken(other_page);
+  // Quinn's token reaches only Quinn's passkeys: Pat's id is no passkey of Quinn's.
+  assert.equal((await call('DELETE', `/passkeys/${patId}`, quinnToken)).status, 404);
+  const quinns = await call('GET', '/passkeys', quinnToken);
+  assert.deepEqual(quinns.body.passkeys.map((p) => p.name), ['Quinn key']);
+  assert.equal((await call('GET', '/passkeys', patToken)).body.passkeys.length, 1, 'Pat\'s passkey is still there');
+
+  // Quinn's authenticator, asked for Pat: it holds no passkey Pat's round offers.
+  await other_page.getByRole('button', { name: 'Sign out' }).click();
+  await withPasskey(other_page, user);
+  await other_page.getByRole('alert').filter({ hasText: 'No passkey was used' }).waitFor();
+  await t.shot(other_page, 'passkey-none-here');
+
+  // An authenticator that claims Pat's credential id but signs with Quinn's key (and returns
+  // Quinn's user handle): the answer reaches Verify, which refuses it.
+  const [quinnCredential] = (await quinnKey.cdp.send('WebAuthn.getCredentials', { authenticatorId: quinnKey.authenticatorId })).credentials;
+  const { context: forged, page: forged_page } = await t.open(browser, base, STACK, t.DESKTOP);
+  const fake = await authenticator(forged, forged_page);
+  await fake.cdp.send('WebAuthn.addCredential', {
+    authenticatorId: fake.authenticatorId,
+    credential: { ...quinnCredential, credentialId: held[0].credentialId, signCount: 100 },
+  });
+  await withPasskey(forged_page, user);
+  await forged_page.getByRole('alert').filter({ hasText: 'That passkey was not accepted.' }).waitFor();
+  await t.shot(forged_page, 'passkey-refused');
+  await forged.close();
+  await theirs.close();
+  log('passkeys: another user\'s authenticator finds none; a forged one is refused by Verify; the API keeps users apart');
+
+  // Pat deletes the passkey on the page; the API lists none.
+  await page.getByRole('button', { name: 'Delete passkey Test laptop' }).click();
+  await page.getByRole('status').filter({ hasText: 'Passkey "Test laptop" deleted.' }).waitFor();
+  assert.equal((await call('GET', '/passkeys', patToken)).body.passkeys.length, 0);
+  await laptop.close();
+  log('passkeys: deleted from the page');
+}
