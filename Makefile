@@ -45,7 +45,7 @@ template-lint: venv
 e2e: venv web chromium
 	cargo test -p e2e --locked -- --nocapture
 
-FUNCTIONS := -p define-auth-challenge -p create-auth-challenge -p verify-auth-challenge -p pre-token-generation
+FUNCTIONS := -p define-auth-challenge -p create-auth-challenge -p verify-auth-challenge -p pre-token-generation -p passkey-api
 
 ## Speed and size (not part of `make test`: timings are reported, never asserted).
 # The harness runs last, on binaries each built on its own: `sam build` builds each function
@@ -55,7 +55,7 @@ FUNCTIONS := -p define-auth-challenge -p create-auth-challenge -p verify-auth-ch
 bench: venv
 	cargo bench --locked -p bench --bench logic -- --warm-up-time 1 --measurement-time 3
 	cargo lambda build --release --output-format zip $(FUNCTIONS)
-	for p in define-auth-challenge create-auth-challenge verify-auth-challenge pre-token-generation bench; do \
+	for p in define-auth-challenge create-auth-challenge verify-auth-challenge pre-token-generation passkey-api bench; do \
 		cargo build --release --locked -p $$p || exit 1; done
 	./target/release/bench
 

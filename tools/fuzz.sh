@@ -5,13 +5,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-60}"
-targets="${FUZZ_TARGETS:-define create verify}"
+targets="${FUZZ_TARGETS:-define create verify passkey_api}"
 
 for target in $targets; do
     corpus="fuzz/corpus/$target"
     mkdir -p "$corpus"
     # Seeds: every event of this trigger, the hostile ones included. Create's input starts with
     # one mode byte (RNG seed, and whether delivery succeeds), so its seeds get one prepended.
+    if [ "$target" = passkey_api ]; then
+        # The API target reads {method, path, claims, body}: a few requests of each route.
+        claims='{"token_use":"access","username":"jane","iss":"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Fuzz"}'
+        printf '{"method":"GET","path":"/passkeys","claims":%s}' "$claims" >"$corpus/seed-list"
+        printf '{"method":"POST","path":"/passkeys/registration","claims":%s}' "$claims" >"$corpus/seed-start"
+        printf '{"method":"POST","path":"/passkeys","claims":%s,"body":"{\\"credential\\":{},\\"name\\":\\"k\\"}"}' "$claims" >"$corpus/seed-finish"
+        printf '{"method":"DELETE","path":"/passkeys/AAAA","claims":%s}' "$claims" >"$corpus/seed-delete"
+        printf '{"method":"GET","path":"/passkeys"}' >"$corpus/seed-anonymous"
+        continue
+    fi
     for file in events/"$target"/*.json events/hostile/"$target"/*.json; do
         [ -f "$file" ] || continue
         seed="$corpus/seed-$(basename "$(dirname "$file")")-$(basename "$file")"

@@ -61,12 +61,17 @@ ENV = {
     # The selected account goes into the tokens: account answers need a sign-in id.
     "SELECTED_ACCOUNT_CLAIM": "selected_account",
     # One more app client, whose flow is a choice (issue 12); every other client runs AUTH_FLOW.
-    "AUTH_FLOWS": json.dumps({"hostilechoiceclient": "email-otp|sms-otp", "hostilelinkclient": "magic-link"}),
+    "AUTH_FLOWS": json.dumps({"hostilechoiceclient": "email-otp|sms-otp", "hostilelinkclient": "magic-link",
+                              "hostilepasskeyclient": "passkey|email-otp"}),
     # Magic links (issue 14), on their own client.
     "MAGIC_LINK_URLS": "https://app.example.com/signin",
     "MAGIC_LINK_SECRET": "hostile-magic-link-secret-0123456789abcdef",
+    # Passkeys (issue 15), on their own client; the origin of the captured fixtures.
+    "PASSKEY_RP_ID": "localhost",
+    "PASSKEY_ORIGINS": "http://localhost:4700",
 }
 CHOICE_CLIENT = "hostilechoiceclient"
+PASSKEY_CLIENT = "hostilepasskeyclient"
 LINK_CLIENT = "hostilelinkclient"
 
 TRIGGERS = {
@@ -651,22 +656,170 @@ case("verify", "link-oversized", link_verify("ml1." + "A" * 3000 + ".x"), "wrong
 case("verify", "link-extra-claim", link_verify(proof({**link_claims(), "admin": True})), "wrong",
      "a well-signed proof with a claim the format does not have")
 
+
+# ------------------------------------------------------------------------------ Passkeys
+# Real authenticator outputs (events/passkey/, captured from Chromium's virtual authenticator),
+# sent to rounds they do not fit. Their ceremonies expired minutes after the capture, and this
+# corpus's AUTH_STATE_KEY makes other user handles: even the untouched answer is wrong here.
+PASSKEY = json.loads((ROOT / "events" / "passkey" / "es256.json").read_text())
+PASSKEY_OTHER = json.loads((ROOT / "events" / "passkey" / "es256-other-user.json").read_text())
+
+
+def on_passkey_client(event):
+    event["callerContext"]["clientId"] = PASSKEY_CLIENT
+    return event
+
+
+def passkey_verify(answer, private=None, **request):
+    private = copy.deepcopy(PASSKEY["signIn"]["private"]) if private is None else private
+    if not isinstance(answer, str):
+        answer = json.dumps(answer, separators=(",", ":"))
+    return on_passkey_client(verify_event(private, answer, **request))
+
+
+def client_data(change):
+    answer = copy.deepcopy(PASSKEY["signIn"]["answer"])
+    data = json.loads(base64.urlsafe_b64decode(answer["response"]["clientDataJSON"] + "=="))
+    change(data)
+    answer["response"]["clientDataJSON"] = b64(json.dumps(data).encode())
+    return answer
+
+
+def flipped_signature():
+    answer = copy.deepcopy(PASSKEY["signIn"]["answer"])
+    sig = bytearray(base64.urlsafe_b64decode(answer["response"]["signature"] + "=="))
+    sig[-1] ^= 1
+    answer["response"]["signature"] = b64(bytes(sig))
+    return answer
+
+
+def private_with(**changes):
+    private = copy.deepcopy(PASSKEY["signIn"]["private"])
+    for key, value in changes.items():
+        if value is None:
+            private.pop(key, None)
+        else:
+            private[key] = value
+    return private
+
+
+ANSWER = PASSKEY["signIn"]["answer"]
+case("create", "passkey-first", on_passkey_client(create_event([custom_round("CHOOSE:passkey,email-otp", True)],
+                                                               clientMetadata={"choice": "passkey"})),
+     "created:PASSKEY", "the passkey round: no passkeys stored, so a decoy credential", sent=False)
+case("verify", "passkey-captured", passkey_verify(ANSWER), "wrong",
+     "a genuine assertion, its ceremony expired and its user handle another key's")
+case("verify", "passkey-not-json", passkey_verify("hello passkey"), "wrong", "not an assertion")
+case("verify", "passkey-empty-object", passkey_verify({}), "wrong", "an empty object")
+case("verify", "passkey-signature", passkey_verify(flipped_signature()), "wrong", "one bit of the signature flipped")
+case("verify", "passkey-type-create", passkey_verify(client_data(lambda d: d.update(type="webauthn.create"))),
+     "wrong", "a registration's client data")
+case("verify", "passkey-origin", passkey_verify(client_data(lambda d: d.update(origin="https://evil.example"))),
+     "wrong", "signed for another origin")
+case("verify", "passkey-challenge", passkey_verify(ANSWER, private_with(passkeyChallenge="AAAAAAAAAAAAAAAAAAAAAA")),
+     "wrong", "an assertion of another round's challenge")
+case("verify", "passkey-state-garbage", passkey_verify(ANSWER, private_with(passkeyState="AAAA")), "wrong",
+     "private parameters Create never wrote")
+case("verify", "passkey-no-state", passkey_verify(ANSWER, private_with(passkeyState=None)), "wrong",
+     "no ceremony state")
+case("verify", "passkey-keys-garbage", passkey_verify(ANSWER, private_with(passkeys="{not json")), "wrong",
+     "unreadable offered passkeys")
+case("verify", "passkey-not-offered", passkey_verify(ANSWER, private_with(passkeys="[]")), "wrong",
+     "a credential the round did not offer")
+case("verify", "passkey-other-user", passkey_verify(PASSKEY_OTHER["signIn"]["answer"]), "wrong",
+     "another user's authenticator answering")
+case("verify", "passkey-unknown-user", passkey_verify(ANSWER, userNotFound=True), "wrong",
+     "an unknown user's decoy round")
+case("verify", "passkey-wrong-client", verify_event(copy.deepcopy(PASSKEY["signIn"]["private"]),
+                                                    json.dumps(ANSWER)),
+     "wrong", "a PASSKEY round on a client whose flow has no passkey")
+
+# ----------------------------------------------------------------- The passkey registration API
+API_ISS = f"https://cognito-idp.us-east-1.amazonaws.com/{POOL}"
+
+
+def api_event(method, path, body=None, claims=None, base64_body=False):
+    """An HTTP API (payload 2.0) event as API Gateway sends it after the JWT authorizer."""
+    event = {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "hostile1", "domainName": "hostile1.execute-api.local",
+            "domainPrefix": "hostile1", "requestId": "hostile-request", "routeKey": f"{method} {path}",
+            "stage": "$default", "time": "01/Jan/2026:00:00:00 +0000", "timeEpoch": ISSUED * 1000,
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
+                     "userAgent": "hostile"},
+        },
+        "isBase64Encoded": base64_body,
+    }
+    if claims is not False:
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims or {
+            "token_use": "access", "username": "jane", "iss": API_ISS, "client_id": "4k1s7exampleclientid0123",
+            "sub": SUB}, "scopes": None}}
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+API_CASES = []
+
+
+def api_case(name, event, expect, why):
+    API_CASES.append((name, event, {"expect": expect, "why": why}))
+
+
+api_case("no-authorizer", api_event("GET", "/passkeys", claims=False), "status:401",
+         "no claims: the authorizer was bypassed or the route misconfigured")
+api_case("id-token", api_event("GET", "/passkeys", claims={"token_use": "id", "cognito:username": "jane",
+                                                           "iss": API_ISS}), "status:401", "an ID token")
+api_case("no-username", api_event("GET", "/passkeys", claims={"token_use": "access", "iss": API_ISS}),
+         "status:401", "an access token without a user name")
+api_case("other-issuer", api_event("GET", "/passkeys", claims={"token_use": "access", "username": "jane",
+                                                               "iss": "https://evil.example/"}),
+         "status:401", "an issuer that names no pool")
+api_case("unknown-route", api_event("GET", "/admin"), "status:404", "a route the API does not have")
+api_case("put", api_event("PUT", "/passkeys", "{}"), "status:404", "a method the API does not have")
+api_case("finish-not-json", api_event("POST", "/passkeys", "not json"), "status:400", "a body that is not JSON")
+api_case("finish-base64-garbage", api_event("POST", "/passkeys", "%%%", base64_body=True), "status:400",
+         "a base64 body that is not base64")
+api_case("finish-oversized", api_event("POST", "/passkeys", json.dumps({"credential": "A" * 20000})),
+         "status:400", "a 20 KB body")
+api_case("finish-control-name", api_event("POST", "/passkeys", json.dumps({"credential": {}, "name": "a\u0000b"})),
+         "status:400", "a passkey name with a control character")
+api_case("finish-nothing-pending", api_event("POST", "/passkeys", json.dumps(
+    {"credential": PASSKEY["registration"]["credential"], "name": "Replayed"})),
+         "status:409", "a genuine registration with no ceremony pending (the fake store holds none)")
+api_case("delete-not-base64", api_event("DELETE", "/passkeys/%%%"), "status:404", "an id that is not base64url")
+api_case("delete-traversal", api_event("DELETE", "/passkeys/../../etc"), "status:404", "a path with dots")
+api_case("delete-huge-id", api_event("DELETE", "/passkeys/" + "A" * 3000), "status:404", "a 3000-character id")
+api_case("cognito-event", verify_event(OTP_PRIVATE, CODE), "error",
+         "a Cognito trigger event sent to the API: not an HTTP API event (refused without quoting it)")
+api_case("null-event", None, "error", "the payload is JSON null")
+api_case("claims-not-strings", with_(api_event("GET", "/passkeys"), {"token_use": ["access"], "username": 7},
+                                     "requestContext", "authorizer", "jwt", "claims"),
+         "error", "claims of the wrong types: not an event API Gateway sends")
+
 VALID = {
     "define": (define_event(MID), "challenge:CUSTOM_CHALLENGE", {}),
     "create": (create_event(MID), "created:EMAIL_OTP", {"sent": True}),
     "verify": (verify_event(SEL_PRIVATE, "acct-2002"), "correct", {}),
     "pre-token": (P_REFRESH, "minted:none", {}),
+    "passkey-api": (api_event("GET", "/passkeys"), "status:200", {}),
 }
 
 FUNCTIONS = {t: f"{t}-auth-challenge" for t in TRIGGERS}
 FUNCTIONS["pre-token"] = "pre-token-generation"
+FUNCTIONS["passkey-api"] = "passkey-api"
 
 
 def main():
     if OUT.exists():
         shutil.rmtree(OUT)
     entries = []
-    for trigger, name, event, meta in CASES:
+    for trigger, name, event, meta in CASES + [("passkey-api", n, e, m) for n, e, m in API_CASES]:
         path = OUT / trigger / f"{name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(event, indent=2, ensure_ascii=False) if name not in LARGE else json.dumps(event)

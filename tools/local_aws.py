@@ -159,6 +159,8 @@ def start_page(port, page_port, info, flow):
     stop_group(page_pid_file(port))
     config = {"userPoolId": info["userPoolId"], "clientId": info["clientId"], "flow": flow,
               "endpoint": f"http://127.0.0.1:{port}", "title": "Sign in (local AWS)"}
+    if "passkey" in flow and info.get("passkeyApi"):
+        config["passkeyApi"] = info["passkeyApi"]
     path = STATE / str(port) / "page.json"
     path.write_text(json.dumps(config, indent=2))
     log = open(STATE / str(port) / "page.log", "ab")
@@ -166,10 +168,12 @@ def start_page(port, page_port, info, flow):
                                stdout=log, stderr=log, start_new_session=True)
     page_pid_file(port).write_text(str(process.pid))
     url = f"http://127.0.0.1:{page_port}/"
+    # Passkeys are bound to a domain (localhost), not an address: the page is then visited by name.
+    shown = f"http://localhost:{page_port}/" if "passkey" in flow else url
     for _ in range(40):
         try:
             http_get(url)
-            return url
+            return shown
         except OSError:
             if process.poll() is not None:
                 break
@@ -375,8 +379,9 @@ def run_demo(port, page_port, flow):
     build(port)
     cli = build_cli()
     say("step 3/5: deploy template.yaml")
-    # Magic links may open the demo's page only.
-    deploy(port, stack, flow, [f"MagicLinkUrls=http://127.0.0.1:{page_port}/"])
+    # Magic links may open the demo's page only; passkeys are bound to it (by name: localhost).
+    deploy(port, stack, flow, [f"MagicLinkUrls=http://127.0.0.1:{page_port}/", "PasskeyRpId=localhost",
+                               f"PasskeyOrigins=http://localhost:{page_port}"])
     info = prepare(port, stack)
     say("step 4/5: serve the sign-in page")
     url = start_page(port, page_port, info, flow)
@@ -391,6 +396,12 @@ def run_demo(port, page_port, flow):
   Each e-mailed code lands in the local mailbox, printed just before you are asked for it below.
   Stop the local AWS and the page afterwards with `make demo-down`.
 """, file=sys.stderr, flush=True)
+    if "passkey" in flow:
+        say(f"step 5/5: the flow has passkey: on the page, {url}, sign in as {info['username']} with "
+            "an e-mailed code (the mailbox command above prints it), press \"Add a passkey\", sign out, "
+            "and sign in again with the passkey (a browser with a platform authenticator or security "
+            "key, or Chromium's DevTools > WebAuthn > virtual authenticator)")
+        return
     if "magic-link" in flow:
         say(f"step 5/5: the flow has magic-link: sign in on the page, {url}; the mailbox command above "
             "prints the e-mail with the link (open it in any browser on this machine)")

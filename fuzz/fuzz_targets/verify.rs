@@ -1,6 +1,6 @@
 //! Verify Auth Challenge Response from arbitrary bytes: never panics; an unknown user's code
-//! or token is never right, a right code is exactly the private one, and nothing passes while
-//! the state store holds the user locked.
+//! or token (or link, or passkey) is never right, a right code is exactly the private one, and
+//! nothing passes while the state store holds the user locked.
 #![no_main]
 
 use custom_auth::events::VerifyAuthChallengeEvent;
@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(answer.is_some(), "a non-string answer passed");
         if matches!(
             step,
-            Step::EmailOtp | Step::SmsOtp | Step::SignedToken | Step::MagicLink
+            Step::EmailOtp | Step::SmsOtp | Step::SignedToken | Step::MagicLink | Step::Passkey
         ) {
             assert!(
                 !event.request.user_not_found,
@@ -53,6 +53,15 @@ fuzz_target!(|data: &[u8]| {
         assert!(
             answer.is_some_and(|a| a.starts_with("ml1.")),
             "a magic link passed without a proof"
+        );
+    }
+    // A passkey passes only as an assertion of the round's own ceremony: its state and
+    // challenge are in the private parameters.
+    if verdict == Ok(Step::Passkey) {
+        let private = &event.request.private_challenge_parameters;
+        assert!(
+            private.contains_key("passkeyState") && private.contains_key("passkeyChallenge"),
+            "a passkey passed without a ceremony"
         );
     }
     let _ = serde_json::to_vec(&event);

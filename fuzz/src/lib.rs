@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 use custom_auth::Config;
+use custom_auth::passkey::{Added, PasskeyStore, StoredPasskey};
 use custom_auth::ports::{CaptchaVerifier, CodeMessage, CodeSender, DependencyError, JwksFetcher};
 use custom_auth::state::{Admission, Limits, SendGate, StateStore, OneTime};
 
@@ -20,7 +21,7 @@ pub fn config() -> &'static Config {
         Config::from_lookup(|k| {
             match k {
                 "AUTH_FLOW" => {
-                    Some("password,captcha,email-otp,sms-otp,select-account,signed-token,magic-link")
+                    Some("password,captcha,email-otp,sms-otp,select-account,signed-token,magic-link,passkey")
                 }
                 "AUTH_MAX_ATTEMPTS" => Some("3"),
                 "OTP_EMAIL_FROM" => Some("no-reply@example.com"),
@@ -32,6 +33,8 @@ pub fn config() -> &'static Config {
                 "AUTH_STATE_KEY" => Some("fuzz-state-key-0123456789abcdef"),
                 "MAGIC_LINK_URLS" => Some("https://app.example.com/signin"),
                 "MAGIC_LINK_SECRET" => Some(LINK_SECRET),
+                "PASSKEY_RP_ID" => Some("localhost"),
+                "PASSKEY_ORIGINS" => Some("http://localhost:4700"),
                 _ => None,
             }
             .map(str::to_owned)
@@ -114,6 +117,26 @@ impl StateStore for Gate {
         Ok(if self.0 { Admission::Locked } else { Admission::Admitted })
     }
     async fn take(&self, _: &str, _: u64) -> Result<Option<String>, DependencyError> {
+        Ok(None)
+    }
+}
+
+/// No passkeys are stored (Create offers decoys); every write goes through, except under the
+/// locked gate, where every passkey write fails as a store would that is down.
+impl PasskeyStore for Gate {
+    async fn passkeys(&self, _: &str) -> Result<Vec<StoredPasskey>, DependencyError> {
+        Ok(Vec::new())
+    }
+    async fn add_passkey(&self, _: &str, _: &StoredPasskey, _: usize) -> Result<Added, DependencyError> {
+        if self.0 { Err(DependencyError::Failed) } else { Ok(Added::Added) }
+    }
+    async fn remove_passkey(&self, _: &str, _: &[u8]) -> Result<bool, DependencyError> {
+        Ok(!self.0)
+    }
+    async fn begin_registration(&self, _: &str, _: &str, _: u64) -> Result<(), DependencyError> {
+        if self.0 { Err(DependencyError::Failed) } else { Ok(()) }
+    }
+    async fn take_registration(&self, _: &str, _: u64) -> Result<Option<String>, DependencyError> {
         Ok(None)
     }
 }

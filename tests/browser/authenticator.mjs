@@ -15,6 +15,8 @@
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 
+import { virtualAuthenticator } from './webauthn.mjs';
+
 const require = createRequire(new URL('../../web/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
 
@@ -31,17 +33,8 @@ try {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${origin}/`);
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: input.userVerified ?? true,
-      isUserVerified: input.userVerified ?? true,
-      automaticPresenceSimulation: true,
-    },
+  const { cdp, authenticatorId } = await virtualAuthenticator(context, page, {
+    userVerified: input.userVerified ?? true,
   });
   for (const credential of input.credentials ?? []) {
     await cdp.send('WebAuthn.addCredential', { authenticatorId, credential });

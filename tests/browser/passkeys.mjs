@@ -6,22 +6,7 @@
 
 import assert from 'node:assert/strict';
 
-/** A virtual authenticator in `page`'s browser context; returns the DevTools session and its id. */
-async function authenticator(context, page) {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return { cdp, authenticatorId };
-}
+import { virtualAuthenticator as authenticator } from './webauthn.mjs';
 
 /** The signed-in page's access token (Amplify keeps it in sessionStorage). */
 async function accessToken(page) {

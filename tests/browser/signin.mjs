@@ -371,7 +371,9 @@ try {
   if (run('wrong')) await wrongCodes(browser, server.url);
   if (run('account')) await pickAccount(browser, server.url);
   if (run('link')) await magicLink(browser, server.url);
-  const passkeyStack = Object.keys(input.stacks).find((stack) => input.stacks[stack].passkeyApi);
+  const passkeyStack = Object.keys(input.stacks).find(
+    (stack) => input.stacks[stack].passkeyApi && input.stacks[stack].flow.includes('passkey'),
+  );
   assert.ok(passkeyStack || !has('e2e-passkey'), 'the passkey stack has an API');
   if (run('passkey') && passkeyStack) {
     await passkeys({

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use custom_auth::passkey::{PasskeyStore, PasskeyUse, StoredPasskey};
 use custom_auth::ports::DependencyError;
 use custom_auth::state::{Admission, Limits, OneTime, SendGate, StateStore};
 use test_support::{Behaviour, FakeServer, dynamodb, refused_url};
@@ -41,6 +42,50 @@ async fn calls(store: &DynamoStore) -> Vec<(&'static str, String, Duration)> {
     let started = Instant::now();
     let r = store.take("c#1", 1_800_000_000).await;
     out.push(("take", format!("{r:?}"), started.elapsed()));
+    // Passkeys: Create's read, Verify's counter write (in the admission), the API's calls.
+    let used = OneTime {
+        key: "a#1".into(),
+        passkey: Some(PasskeyUse {
+            owner: "p#1".into(),
+            id: vec![1, 2, 3],
+            sign_count: 7,
+            dynamic: vec![1, 0, 7, 0, 0, 0, 1],
+            used_at: 1_800_000_000,
+        }),
+        ..token.clone()
+    };
+    let started = Instant::now();
+    let r = store
+        .admit("u#1", Some(&used), 1_800_000_000, &limits)
+        .await;
+    out.push(("admit passkey", format!("{r:?}"), started.elapsed()));
+    let started = Instant::now();
+    let r = store.passkeys("p#1").await;
+    out.push(("passkeys", format!("{r:?}"), started.elapsed()));
+    let passkey = StoredPasskey {
+        id: vec![1, 2, 3],
+        public_key: vec![1],
+        dynamic: vec![1, 0, 1, 0, 0, 0, 1],
+        sign_count: 1,
+        transports: vec![4],
+        name: "Key".into(),
+        created_at: 1_800_000_000,
+        last_used_at: None,
+    };
+    let started = Instant::now();
+    let r = store.add_passkey("p#1", &passkey, 10).await;
+    out.push(("add_passkey", format!("{r:?}"), started.elapsed()));
+    let started = Instant::now();
+    let r = store.remove_passkey("p#1", &[1, 2, 3]).await;
+    out.push(("remove_passkey", format!("{r:?}"), started.elapsed()));
+    let started = Instant::now();
+    let r = store
+        .begin_registration("p#1", "state", 1_800_000_060)
+        .await;
+    out.push(("begin_registration", format!("{r:?}"), started.elapsed()));
+    let started = Instant::now();
+    let r = store.take_registration("p#1", 1_800_000_000).await;
+    out.push(("take_registration", format!("{r:?}"), started.elapsed()));
     out
 }
 
@@ -56,7 +101,8 @@ async fn store_faults_fail_closed_within_bounds() {
     for (what, url, _server) in cases {
         for (call, result, took) in calls(&store(&url)).await {
             // A take that finds nothing to take is as closed as an error: no value, no tokens.
-            let closed = result.starts_with("Err(") || (call == "take" && result == "Ok(None)");
+            let closed = result.starts_with("Err(")
+                || (matches!(call, "take" | "take_registration") && result == "Ok(None)");
             assert!(closed, "{what} {call}: {result}");
             assert!(
                 took < Duration::from_millis(2500),

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
 };
@@ -111,17 +112,15 @@ pub(crate) fn use_update(table: &str, used: &PasskeyUse) -> Result<Update, Depen
         .key(KEY, s(&used.owner))
         .update_expression("SET #n = :count, #d = :dynamic, #u = :now")
         .condition_expression(format!("attribute_exists(#c) AND {counter}"))
-        .expression_attribute_names("#c", attr('c', &used.id))
-        .expression_attribute_names("#n", attr('n', &used.id))
-        .expression_attribute_names("#d", attr('d', &used.id))
-        .expression_attribute_names("#u", attr('u', &used.id))
         .expression_attribute_values(":count", number(used.sign_count.into()))
         .expression_attribute_values(":dynamic", s(&b64(&used.dynamic)))
         .expression_attribute_values(":now", number(used.used_at));
     if used.sign_count == 0 {
         update = update.expression_attribute_values(":zero", number(0));
     }
-    update.build().map_err(|_| DependencyError::Failed)
+    named(update, &used.id, "cndu")
+        .build()
+        .map_err(|_| DependencyError::Failed)
 }
 
 /// Which items of a cancelled transaction failed their condition.
@@ -134,6 +133,39 @@ fn refused(error: &TransactWriteItemsError) -> Option<Vec<bool>> {
                 .collect(),
         ),
         _ => None,
+    }
+}
+
+/// `update` with `#<field>` naming credential `id`'s attribute, for each of `fields`.
+fn named(mut update: UpdateBuilder, id: &[u8], fields: &str) -> UpdateBuilder {
+    for field in fields.chars() {
+        update = update.expression_attribute_names(format!("#{field}"), attr(field, id));
+    }
+    update
+}
+
+impl DynamoStore {
+    /// Runs `items` as one transaction: `Ok(None)` when it went through, `Ok(Some(refused))`
+    /// when conditions cancelled it (which items' failed), an error otherwise.
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Option<Vec<bool>>, DependencyError> {
+        let sent = self
+            .client()
+            .await
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(None),
+            Err(SdkError::ServiceError(e)) => match refused(e.err()) {
+                Some(flags) => Ok(Some(flags)),
+                None => Err(failed("TransactWriteItems", e.err().meta().code())),
+            },
+            Err(e) => Err(sdk_failed("TransactWriteItems", &e)),
+        }
     }
 }
 
@@ -180,12 +212,6 @@ impl PasskeyStore for DynamoStore {
                 .condition_expression(
                     "attribute_not_exists(#c) AND (attribute_not_exists(passkeys) OR passkeys < :max)",
                 )
-                .expression_attribute_names("#c", attr('c', id))
-                .expression_attribute_names("#t", attr('t', id))
-                .expression_attribute_names("#m", attr('m', id))
-                .expression_attribute_names("#a", attr('a', id))
-                .expression_attribute_names("#n", attr('n', id))
-                .expression_attribute_names("#d", attr('d', id))
                 .expression_attribute_values(":key", s(&b64(&passkey.public_key)))
                 .expression_attribute_values(
                     ":transports",
@@ -196,25 +222,19 @@ impl PasskeyStore for DynamoStore {
                 .expression_attribute_values(":count", number(passkey.sign_count.into()))
                 .expression_attribute_values(":dynamic", s(&b64(&passkey.dynamic)))
                 .expression_attribute_values(":one", number(1))
-                .expression_attribute_values(":max", number(max as u64))
+                .expression_attribute_values(":max", number(max as u64));
+            let added = named(added, id, "ctmand")
                 .build()
                 .map_err(|_| DependencyError::Failed)?;
-            let sent = self
-                .client()
-                .await
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(claimed).build())
-                .transact_items(TransactWriteItem::builder().update(added).build())
-                .send()
-                .await;
-            match sent {
-                Ok(_) => Ok(Added::Added),
-                Err(SdkError::ServiceError(e)) => match refused(e.err()).as_deref() {
-                    Some([true, ..]) => Ok(Added::Duplicate),
-                    Some([false, true]) => Ok(Added::TooMany),
-                    _ => Err(failed("TransactWriteItems", e.err().meta().code())),
-                },
-                Err(e) => Err(sdk_failed("TransactWriteItems", &e)),
+            let items = vec![
+                TransactWriteItem::builder().put(claimed).build(),
+                TransactWriteItem::builder().update(added).build(),
+            ];
+            match self.transact(items).await?.as_deref() {
+                None => Ok(Added::Added),
+                Some([true, ..]) => Ok(Added::Duplicate),
+                Some([false, true]) => Ok(Added::TooMany),
+                Some(_) => Err(failed("TransactWriteItems", Some("TransactionCanceled"))),
             }
         })
         .await
@@ -227,14 +247,8 @@ impl PasskeyStore for DynamoStore {
                 .key(KEY, s(owner))
                 .update_expression("REMOVE #c, #t, #m, #a, #n, #d, #u ADD passkeys :minus")
                 .condition_expression("attribute_exists(#c)")
-                .expression_attribute_names("#c", attr('c', id))
-                .expression_attribute_names("#t", attr('t', id))
-                .expression_attribute_names("#m", attr('m', id))
-                .expression_attribute_names("#a", attr('a', id))
-                .expression_attribute_names("#n", attr('n', id))
-                .expression_attribute_names("#d", attr('d', id))
-                .expression_attribute_names("#u", attr('u', id))
-                .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
+                .expression_attribute_values(":minus", AttributeValue::N("-1".into()));
+            let removed = named(removed, id, "ctmandu")
                 .build()
                 .map_err(|_| DependencyError::Failed)?;
             let unclaimed = Delete::builder()
@@ -245,21 +259,14 @@ impl PasskeyStore for DynamoStore {
                 .expression_attribute_values(":owner", s(owner))
                 .build()
                 .map_err(|_| DependencyError::Failed)?;
-            let sent = self
-                .client()
-                .await
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().update(removed).build())
-                .transact_items(TransactWriteItem::builder().delete(unclaimed).build())
-                .send()
-                .await;
-            match sent {
-                Ok(_) => Ok(true),
-                Err(SdkError::ServiceError(e)) => match refused(e.err()).as_deref() {
-                    Some([true, ..]) => Ok(false),
-                    _ => Err(failed("TransactWriteItems", e.err().meta().code())),
-                },
-                Err(e) => Err(sdk_failed("TransactWriteItems", &e)),
+            let items = vec![
+                TransactWriteItem::builder().update(removed).build(),
+                TransactWriteItem::builder().delete(unclaimed).build(),
+            ];
+            match self.transact(items).await?.as_deref() {
+                None => Ok(true),
+                Some([true, ..]) => Ok(false),
+                Some(_) => Err(failed("TransactWriteItems", Some("TransactionCanceled"))),
             }
         })
         .await

@@ -282,6 +282,14 @@ fn verify(c: &mut Criterion) {
                 ("SIGNED_TOKEN_PUBLIC_KEY", es_public),
             ]),
         ),
+        // A real ES256 assertion: every WebAuthn check and one P-256 signature (the store's
+        // transaction is the runtime table's).
+        (
+            "verify-passkey-es256",
+            bench::passkey_verify_event(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+                .expect("passkey event"),
+            config(&bench::PASSKEY_CONFIG),
+        ),
     ];
     for (group, bytes, cfg) in cases {
         let keys = TokenKeys::new(&cfg, NoJwks);

@@ -162,3 +162,54 @@ pub fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     quantile(&samples, 0.5)
 }
+
+/// The settings of the passkey rows: the captured fixtures' RP id, origin and state key (the
+/// user handle in the assertion is made with that key).
+pub const PASSKEY_CONFIG: [(&str, &str); 5] = [
+    ("AUTH_FLOW", "passkey"),
+    ("AUTH_STATE_TABLE", "bench-state"),
+    (
+        "AUTH_STATE_KEY",
+        "passkey-fixture-state-key-0123456789abcdef",
+    ),
+    ("PASSKEY_RP_ID", "localhost"),
+    ("PASSKEY_ORIGINS", "http://localhost:4700"),
+];
+
+/// A Verify event answering a `PASSKEY` round with a real ES256 assertion
+/// (`events/passkey/es256.json`, captured from Chromium's virtual authenticator), its
+/// ceremony's expiry moved into the future so that every check, the signature included, runs.
+pub fn passkey_verify_event(root: &Path) -> Result<Vec<u8>, String> {
+    let read = |name: &str| -> Result<serde_json::Value, String> {
+        let text =
+            std::fs::read(root.join("events").join(name)).map_err(|e| format!("{name}: {e}"))?;
+        serde_json::from_slice(&text).map_err(|e| format!("{name}: {e}"))
+    };
+    let fixture = read("passkey/es256.json")?;
+    let mut event = read("verify/email-otp-correct.json")?;
+    let mut private = fixture["signIn"]["private"].clone();
+    let state = private["passkeyState"].as_str().ok_or("no passkeyState")?;
+    private["passkeyState"] = serde_json::Value::String(future_state(state)?);
+    event["userPoolId"] = fixture["pool"].clone();
+    event["userName"] = fixture["user"].clone();
+    event["request"]["privateChallengeParameters"] = private;
+    event["request"]["challengeAnswer"] = fixture["signIn"]["answer"].to_string().into();
+    serde_json::to_vec(&event).map_err(|e| e.to_string())
+}
+
+/// A sign-in ceremony's encoded state with its expiry (8 bytes, little-endian Unix seconds,
+/// after the 16-byte challenge, the user verification byte and the extensions byte) in 2096.
+fn future_state(state: &str) -> Result<String, String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut bytes = URL_SAFE_NO_PAD
+        .decode(state)
+        .map_err(|_| "state: not base64url")?;
+    let at = bytes.get_mut(18..26).ok_or("state: too short")?;
+    let captured = u64::from_le_bytes(at.try_into().map_err(|_| "state")?);
+    if !(1_750_000_000..2_500_000_000).contains(&captured) {
+        return Err(format!("state: no expiry at byte 18 ({captured})"));
+    }
+    at.copy_from_slice(&4_000_000_000u64.to_le_bytes());
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}

@@ -21,7 +21,7 @@ struct Function {
     extra: &'static [(&'static str, &'static str)],
 }
 
-const FUNCTIONS: [Function; 7] = [
+const FUNCTIONS: [Function; 9] = [
     Function {
         label: "hello-world baseline",
         bin: "hello-lambda",
@@ -84,7 +84,29 @@ const FUNCTIONS: [Function; 7] = [
         state: true,
         extra: &[("SELECTED_ACCOUNT_CLAIM", "selected_account")],
     },
+    // A passkey answer (a real ES256 assertion): every WebAuthn check, one P-256 signature,
+    // then one DynamoDB transaction (the counter and the challenge, with the lock check).
+    Function {
+        label: "verify (passkey ES256, state store)",
+        bin: "verify-auth-challenge",
+        event: PASSKEY_EVENT,
+        flow: "passkey",
+        state: false,
+        extra: &bench::PASSKEY_CONFIG,
+    },
+    // The registration API listing the caller's passkeys: one GetItem.
+    Function {
+        label: "passkey-api (list)",
+        bin: "passkey-api",
+        event: "hostile/valid/passkey-api.json",
+        flow: "passkey",
+        state: false,
+        extra: &bench::PASSKEY_CONFIG,
+    },
 ];
+
+/// Made at run time from `events/passkey/es256.json` ([`bench::passkey_verify_event`]).
+const PASSKEY_EVENT: &str = "(passkey assertion)";
 
 const FLOW: &str = "password,captcha,email-otp,select-account";
 
@@ -147,6 +169,9 @@ async fn main() -> Result<(), String> {
     let events: Vec<Vec<u8>> = FUNCTIONS
         .iter()
         .map(|f| {
+            if f.event == PASSKEY_EVENT {
+                return bench::passkey_verify_event(&root());
+            }
             std::fs::read(root().join("events").join(f.event))
                 .map_err(|e| format!("{}: {e}", f.event))
         })
@@ -242,6 +267,7 @@ async fn main() -> Result<(), String> {
         ("cold start verify (state store)".to_owned(), r(5), 1.3),
         ("cold start create".to_owned(), r(2), 2.5),
         ("cold start pre-token".to_owned(), r(6), 1.25),
+        ("cold start passkey-api".to_owned(), r(8), 1.5),
         ("init + first invocation of create".to_owned(), rf(2), 3.0),
         (
             "init + first invocation of create (state store)".to_owned(),
@@ -281,7 +307,7 @@ fn criterion_median(id: &str) -> Option<f64> {
 fn logic_table() {
     // (label, benchmark, floor, budget): the floor is serde_json parse + serialize of the same
     // event; JWT checks are reported beside jsonwebtoken's own verify instead.
-    let rows: [(&str, &str, &str, Option<f64>); 8] = [
+    let rows: [(&str, &str, &str, Option<f64>); 9] = [
         ("define", "define/logic", "define/serde-floor", Some(2.0)),
         (
             "create (select-account)",
@@ -320,6 +346,12 @@ fn logic_table() {
             None,
         ),
         (
+            "verify (passkey ES256) vs serde",
+            "verify-passkey-es256/logic",
+            "verify-passkey-es256/serde-floor",
+            None,
+        ),
+        (
             "verify (JWT HS256) vs serde",
             "verify-jwt-hs256/logic",
             "verify-jwt-hs256/serde-floor",
@@ -354,6 +386,7 @@ fn size_table() {
         // It makes a network call (DynamoDB), so the 1 MiB budget of a network-free trigger
         // does not apply; the SDK's share is the same as in Create.
         ("pre-token-generation", 2.0),
+        ("passkey-api", 3.0),
     ];
     println!(
         "\n## Size (zipped bootstrap, `cargo lambda build --release --output-format zip`, x86_64)\n"

@@ -8,6 +8,7 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue, header::CONTENT_TYPE};
 use custom_auth::LogSettings;
+use custom_auth::events::Incoming;
 use custom_auth::passkey::api::{ApiConfig, ApiRequest, handle};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
@@ -25,9 +26,11 @@ async fn main() -> Result<(), Error> {
 async fn handler(
     config: &ApiConfig,
     store: &DynamoStore,
-    event: LambdaEvent<ApiGatewayV2httpRequest>,
+    event: LambdaEvent<Incoming<ApiGatewayV2httpRequest>>,
 ) -> Result<ApiGatewayV2httpResponse, Infallible> {
-    let request = event.payload;
+    // (A malformed event is refused by `Incoming` with a fixed text: serde's would quote the
+    // offending value, and the runtime logs it.)
+    let Incoming(request) = event.payload;
     let claims = request
         .request_context
         .authorizer

@@ -1,0 +1,23 @@
+// A virtual authenticator in a browser context (DevTools Protocol `WebAuthn`): CTAP2, internal
+// transport (a platform authenticator), resident keys, user verification, presence given at
+// once. Shared by passkeys.mjs (the browser test) and authenticator.mjs (fixture capture).
+
+/**
+ * Adds one to `page`'s context; resolves to { cdp, authenticatorId }. `userVerified: false`
+ * makes one that can only be touched (no PIN or biometrics).
+ */
+export async function virtualAuthenticator(context, page, { userVerified = true } = {}) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: userVerified,
+      isUserVerified: userVerified,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { cdp, authenticatorId };
+}
