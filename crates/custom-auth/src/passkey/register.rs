@@ -177,9 +177,9 @@ struct FinishRequest {
 }
 
 /// Completes `caller`'s pending registration with the request `body` (JSON: `credential`,
-/// the browser's answer, and an optional `name`) and stores the passkey. Three store
-/// requests: take the pending state (once), then add the passkey atomically (its id unique
-/// everywhere, the user under the limit).
+/// the browser's answer, and an optional `name`) and stores the passkey. Two store requests:
+/// take the pending state (once), then add the passkey atomically (its id unique everywhere,
+/// the user under the limit).
 pub async fn finish(
     settings: &PasskeySettings,
     key: &Secret,
