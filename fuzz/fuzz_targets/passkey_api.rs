@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     let Some(settings) = config().passkey.as_ref() else {
         return;
     };
-    let key = Secret::new("fuzz-state-key-0123456789abcdef");
+    let key = Secret::new("fuzz-state-key-0123456789abcdef-32b");
     let request = ApiRequest {
         method: &input.method,
         path: &input.path,

@@ -30,7 +30,7 @@ pub fn config() -> &'static Config {
                 "CAPTCHA_VERIFY_URL" => Some("http://127.0.0.1:9/siteverify"),
                 "SIGNED_TOKEN_SECRET" => Some(HS_SECRET),
                 "AUTH_STATE_TABLE" => Some("fuzz-state"),
-                "AUTH_STATE_KEY" => Some("fuzz-state-key-0123456789abcdef"),
+                "AUTH_STATE_KEY" => Some("fuzz-state-key-0123456789abcdef-32b"),
                 "MAGIC_LINK_URLS" => Some("https://app.example.com/signin"),
                 "MAGIC_LINK_SECRET" => Some(LINK_SECRET),
                 "PASSKEY_RP_ID" => Some("localhost"),
