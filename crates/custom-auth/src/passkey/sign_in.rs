@@ -88,10 +88,10 @@ pub(crate) async fn challenge(
     }
     let offered: Vec<(Vec<u8>, AuthTransports)> = if passkeys.is_empty() {
         round.created.decoy = true;
-        vec![(
-            decoy_id(&state.key, round.pool, round.user),
-            decoy_transports(),
-        )]
+        decoy_ids(&state.key, round.pool, round.user)
+            .into_iter()
+            .map(|id| (id, decoy_transports()))
+            .collect()
     } else {
         passkeys
             .iter()
@@ -140,16 +140,27 @@ pub(crate) async fn challenge(
     Ok(())
 }
 
-/// The credential id of a decoy: 32 bytes (a platform authenticator's length) of a keyed hash
-/// of pool and name, so it is the same at every try and nobody without the key can tell it
-/// from a real one.
-fn decoy_id(key: &crate::config::Secret, pool: &str, user: &str) -> Vec<u8> {
+/// The credential ids of a decoy: one or two (as many as most people's passkeys), each 32
+/// bytes (a platform authenticator's length) of a keyed hash of pool and name, so the list is
+/// the same at every try and nobody without the key can tell it from a real one.
+fn decoy_ids(key: &crate::config::Secret, pool: &str, user: &str) -> Vec<Vec<u8>> {
     let user = user.to_lowercase();
-    hmac_sha256(
-        key.expose().as_bytes(),
-        &[b"passkey decoy\0", pool.as_bytes(), b"\0", user.as_bytes()],
-    )
-    .to_vec()
+    let id = |n: u8| {
+        hmac_sha256(
+            key.expose().as_bytes(),
+            &[
+                b"passkey decoy\0",
+                pool.as_bytes(),
+                b"\0",
+                user.as_bytes(),
+                &[0, n],
+            ],
+        )
+        .to_vec()
+    };
+    let first = id(0);
+    let count = 1 + (first[31] & 1);
+    std::iter::once(first).chain((1..count).map(id)).collect()
 }
 
 /// What a platform authenticator's passkey lists: internal, and hybrid (a phone).
