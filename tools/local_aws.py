@@ -393,7 +393,6 @@ def run_demo(port, page_port, flow):
   The sign-in page:  {url}
   Open it in a browser on this machine and sign in as {info['username']}; read e-mailed codes with
       .venv/bin/python tools/local_aws.py mailbox --port {port} --to {info['email']}
-  Each e-mailed code lands in the local mailbox, printed just before you are asked for it below.
   Stop the local AWS and the page afterwards with `make demo-down`.
 """, file=sys.stderr, flush=True)
     if "passkey" in flow:
@@ -406,7 +405,8 @@ def run_demo(port, page_port, flow):
         say(f"step 5/5: the flow has magic-link: sign in on the page, {url}; the mailbox command above "
             "prints the e-mail with the link (open it in any browser on this machine)")
         return
-    say("step 5/5: sign in as the demo user with cognito-signin")
+    say("step 5/5: sign in as the demo user with cognito-signin (each e-mailed code is printed from the "
+        "local mailbox just before you are asked for it)")
     mailbox = f"{sys.executable} {Path(__file__).resolve()} mailbox --port {port} --to {info['email']}"
     cmd = [str(cli), "--user-pool-id", info["userPoolId"], "--client-id", info["clientId"],
            "--username", info["username"], "--before-prompt", mailbox]

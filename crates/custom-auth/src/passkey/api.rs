@@ -121,49 +121,69 @@ pub async fn handle(
     request: ApiRequest<'_>,
     now: u64,
 ) -> ApiResponse {
-    let Some(caller) = caller(request.claims) else {
-        return ApiResponse::error(401, "sign in first");
-    };
     let path = request.path.trim_end_matches('/');
-    let outcome = match (request.method, path) {
-        ("POST", "/passkeys/registration") => register::start(settings, key, store, caller, now)
-            .await
-            .map(|options| ApiResponse::json(200, options)),
-        ("POST", "/passkeys") => register::finish(settings, key, store, caller, request.body, now)
-            .await
-            .map(|listed| ApiResponse::json(201, json!(listed))),
-        ("GET", "/passkeys") => register::list(key, store, caller)
-            .await
-            .map(|all| ApiResponse::json(200, json!({ "passkeys": all }))),
-        ("DELETE", _) if path.starts_with("/passkeys/") => {
-            let id = &path["/passkeys/".len()..];
-            register::delete(key, store, caller, id)
+    let route = match (request.method, path.strip_prefix("/passkeys")) {
+        ("POST", Some("/registration")) => Route::Start,
+        ("POST", Some("")) => Route::Finish,
+        ("GET", Some("")) => Route::List,
+        ("DELETE", Some(rest)) if rest.len() > 1 && rest.starts_with('/') => {
+            Route::Delete(&rest[1..])
+        }
+        _ => Route::None,
+    };
+    let outcome =
+        match (caller(request.claims), route) {
+            (None, _) => Ok(ApiResponse::error(401, "sign in first")),
+            (Some(_), Route::None) => Ok(ApiResponse::error(404, "no such route")),
+            (Some(caller), Route::Start) => register::start(settings, key, store, caller, now)
+                .await
+                .map(|options| ApiResponse::json(200, options)),
+            (Some(caller), Route::Finish) => {
+                register::finish(settings, key, store, caller, request.body, now)
+                    .await
+                    .map(|listed| ApiResponse::json(201, json!(listed)))
+            }
+            (Some(caller), Route::List) => register::list(key, store, caller)
+                .await
+                .map(|all| ApiResponse::json(200, json!({ "passkeys": all }))),
+            (Some(caller), Route::Delete(id)) => register::delete(key, store, caller, id)
                 .await
                 .map(|()| ApiResponse {
                     status: 204,
                     body: String::new(),
-                })
-        }
-        _ => return ApiResponse::error(404, "no such route"),
-    };
+                }),
+        };
     let response = outcome.unwrap_or_else(ApiResponse::from);
+    // The route's name, not the path: a `DELETE` path carries a credential id.
     tracing::info!(
         function = "passkey-api",
         method = request.method,
-        route = route_name(request.method, path),
+        route = route.name(),
         status = response.status,
         "request answered"
     );
     response
 }
 
-/// The route, without the id a `DELETE` path carries (ids are not logged).
-fn route_name(method: &str, path: &str) -> &'static str {
-    match (method, path) {
-        ("POST", "/passkeys/registration") => "start",
-        ("POST", "/passkeys") => "finish",
-        ("GET", "/passkeys") => "list",
-        ("DELETE", _) => "delete",
-        _ => "other",
+/// The API's routes, from method and path.
+#[derive(Clone, Copy)]
+enum Route<'a> {
+    Start,
+    Finish,
+    List,
+    /// With the credential id (base64url) from the path.
+    Delete(&'a str),
+    None,
+}
+
+impl Route<'_> {
+    fn name(self) -> &'static str {
+        match self {
+            Route::Start => "start",
+            Route::Finish => "finish",
+            Route::List => "list",
+            Route::Delete(_) => "delete",
+            Route::None => "none",
+        }
     }
 }

@@ -33,10 +33,7 @@ use webauthn_rp::{
 };
 
 use super::register::{encode_dynamic, transports};
-use super::{
-    MAX_RESPONSE_BYTES, PasskeyStore, PasskeyUse, USER_HANDLE_BYTES, b64, owner_key, unb64,
-    user_handle,
-};
+use super::{PasskeyStore, PasskeyUse, USER_HANDLE_BYTES, b64, owner_key, unb64, user_handle};
 use crate::config::Config;
 use crate::create::{Round, public};
 use crate::error::AuthError;
@@ -199,9 +196,7 @@ pub(crate) fn check(
         .and_then(|p| serde_json::from_str(p).ok())
         .ok_or(Wrong::MissingParameters)?;
     let rp = settings.rp().ok_or(Wrong::MissingParameters)?;
-    if answer.len() > MAX_RESPONSE_BYTES {
-        return Err(Wrong::Passkey(PasskeyRejection::Malformed));
-    }
+    // (The answer is at most `verify::MAX_ANSWER_BYTES` here: Verify refused longer ones.)
     let response =
         NonDiscoverableAuthentication::<USER_HANDLE_BYTES>::from_json_relaxed(answer.as_bytes())
             .map_err(|_| Wrong::Passkey(PasskeyRejection::Malformed))?;
