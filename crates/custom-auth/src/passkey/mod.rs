@@ -174,6 +174,10 @@ fn check_origin(rp_id: &str, origin: &str) -> Result<(), ConfigError> {
     if host.contains(['/', '?', '#', '@']) || host.is_empty() {
         return Err(bad("an origin has no path, query or user"));
     }
+    if !host.is_ascii() {
+        // Browsers send the ASCII form, so this origin would never match an answer.
+        return Err(bad("write an internationalized host in its xn-- form"));
+    }
     let host = host.to_ascii_lowercase();
     if host == rp_id || host.ends_with(&format!(".{rp_id}")) {
         Ok(())

@@ -180,6 +180,10 @@ fn settings_are_read_and_checked() {
             "no path",
         ),
         (
+            &[("PASSKEY_ORIGINS", "https://bücher.example.com")],
+            "xn-- form",
+        ),
+        (
             &[("PASSKEY_USER_VERIFICATION", "always")],
             "PASSKEY_USER_VERIFICATION=",
         ),
