@@ -8,7 +8,7 @@ use custom_auth::ports::DependencyError;
 use custom_auth::state::{Admission, Limits, OneTime, SendGate, StateStore};
 use test_support::{Behaviour, FakeServer, dynamodb, refused_url};
 
-use crate::DynamoStore;
+use crate::{DynamoStore, KmsKey};
 
 fn store(url: &str) -> DynamoStore {
     DynamoStore::at_endpoint("auth-state", url)
@@ -207,4 +207,69 @@ async fn answers_are_read_as_the_rules_say() {
             "{reasons}"
         );
     }
+}
+
+/// KMS's answer in its JSON protocol (1.1).
+fn kms(status: u16, body: &str) -> Behaviour {
+    Behaviour::Respond(status, "application/x-amz-json-1.1", body.to_owned())
+}
+
+fn kms_error(kind: &str) -> Behaviour {
+    kms(400, &format!(r#"{{"__type":"{kind}","message":"m"}}"#))
+}
+
+/// The magic links' KMS key (Create: `Sign` per link, `GetPublicKey` for Verify's rounds) at an
+/// endpoint that misbehaves: each call is an error within 2.5 seconds, never a signature or a
+/// key made of garbage.
+#[tokio::test]
+async fn kms_faults_fail_closed_within_bounds() {
+    let mut cases = Vec::new();
+    for (what, behaviour) in [
+        ("hang", Behaviour::Hang),
+        ("500", kms(500, "{}")),
+        ("throttled", kms_error("ThrottlingException")),
+        ("disabled key", kms_error("DisabledException")),
+        ("access denied", kms_error("AccessDeniedException")),
+        ("not json", kms(200, "<html>")),
+        ("no signature or key", kms(200, "{}")),
+        ("not a DER signature", kms(200, r#"{"Signature":"AAAA"}"#)),
+    ] {
+        let server = FakeServer::start(behaviour).await;
+        cases.push((what, server.url.clone(), Some(server)));
+    }
+    cases.push(("refused", refused_url().await, None));
+    for (what, url, _server) in cases {
+        let key = KmsKey::at_endpoint("alias/links", &url);
+        let started = Instant::now();
+        let signed = key.sign(b"mk1.payload").await;
+        assert!(signed.is_err(), "{what} sign: {signed:?}");
+        let public = key.public_key().await;
+        // "not a DER signature" answers `{"Signature":..}` to GetPublicKey too: no key in it.
+        assert!(public.is_err(), "{what} public key: {public:?}");
+        assert!(
+            started.elapsed() < Duration::from_millis(5000),
+            "{what}: {:?} for two calls",
+            started.elapsed()
+        );
+    }
+}
+
+/// The public key is read once and kept; a failed read is not kept, and the next call tries
+/// again.
+#[tokio::test]
+async fn the_links_public_key_is_read_once() {
+    use base64::Engine;
+    let server = FakeServer::start(kms(500, "{}")).await;
+    let key = KmsKey::at_endpoint("alias/links", &server.url);
+    assert!(key.public_key().await.is_err());
+    let der = [0x30u8, 0x59, 1, 2, 3];
+    let body = format!(
+        r#"{{"KeyId":"k","PublicKey":"{}"}}"#,
+        base64::engine::general_purpose::STANDARD.encode(der)
+    );
+    server.set(kms(200, &body));
+    let asked = server.requests().len();
+    assert_eq!(key.public_key().await, Ok(der.to_vec()));
+    assert_eq!(key.public_key().await, Ok(der.to_vec()));
+    assert_eq!(server.requests().len(), asked + 1, "one GetPublicKey");
 }

@@ -1,7 +1,8 @@
 //! The AWS KMS key of magic links (`MAGIC_LINK_KMS_KEY_ID`): Create signs each link's proof with
-//! it (`Sign`, ECDSA_SHA_256 over the raw message), Verify fetches its public half once
-//! (`GetPublicKey`) and checks proofs locally. Same SDK settings, HTTP client and 2-second bound
-//! as every other AWS call of the functions; the client is built on first use.
+//! it (`Sign`, ECDSA_SHA_256 over the raw message), and fetches its public half once per process
+//! (`GetPublicKey`) to hand Verify in each round, which checks proofs locally with no KMS call.
+//! Same SDK settings, HTTP client and 2-second bound as every other AWS call of the functions;
+//! the client is built on first use.
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::error::ProvideErrorMetadata;
@@ -21,6 +22,8 @@ pub struct KmsKey {
     key_id: String,
     settings: AwsSettings,
     client: OnceCell<Client>,
+    /// The public half, once fetched: a KMS key's public half never changes.
+    public: OnceCell<Vec<u8>>,
 }
 
 impl KmsKey {
@@ -37,7 +40,20 @@ impl KmsKey {
             key_id: key_id.clone(),
             settings,
             client: OnceCell::new(),
+            public: OnceCell::new(),
         }))
+    }
+
+    /// The key `key_id` at a loopback `endpoint`, with test credentials.
+    #[cfg(test)]
+    pub(crate) fn at_endpoint(key_id: &str, endpoint: &str) -> KmsKey {
+        let (settings, sdk) = crate::sdk::for_endpoint(endpoint);
+        KmsKey {
+            key_id: key_id.into(),
+            settings,
+            client: OnceCell::new_with(Some(Client::new(&sdk))),
+            public: OnceCell::new(),
+        }
     }
 
     async fn client(&self) -> &Client {
@@ -68,8 +84,16 @@ impl KmsKey {
             .unwrap_or(Err(DependencyError::Timeout))
     }
 
-    /// The key's public half, DER (SubjectPublicKeyInfo).
+    /// The key's public half, DER (SubjectPublicKeyInfo): fetched on first use and kept; a
+    /// failed fetch is tried again on the next call.
     pub async fn public_key(&self) -> Result<Vec<u8>, DependencyError> {
+        self.public
+            .get_or_try_init(|| self.fetch_public_key())
+            .await
+            .cloned()
+    }
+
+    async fn fetch_public_key(&self) -> Result<Vec<u8>, DependencyError> {
         let call = async {
             let out = self
                 .client()

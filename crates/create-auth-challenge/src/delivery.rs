@@ -198,6 +198,13 @@ impl CodeSender for AwsSender {
             None => Err(DependencyError::Failed),
         }
     }
+
+    async fn link_public_key(&self) -> Result<Vec<u8>, DependencyError> {
+        match &self.kms {
+            Some(kms) => kms.public_key().await,
+            None => Err(DependencyError::Failed),
+        }
+    }
 }
 
 #[cfg(test)]

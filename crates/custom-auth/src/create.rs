@@ -61,6 +61,9 @@ pub mod private {
     pub const ATTEMPT: &str = "attempt";
     /// The alternatives a `CHOOSE` round offered, as JSON.
     pub const OPTIONS: &str = "options";
+    /// In a `MAGIC_LINK` round with a KMS key: the key's public half (DER, base64url), which
+    /// Verify checks a link's signature with.
+    pub const LINK_KEY: &str = "linkKey";
 }
 
 /// What Create did, for the log line.

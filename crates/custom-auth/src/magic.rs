@@ -17,7 +17,8 @@
 //! A proof is `<version>.<payload>.<signature>`: the payload is base64url JSON of the pool, the
 //! user name, the URL, a random id and the issue and expiry times (nothing secret). With an AWS
 //! KMS key (`MAGIC_LINK_KMS_KEY_ID`) the version is `mk1` and the signature ECDSA P-256 over
-//! SHA-256 (r‖s), made by KMS and checked locally with the key's public half; with
+//! SHA-256 (r‖s), made by KMS and checked locally with the key's public half, which Create
+//! fetches (once per process) and hands Verify in each round's private parameters; with
 //! `MAGIC_LINK_SECRET` it is `ml1` and HMAC-SHA256. Verify accepts only its own key's version.
 
 use std::collections::HashMap;
@@ -29,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::config::{ConfigError, Secret, check_url, number};
-use crate::create::{Round, public};
+use crate::create::{Round, private, public};
 use crate::error::AuthError;
 use crate::events::VerifyAuthChallengeEvent;
 use crate::otp;
@@ -218,7 +219,8 @@ pub enum LinkRejection {
     OtherUrl,
     /// Past its expiry, issued in the future, or valid for longer than the TTL allows.
     Expired,
-    /// The KMS key's public half could not be had: nothing can be checked (no failure counted).
+    /// No public key to check a KMS signature with (a caller's error: Verify refuses a round
+    /// without one before it opens the proof).
     KeyUnavailable,
 }
 
@@ -392,6 +394,16 @@ pub(crate) async fn challenge<S: CodeSender>(
     let (config, request, user) = (round.config, round.request, round.user);
     let settings = config.magic_link.as_ref().ok_or(AuthError::Misconfigured)?;
     let state = config.state.as_ref().ok_or(AuthError::Misconfigured)?;
+    if let LinkKey::Kms(_) = settings.key {
+        // In every round, decoys' too: any round may be answered with a link from another.
+        let der = sender
+            .link_public_key()
+            .await
+            .map_err(AuthError::Delivery)?;
+        round
+            .private
+            .insert(private::LINK_KEY.to_owned(), URL_SAFE_NO_PAD.encode(der));
+    }
     let to = otp::address(round, crate::config::Step::EmailOtp);
     let meta = &request.client_metadata;
     let asked = meta.get(metadata::INTENT).map(String::as_str) == Some(REQUEST);
@@ -449,9 +461,8 @@ pub(crate) async fn challenge<S: CodeSender>(
 /// Judges a `MAGIC_LINK` answer: a request is wrong (but no failure); a proof passes if it
 /// checks for this pool, user and page, and is then spent with the admission, only if it is the
 /// user's newest link.
-pub(crate) async fn check_answer<F: crate::ports::JwksFetcher>(
+pub(crate) fn check_answer(
     config: &crate::config::Config,
-    keys: &crate::token::TokenKeys<F>,
     event: &VerifyAuthChallengeEvent,
     answer: &str,
     now: u64,
@@ -465,7 +476,10 @@ pub(crate) async fn check_answer<F: crate::ports::JwksFetcher>(
     let meta: &HashMap<String, String> = &event.request.client_metadata;
     let url = meta.get(metadata::URL).map_or("", String::as_str);
     let public = match settings.key {
-        LinkKey::Kms(_) => Some(keys.link_key().await.ok_or(Wrong::Dependency)?),
+        LinkKey::Kms(_) => Some(
+            link_key(&event.request.private_challenge_parameters)
+                .ok_or(Wrong::MissingParameters)?,
+        ),
         LinkKey::Hmac(_) => None,
     };
     let claims = check(
@@ -488,6 +502,15 @@ pub(crate) async fn check_answer<F: crate::ports::JwksFetcher>(
         newest_link: Some(claims.issued_at),
         passkey: None,
     })
+}
+
+/// The KMS key's public half that Create put in the round ([`private::LINK_KEY`]).
+fn link_key(params: &HashMap<String, String>) -> Option<p256::ecdsa::VerifyingKey> {
+    use p256::pkcs8::DecodePublicKey;
+    let der = URL_SAFE_NO_PAD
+        .decode(params.get(private::LINK_KEY)?)
+        .ok()?;
+    p256::ecdsa::VerifyingKey::from_public_key_der(&der).ok()
 }
 
 #[cfg(test)]

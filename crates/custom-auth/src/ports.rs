@@ -68,6 +68,13 @@ pub trait CodeSender: Sync {
     ) -> impl Future<Output = Result<Vec<u8>, DependencyError>> + Send {
         async { Err(DependencyError::Failed) }
     }
+
+    /// The KMS key's public half, DER (SubjectPublicKeyInfo); must give up within 2 seconds.
+    /// Create passes it to Verify in each `MAGIC_LINK` round's private parameters, so Verify
+    /// needs no KMS call (nor permission). A sender without KMS refuses: fails closed.
+    fn link_public_key(&self) -> impl Future<Output = Result<Vec<u8>, DependencyError>> + Send {
+        async { Err(DependencyError::Failed) }
+    }
 }
 
 /// Asks a CAPTCHA provider whether a widget token is genuine.
@@ -77,17 +84,10 @@ pub trait CaptchaVerifier: Sync {
     -> impl Future<Output = Result<bool, DependencyError>> + Send;
 }
 
-/// Fetches the keys Verify checks signatures with: the JWKS document of the `signed-token`
-/// step, and the public half of the AWS KMS key of magic links.
+/// Fetches the JWKS document Verify checks the `signed-token` step's tokens with.
 pub trait JwksFetcher: Sync {
     /// The raw document; must give up within 2 seconds.
     fn fetch(&self) -> impl Future<Output = Result<Vec<u8>, DependencyError>> + Send;
-
-    /// The KMS key's public half, DER (SubjectPublicKeyInfo); must give up within 2 seconds.
-    /// A fetcher without KMS refuses, so links of a KMS key then never pass.
-    fn link_public_key(&self) -> impl Future<Output = Result<Vec<u8>, DependencyError>> + Send {
-        async { Err(DependencyError::Failed) }
-    }
 }
 
 /// A [`JwksFetcher`] for configurations without a JWKS URL: always fails.

@@ -114,6 +114,8 @@ pub mod fakes {
         pub sent: Mutex<Vec<(Channel, String, String)>>,
         pub imitations: AtomicUsize,
         pub fail: Option<DependencyError>,
+        /// Fetches of the magic links' public key.
+        pub link_fetches: AtomicUsize,
     }
 
     impl Sender {
@@ -156,6 +158,17 @@ pub mod fakes {
             let sig: p256::ecdsa::Signature = kms_key().sign(message);
             Ok(sig.to_bytes().to_vec())
         }
+
+        /// The fake KMS key's public half, as KMS's GetPublicKey gives it (DER).
+        async fn link_public_key(&self) -> Result<Vec<u8>, DependencyError> {
+            use p256::pkcs8::EncodePublicKey;
+            self.link_fetches.fetch_add(1, Ordering::SeqCst);
+            Ok(kms_key()
+                .verifying_key()
+                .to_public_key_der()
+                .unwrap()
+                .into_vec())
+        }
     }
 
     /// The fake KMS key of magic links: a fixed P-256 key.
@@ -195,8 +208,6 @@ pub mod fakes {
     pub struct Jwks {
         pub document: Mutex<Option<String>>,
         pub fetches: AtomicUsize,
-        /// Fetches of the magic links' public key.
-        pub link_fetches: AtomicUsize,
     }
 
     impl JwksFetcher for Jwks {
@@ -208,17 +219,6 @@ pub mod fakes {
                 .clone()
                 .map(String::into_bytes)
                 .ok_or(DependencyError::Timeout)
-        }
-
-        /// The fake KMS key's public half, as KMS's GetPublicKey gives it (DER).
-        async fn link_public_key(&self) -> Result<Vec<u8>, DependencyError> {
-            use p256::pkcs8::EncodePublicKey;
-            self.link_fetches.fetch_add(1, Ordering::SeqCst);
-            Ok(kms_key()
-                .verifying_key()
-                .to_public_key_der()
-                .unwrap()
-                .into_vec())
         }
     }
 }

@@ -15,8 +15,6 @@ pub struct TokenKeys<F> {
     source: Option<TokenKeySource>,
     cache: JwksCache,
     fetcher: F,
-    /// The public half of the KMS key of magic links, once fetched.
-    link: std::sync::Mutex<Option<p256::ecdsa::VerifyingKey>>,
 }
 
 impl<F: JwksFetcher> TokenKeys<F> {
@@ -26,33 +24,7 @@ impl<F: JwksFetcher> TokenKeys<F> {
             source: config.signed_token.as_ref().map(|s| s.keys.clone()),
             cache: JwksCache::new(),
             fetcher,
-            link: std::sync::Mutex::new(None),
         }
-    }
-
-    /// The public key that checks KMS-signed magic links: fetched on first use and kept for
-    /// the life of the process (a KMS key's public half never changes). `None` when it cannot
-    /// be had; the next invocation tries again.
-    pub async fn link_key(&self) -> Option<p256::ecdsa::VerifyingKey> {
-        use p256::pkcs8::DecodePublicKey;
-        if let Some(key) = self.link.lock().ok().and_then(|k| *k) {
-            return Some(key);
-        }
-        let der = match self.fetcher.link_public_key().await {
-            Ok(der) => der,
-            Err(e) => {
-                tracing::warn!(error = %e, "the magic links' public key could not be fetched");
-                return None;
-            }
-        };
-        let Ok(key) = p256::ecdsa::VerifyingKey::from_public_key_der(&der) else {
-            tracing::warn!("the magic links' public key is not a P-256 key");
-            return None;
-        };
-        if let Ok(mut cached) = self.link.lock() {
-            *cached = Some(key);
-        }
-        Some(key)
     }
 
     /// The key for a token with header `kid`. A JWKS source needs a `kid`; an unknown one

@@ -230,12 +230,12 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
         Step::SelectAccount => {
             account::check(config, event, params, answer, now).map(|token| Passed { step, token })
         }
-        Step::MagicLink => crate::magic::check_answer(config, keys, event, answer, now)
-            .await
-            .map(|link| Passed {
+        Step::MagicLink => {
+            crate::magic::check_answer(config, event, answer, now).map(|link| Passed {
                 step,
                 token: Some(link),
-            }),
+            })
+        }
         Step::Passkey => {
             crate::passkey::sign_in::check(config, event, answer, now).map(|used| Passed {
                 step,

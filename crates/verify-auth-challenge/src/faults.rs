@@ -68,7 +68,7 @@ async fn run(
 }
 
 fn keys(config: &Config) -> TokenKeys<HttpJwks> {
-    TokenKeys::new(config, HttpJwks::new(config, SharedClient::default(), None))
+    TokenKeys::new(config, HttpJwks::new(config, SharedClient::default()))
 }
 
 #[tokio::test]

@@ -56,18 +56,16 @@ impl CaptchaVerifier for HttpCaptcha {
 pub struct HttpJwks {
     client: SharedClient,
     url: Option<String>,
-    /// The KMS key of magic links, whose public half checks their proofs.
-    kms: Option<aws_io::KmsKey>,
 }
 
 impl HttpJwks {
     /// Uses `SIGNED_TOKEN_JWKS_URL`, when configured.
-    pub fn new(config: &Config, client: SharedClient, kms: Option<aws_io::KmsKey>) -> HttpJwks {
+    pub fn new(config: &Config, client: SharedClient) -> HttpJwks {
         let url = match config.signed_token.as_ref().map(|s| &s.keys) {
             Some(TokenKeySource::Jwks(url)) => Some(url.clone()),
             _ => None,
         };
-        HttpJwks { client, url, kms }
+        HttpJwks { client, url }
     }
 }
 
@@ -75,13 +73,6 @@ impl JwksFetcher for HttpJwks {
     async fn fetch(&self) -> Result<Vec<u8>, DependencyError> {
         let url = self.url.as_ref().ok_or(DependencyError::Failed)?;
         self.client.get(url, MAX_JWKS_BYTES).await
-    }
-
-    async fn link_public_key(&self) -> Result<Vec<u8>, DependencyError> {
-        match &self.kms {
-            Some(kms) => kms.public_key().await,
-            None => Err(DependencyError::Failed),
-        }
     }
 }
 
@@ -169,7 +160,7 @@ mod tests {
         ];
         for (behaviour, want) in table {
             let server = FakeServer::start(behaviour.clone()).await;
-            let jwks = HttpJwks::new(&config(&server.url), SharedClient::default(), None);
+            let jwks = HttpJwks::new(&config(&server.url), SharedClient::default());
             let started = Instant::now();
             assert_eq!(jwks.fetch().await, want, "{behaviour:?}");
             assert!(

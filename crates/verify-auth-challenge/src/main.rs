@@ -7,7 +7,7 @@ mod http;
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use aws_io::{AwsSettings, DynamoStore, KmsKey, WebClient};
+use aws_io::{AwsSettings, DynamoStore, WebClient};
 use custom_auth::events::{Incoming, VerifyAuthChallengeEvent};
 use custom_auth::{Config, LogSettings, TokenKeys};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
@@ -24,8 +24,7 @@ async fn main() -> Result<(), Error> {
     let aws = AwsSettings::from_lookup(env)?;
     let client = Arc::new(WebClient::new(aws.ssl_cert_file.clone()));
     let captcha = HttpCaptcha::new(&config, client.clone());
-    let kms = KmsKey::new(&config, aws.clone())?;
-    let keys = TokenKeys::new(&config, HttpJwks::new(&config, client, kms));
+    let keys = TokenKeys::new(&config, HttpJwks::new(&config, client));
     let store = DynamoStore::new(config.state.as_ref(), aws)?;
     run(service_fn(|event| {
         handler(&config, &captcha, &keys, &store, event)

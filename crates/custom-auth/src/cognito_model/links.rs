@@ -205,7 +205,7 @@ fn a_link_after_the_password_and_as_an_alternative() {
 }
 
 #[test]
-fn links_signed_by_kms_are_checked_with_its_public_key_fetched_once() {
+fn links_signed_by_kms_are_checked_with_the_public_key_create_hands_on() {
     let kms = config_with(
         "magic-link",
         &[
@@ -243,9 +243,57 @@ fn links_signed_by_kms_are_checked_with_its_public_key_fetched_once() {
         block_on(cognito.sign_in(None, redeeming(hmac))),
         End::Failed
     );
-    assert_eq!(
-        cognito.jwks.link_fetches.load(Ordering::Relaxed),
-        1,
-        "the public key is fetched once per process"
+    assert!(cognito.sender.link_fetches.load(Ordering::Relaxed) > 0);
+}
+
+/// Verify checks a KMS proof with the key in the round's private parameters, never another:
+/// without it, with garbage or with another P-256 key there, the right proof is refused.
+#[test]
+fn a_kms_proof_without_the_rounds_own_key_is_refused() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use p256::pkcs8::EncodePublicKey;
+    let kms = config_with(
+        "magic-link",
+        &[
+            ("AUTH_STATE_TABLE", "auth-state"),
+            ("AUTH_STATE_KEY", "state-key-for-tests-0123456789abcdef"),
+            ("MAGIC_LINK_SECRET", ""),
+            ("MAGIC_LINK_KMS_KEY_ID", "alias/magic-links"),
+        ],
     );
+    let tampers: [fn(&mut HashMap<String, String>); 3] = [
+        |p| {
+            p.remove(private::LINK_KEY);
+        },
+        |p| {
+            p.insert(private::LINK_KEY.into(), "bm90IGEga2V5".into());
+        },
+        |p| {
+            let other = p256::ecdsa::SigningKey::from_slice(&[9u8; 32]).unwrap();
+            let der = other.verifying_key().to_public_key_der().unwrap();
+            p.insert(
+                private::LINK_KEY.into(),
+                URL_SAFE_NO_PAD.encode(der.as_bytes()),
+            );
+        },
+    ];
+    for (i, tamper) in tampers.into_iter().enumerate() {
+        let mut cognito = Cognito::new(kms.clone());
+        block_on(cognito.sign_in(None, requesting));
+        let proof = newest_proof(&cognito);
+        cognito.tamper = tamper;
+        assert_eq!(
+            block_on(cognito.sign_in(None, redeeming(proof.clone()))),
+            End::Failed,
+            "tamper {i}"
+        );
+        // The same proof, in a session as Create made it, still passes: it was not spent.
+        cognito.tamper = |_| {};
+        assert_eq!(
+            block_on(cognito.sign_in(None, redeeming(proof))),
+            End::Tokens,
+            "tamper {i}"
+        );
+    }
 }

@@ -58,6 +58,9 @@ struct Cognito {
     user_name: String,
     /// Every public map shown, in order.
     shown: Vec<HashMap<String, String>>,
+    /// Changes the private parameters between Create and Verify: Cognito never does, so this
+    /// stands for a session that is not what Create made.
+    tamper: fn(&mut HashMap<String, String>),
     /// Every Create (or Pre Token Generation) error, in order.
     errors: Vec<crate::AuthError>,
     /// Sign-ins started so far: each gets its own `signInId`.
@@ -89,10 +92,6 @@ impl crate::ports::JwksFetcher for Arc<fakes::Jwks> {
     async fn fetch(&self) -> Result<Vec<u8>, crate::ports::DependencyError> {
         self.as_ref().fetch().await
     }
-
-    async fn link_public_key(&self) -> Result<Vec<u8>, crate::ports::DependencyError> {
-        self.as_ref().link_public_key().await
-    }
 }
 
 impl Cognito {
@@ -104,6 +103,7 @@ impl Cognito {
             config,
             sender: fakes::Sender::default(),
             captcha: fakes::Captcha::default(),
+            tamper: |_| {},
             rng: StdRng::seed_from_u64(42),
             now: T0,
             attributes: HashMap::from([
@@ -207,6 +207,7 @@ impl Cognito {
             let mut v: VerifyAuthChallengeEvent = fixture("verify/email-otp-correct.json");
             v.request.private_challenge_parameters =
                 c.response.private_challenge_parameters.clone();
+            (self.tamper)(&mut v.request.private_challenge_parameters);
             v.request.challenge_answer = Some(reply.clone());
             v.request.user_not_found = self.user_not_found;
             v.request.user_attributes = self.attributes.clone();
