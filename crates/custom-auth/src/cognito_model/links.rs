@@ -204,9 +204,9 @@ fn a_link_after_the_password_and_as_an_alternative() {
     );
 }
 
-#[test]
-fn links_signed_by_kms_are_checked_with_the_public_key_create_hands_on() {
-    let kms = config_with(
+/// Links signed by a KMS key (the fake one of `testing::fakes`).
+fn kms_config() -> Config {
+    config_with(
         "magic-link",
         &[
             ("AUTH_STATE_TABLE", "auth-state"),
@@ -214,7 +214,12 @@ fn links_signed_by_kms_are_checked_with_the_public_key_create_hands_on() {
             ("MAGIC_LINK_SECRET", ""),
             ("MAGIC_LINK_KMS_KEY_ID", "alias/magic-links"),
         ],
-    );
+    )
+}
+
+#[test]
+fn links_signed_by_kms_are_checked_with_the_public_key_create_hands_on() {
+    let kms = kms_config();
     let mut cognito = Cognito::new(kms);
     block_on(cognito.sign_in(None, requesting));
     let proof = newest_proof(&cognito);
@@ -253,15 +258,7 @@ fn a_kms_proof_without_the_rounds_own_key_is_refused() {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use p256::pkcs8::EncodePublicKey;
-    let kms = config_with(
-        "magic-link",
-        &[
-            ("AUTH_STATE_TABLE", "auth-state"),
-            ("AUTH_STATE_KEY", "state-key-for-tests-0123456789abcdef"),
-            ("MAGIC_LINK_SECRET", ""),
-            ("MAGIC_LINK_KMS_KEY_ID", "alias/magic-links"),
-        ],
-    );
+    let kms = kms_config();
     let tampers: [fn(&mut HashMap<String, String>); 3] = [
         |p| {
             p.remove(private::LINK_KEY);
