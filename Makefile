@@ -63,7 +63,7 @@ bench: venv
 ## out ahead of the rest (link/hot_text.rs): callgrind over the bench harness's rows. Run it when
 ## `make bench` shows peak RSS creeping up after code or Cargo.lock changes. Needs valgrind.
 hot-text:
-	$(PYTHON) tools/hot_text.py
+	$(PYTHON) tools/hot_text.py $(subst -p ,,$(FUNCTIONS))
 
 ## Concurrent sign-ins through the local AWS (several minutes: not part of `make test`).
 LOAD_USERS ?= 100

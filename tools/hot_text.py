@@ -20,6 +20,7 @@ Needs valgrind (Debian's `valgrind`) and nm (binutils).
 import argparse
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -28,13 +29,6 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = [
-    "define-auth-challenge",
-    "create-auth-challenge",
-    "verify-auth-challenge",
-    "pre-token-generation",
-    "passkey-api",
-]
 OUT = ROOT / "link" / "hot-text.ld"
 HEADER = """\
 /* The functions a sign-in runs, placed together ahead of .text: a function then keeps a few
@@ -93,8 +87,10 @@ def ran(profiles: Path) -> set[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("functions", nargs="+", help="the function packages (the Makefile's FUNCTIONS)")
     ap.add_argument("--invocations", type=int, default=20)
     args = ap.parse_args()
+    functions = args.functions
     for tool in ("valgrind", "nm"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} not found: apt-get install valgrind binutils")
@@ -102,7 +98,7 @@ def main() -> int:
     target = ROOT / "target" / "hot-text"
     env = dict(os.environ, CARGO_TARGET_DIR=str(target), CARGO_PROFILE_RELEASE_STRIP="none")
     # Each function on its own, as `sam build` builds it, then the harness (as `make bench`).
-    for p in FUNCTIONS + ["bench"]:
+    for p in functions + ["bench"]:
         run(["cargo", "build", "--release", "--locked", "-p", p], env=env)
     release = target / "release"
 
@@ -111,7 +107,7 @@ def main() -> int:
         bins.mkdir()
         profiles.mkdir()
         (bins / "hello-lambda").symlink_to(release / "hello-lambda")
-        for f in FUNCTIONS:
+        for f in functions:
             # The harness kills each process when it is done with it, so callgrind dumps as it
             # goes rather than at exit; every dump lists the functions that ran since the last.
             wrapper = bins / f
@@ -119,7 +115,8 @@ def main() -> int:
                 "#!/bin/sh\n"
                 f"exec valgrind -q --tool=callgrind --dump-every-bb=200000 --dump-line=no "
                 f"--compress-strings=no --demangle=no "
-                f"--callgrind-out-file={profiles}/{f}.%p {release / f} \"$@\"\n"
+                f"--callgrind-out-file={shlex.quote(f'{profiles}/{f}.%p')} "
+                f"{shlex.quote(str(release / f))} \"$@\"\n"
             )
             wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
         run(
@@ -129,7 +126,7 @@ def main() -> int:
         )
         names = ran(profiles)
 
-    ours = set().union(*(functions_of(release / f) for f in FUNCTIONS))
+    ours = set().union(*(functions_of(release / f) for f in functions))
     patterns = sorted({p for p in map(pattern, names & ours) if p})
     if len(patterns) < 500:
         sys.exit(f"only {len(patterns)} functions seen: did the harness run the functions?")
