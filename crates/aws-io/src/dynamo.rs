@@ -36,6 +36,7 @@ mod attr {
     pub const FAILS: &str = "fails";
     pub const FAILS_UNTIL: &str = "failsUntil";
     pub const LINK_AT: &str = "linkAt";
+    pub const LINK_ID: &str = "linkId";
     pub const EXPIRES_AT: &str = "expiresAt";
     pub const VALUE: &str = "value";
 }
@@ -145,15 +146,16 @@ impl DynamoStore {
             Err(e) => Err(sdk_failed("UpdateItem", &e)),
         }
     }
-    /// [`StateStore::record_send`], and with `link` (the least interval between links) also
-    /// [`StateStore::record_link`]: the same two conditional writes, which then also require
-    /// the user's newest link to be old enough and record this one's time.
+    /// [`StateStore::record_send`], and with `link` (the least interval between links, and
+    /// the link's number) also [`StateStore::record_link`]: the same two conditional writes,
+    /// which then also require the user's newest link to be old enough and record this one's
+    /// time and number.
     async fn count_send(
         &self,
         user: &str,
         now: u64,
         limits: &Limits,
-        link: Option<u64>,
+        link: Option<(u64, u64)>,
     ) -> Result<SendGate, DependencyError> {
         let mut values = vec![
             (":now", number(now)),
@@ -162,17 +164,18 @@ impl DynamoStore {
             (":expires", number(limits.expires_at(now))),
         ];
         let (set_link, link_ok) = match link {
-            Some(interval) => {
+            Some((interval, id)) => {
                 values.push((":linkBefore", number(now.saturating_sub(interval))));
+                values.push((":linkId", number(id)));
                 (
-                    ", linkAt = :now",
+                    ", linkAt = :now, linkId = :linkId",
                     " AND (attribute_not_exists(linkAt) OR linkAt <= :linkBefore)",
                 )
             }
             None => ("", ""),
         };
         let decide = |before: &UserRecord| match link {
-            Some(interval) => SendGate::decide_link(before, now, limits, interval),
+            Some((interval, _)) => SendGate::decide_link(before, now, limits, interval),
             None => SendGate::decide(before, now, limits),
         };
         let with = |extra: (&'static str, AttributeValue)| {
@@ -271,6 +274,7 @@ fn record(item: Option<&HashMap<String, AttributeValue>>) -> Result<UserRecord, 
         fail_count: read(item, attr::FAILS)?,
         fail_window_end: read(item, attr::FAILS_UNTIL)?,
         link_at: read(item, attr::LINK_AT)?,
+        link_id: read(item, attr::LINK_ID)?,
     })
 }
 
@@ -300,8 +304,10 @@ impl StateStore for DynamoStore {
         now: u64,
         limits: &Limits,
         min_interval: u64,
+        link: u64,
     ) -> Result<SendGate, DependencyError> {
-        self.count_send(user, now, limits, Some(min_interval)).await
+        self.count_send(user, now, limits, Some((min_interval, link)))
+            .await
     }
 
     async fn record_failure(
@@ -389,9 +395,9 @@ impl StateStore for DynamoStore {
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 );
             unlocked = match token.newest_link {
-                Some(at) => unlocked
-                    .condition_expression(format!("{NOT_LOCKED} AND linkAt = :linkAt"))
-                    .expression_attribute_values(":linkAt", number(at)),
+                Some(id) => unlocked
+                    .condition_expression(format!("{NOT_LOCKED} AND linkId = :linkId"))
+                    .expression_attribute_values(":linkId", number(id)),
                 None => unlocked.condition_expression(NOT_LOCKED),
             };
             let unlocked = unlocked.build().map_err(|_| DependencyError::Failed)?;
@@ -538,6 +544,7 @@ mod tests {
                 fail_count: 3,
                 fail_window_end: 200,
                 link_at: 0,
+                link_id: 0,
             })
         );
         for bad in [

@@ -21,6 +21,10 @@ use serde_json::{Value, json};
 /// The page's port in the fixtures: their origin is `http://localhost:4700`.
 const PORT: u16 = 4700;
 const POOL: &str = "us-east-1_Fixtures";
+/// The `sub` of every fixture user: passkeys and user handles are keyed by it. The fixtures in
+/// `events/passkey/` were captured when both came from the user name, so their `sub` is the
+/// name; a new capture uses this.
+const SUB: &str = "7d3f0c1e-0000-4000-8000-00000000f1c5";
 
 struct NoMail;
 impl CodeSender for NoMail {
@@ -65,14 +69,18 @@ async fn capture(name: &str, alg: i64, user: &str, verification: &str, verified:
     let settings = config.passkey.as_ref().expect("passkey settings");
     let key = &config.state.as_ref().expect("state").key;
     let store = MemoryStore::default();
-    let caller = Caller { pool: POOL, user };
+    let caller = Caller {
+        pool: POOL,
+        user,
+        sub: SUB,
+    };
     let now = unix_now();
 
     let mut options = register::start(settings, key, &store, caller, now)
         .await
         .expect("start");
     options["pubKeyCredParams"] = json!([{"type": "public-key", "alg": alg}]);
-    let owner = owner_key(key, POOL, user);
+    let owner = owner_key(key, POOL, SUB);
     let state = store
         .take_registration(&owner, now)
         .await
@@ -102,7 +110,7 @@ async fn capture(name: &str, alg: i64, user: &str, verification: &str, verified:
         "version": "1", "region": "us-east-1", "userPoolId": POOL, "userName": user,
         "triggerSource": "CreateAuthChallenge_Authentication",
         "callerContext": {"awsSdkVersion": "aws-sdk-rust", "clientId": "fixtureclient"},
-        "request": {"userAttributes": {"sub": "fixture"}, "challengeName": "CUSTOM_CHALLENGE",
+        "request": {"userAttributes": {"sub": SUB}, "challengeName": "CUSTOM_CHALLENGE",
                     "session": [], "userNotFound": false},
         "response": {}
     }))
@@ -119,7 +127,7 @@ async fn capture(name: &str, alg: i64, user: &str, verification: &str, verified:
     }));
     let fixture = json!({
         "comment": "Captured by `cargo run -p custom-auth --example passkey_fixtures` from headless Chromium's virtual authenticator. Test keys only.",
-        "origin": created["origin"], "alg": alg, "pool": POOL, "user": user,
+        "origin": created["origin"], "alg": alg, "pool": POOL, "user": user, "sub": SUB,
         "verification": verification,
         "registration": {"state": state, "credential": created["response"]},
         "passkey": {

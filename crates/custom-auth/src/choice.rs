@@ -12,30 +12,18 @@
 use std::collections::HashMap;
 
 use crate::config::Step;
-use crate::otp;
 
 /// The `ClientMetadata` key that repeats the pick.
 pub const CHOICE_KEY: &str = "choice";
 
-/// The alternatives to offer: those `attrs` let the user complete (a verified address for a
-/// code). An unknown user, or one who can use none, is offered every
-/// alternative, so the list says nothing about which names exist; such a user then meets the
-/// decoy rounds the steps already run for them.
-pub fn offer(alternatives: &[Step], attrs: &HashMap<String, String>, unknown: bool) -> Vec<Step> {
-    if unknown {
-        return alternatives.to_vec();
-    }
-    let usable = |step: &Step| match step {
-        Step::EmailOtp | Step::SmsOtp => otp::destination(*step, attrs).is_some(),
-        Step::MagicLink => otp::destination(Step::EmailOtp, attrs).is_some(),
-        _ => true,
-    };
-    let offered: Vec<Step> = alternatives.iter().copied().filter(usable).collect();
-    if offered.is_empty() {
-        alternatives.to_vec()
-    } else {
-        offered
-    }
+/// The alternatives to offer: every alternative of the stage, to every name. What a user can
+/// complete (a verified address, a passkey) is never asked here, because a list that left
+/// something out for some users would tell an attacker which names exist and what they have.
+/// A user who picks a branch they cannot complete meets that step's decoy round (nothing is
+/// sent, no answer passes), exactly as an unknown name does; the page and the CLI then say to
+/// start again and choose another way.
+pub fn offer(alternatives: &[Step]) -> Vec<Step> {
+    alternatives.to_vec()
 }
 
 /// The offered names as the public `options` parameter: a JSON array, in flow order.
@@ -82,41 +70,11 @@ mod tests {
     }
 
     #[test]
-    fn offers() {
+    fn every_name_is_offered_every_alternative() {
         use Step::*;
-        let all = [EmailOtp, SmsOtp, Captcha];
-        let full = [
-            ("email", "jane@example.com"),
-            ("email_verified", "true"),
-            ("phone_number", "+15555550123"),
-            ("phone_number_verified", "true"),
-        ];
-        type Row<'a> = (Vec<(&'a str, &'a str)>, bool, Vec<Step>);
-        let table: Vec<Row> = vec![
-            (full.to_vec(), false, all.to_vec()),
-            (full.to_vec(), true, all.to_vec()),
-            (full[..2].to_vec(), false, vec![EmailOtp, Captcha]),
-            (
-                vec![("email", "jane@example.com"), ("email_verified", "false")],
-                false,
-                vec![Captcha],
-            ),
-            (full[2..4].to_vec(), false, vec![SmsOtp, Captcha]),
-            (vec![("phone_number", "+15555550123")], false, vec![Captcha]),
-            (vec![], true, all.to_vec()),
-        ];
-        for (pairs, unknown, want) in table {
-            assert_eq!(
-                offer(&all, &attrs(&pairs), unknown),
-                want,
-                "{pairs:?} {unknown}"
-            );
-        }
-        // Nothing usable: every alternative, as for an unknown user.
-        assert_eq!(
-            offer(&[EmailOtp, SmsOtp], &attrs(&[]), false),
-            vec![EmailOtp, SmsOtp]
-        );
+        let all = [EmailOtp, SmsOtp, MagicLink, Passkey, Captcha];
+        assert_eq!(offer(&all), all.to_vec());
+        assert_eq!(offer(&[SmsOtp, EmailOtp]), vec![SmsOtp, EmailOtp]);
     }
 
     #[test]

@@ -340,21 +340,33 @@ where
 }
 
 /// Accepts `https://` anywhere and plain `http://` only on loopback, so a typo cannot send a
-/// secret in clear text across a network, while local tests and emulators still work.
-pub(crate) fn check_url(var: &'static str, url: &str) -> Result<(), ConfigError> {
-    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"];
-    let ok = url.starts_with("https://")
-        || loopback.iter().any(|p| {
-            url.strip_prefix(p)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
-        });
+/// secret in clear text across a network, while local tests and emulators still work. The URL
+/// is parsed and its host compared, so `http://localhost:80@attacker.example/` (a user name
+/// `localhost`, port `80`, at the attacker's host) is what it is: plain http off loopback.
+/// A URL with a user or password is refused in any case: no endpoint here takes one.
+pub(crate) fn check_url(var: &'static str, text: &str) -> Result<(), ConfigError> {
+    let ok = url::Url::parse(text).is_ok_and(|url| {
+        let loopback = match url.host() {
+            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        let scheme_ok = match url.scheme() {
+            "https" => url.host().is_some(),
+            "http" => loopback,
+            _ => false,
+        };
+        scheme_ok && url.username().is_empty() && url.password().is_none()
+    });
     if ok {
         Ok(())
     } else {
         Err(ConfigError::Invalid {
             var,
-            value: url.to_owned(),
-            why: "expected an https:// URL (plain http only on loopback)".into(),
+            value: text.to_owned(),
+            why: "expected an https:// URL (plain http only on loopback), with no user or password"
+                .into(),
         })
     }
 }
@@ -506,6 +518,33 @@ mod tests {
             let err = parse(vars).unwrap_err().to_string();
             assert!(err.contains(want), "{vars:?}: {err}");
             assert!(!err.contains("short-secret-value") && !err.contains("super-secret"));
+        }
+    }
+
+    #[test]
+    fn urls_are_parsed_not_matched_by_prefix() {
+        let table = [
+            ("https://example.com/verify", true),
+            ("https://example.com:8443/x?y=1", true),
+            ("http://127.0.0.1:8080/siteverify", true),
+            ("http://127.9.9.9/x", true),
+            ("http://localhost/x", true),
+            ("http://LOCALHOST:4600/", true),
+            ("http://[::1]:9000/", true),
+            ("http://example.com/verify", false),
+            ("http://localhost:80@attacker.example/x", false),
+            ("http://127.0.0.1@attacker.example/", false),
+            ("http://localhost.attacker.example/", false),
+            ("http://127.0.0.1.nip.io/", false),
+            ("https://user:pass@example.com/", false),
+            ("https://localhost:80@attacker.example/", false),
+            ("ftp://localhost/", false),
+            ("https://", false),
+            ("localhost/x", false),
+            ("", false),
+        ];
+        for (url, ok) in table {
+            assert_eq!(check_url("X", url).is_ok(), ok, "{url}");
         }
     }
 

@@ -80,13 +80,14 @@ pub struct Created {
 }
 
 /// Stable pseudo-random bytes for an unknown user's decoy, so its masked destination and
-/// account list stay the same across tries and cold starts.
+/// account list stay the same across tries and cold starts, and under any change of the
+/// name's case (the name as the pool compares it, [`crate::names::compared`]).
 pub(crate) fn decoy_seed(pool: &str, user: &str) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"custom-auth decoy v1\0");
     h.update(pool.as_bytes());
     h.update([0]);
-    h.update(user.as_bytes());
+    h.update(crate::names::compared(user).as_bytes());
     h.finalize().into()
 }
 
@@ -128,11 +129,7 @@ pub async fn create<S: CodeSender>(
             alternatives,
             attempt,
         } => {
-            let offered = choice::offer(
-                &alternatives,
-                &request.user_attributes,
-                request.user_not_found,
-            );
+            let offered = choice::offer(&alternatives);
             return Ok(choose_round(config, event, &offered, attempt));
         }
         Position::Chosen { offered } => {

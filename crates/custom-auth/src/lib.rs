@@ -18,6 +18,7 @@ pub mod flow;
 pub mod jwt;
 pub mod logging;
 pub mod magic;
+pub mod names;
 pub mod otp;
 pub mod passkey;
 pub mod ports;
@@ -28,6 +29,8 @@ pub mod verify;
 
 #[cfg(test)]
 mod cognito_model;
+#[cfg(test)]
+mod decoy_props;
 #[cfg(test)]
 mod flow_props;
 #[cfg(test)]

@@ -374,6 +374,19 @@ fn spent_key(state_key: &Secret, id: &str) -> String {
     )
 }
 
+/// A link's number, which the store keeps as the user's newest link: 64 bits of a keyed hash
+/// of its id (so the store holds nothing a link could be rebuilt from), never 0, which means
+/// "none". The id, not the issue time: two links may share a second.
+fn link_number(state_key: &Secret, id: &str) -> u64 {
+    let hash = hmac_sha256(
+        state_key.expose().as_bytes(),
+        &[b"magic link number\0", id.as_bytes()],
+    );
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hash[..8]);
+    u64::from_be_bytes(first).max(1)
+}
+
 fn random_id(rng: &mut impl CryptoRng) -> String {
     let mut bytes = [0u8; 16];
     rng.fill_bytes(&mut bytes);
@@ -414,8 +427,15 @@ pub(crate) async fn challenge<S: CodeSender>(
         (true, None) => "bad-url",
         (true, Some(url)) => {
             let key = user_key(&state.key, round.pool, user);
+            let id = random_id(rng);
             match store
-                .record_link(&key, now, &state.limits, settings.min_interval_seconds)
+                .record_link(
+                    &key,
+                    now,
+                    &state.limits,
+                    settings.min_interval_seconds,
+                    link_number(&state.key, &id),
+                )
                 .await
             {
                 Ok(SendGate::Allowed) => {
@@ -423,7 +443,7 @@ pub(crate) async fn challenge<S: CodeSender>(
                         pool: round.pool.to_owned(),
                         user: user.to_owned(),
                         url: url.clone(),
-                        id: random_id(rng),
+                        id,
                         issued_at: now,
                         expires_at: now.saturating_add(settings.ttl_seconds),
                     };
@@ -499,7 +519,7 @@ pub(crate) fn check_answer(
         key: spent_key(&state.key, &claims.id),
         expires_at: claims.expires_at,
         value: None,
-        newest_link: Some(claims.issued_at),
+        newest_link: Some(link_number(&state.key, &claims.id)),
         passkey: None,
     })
 }

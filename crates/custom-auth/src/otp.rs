@@ -64,8 +64,11 @@ pub fn verified(attributes: &HashMap<String, String>, name: &str) -> bool {
     attributes.get(name).is_some_and(|v| v == "true")
 }
 
+/// An unknown user's masked decoy address: the name's own mask when it is an address, or a
+/// stable made-up one. From the name as the pool compares it, so case changes nothing.
 fn decoy_email(user: &str, seed: &[u8; 32]) -> String {
-    if let Some(masked) = mask_email(user) {
+    let user = crate::names::compared(user);
+    if let Some(masked) = mask_email(&user) {
         return masked;
     }
     const DOMAINS: [&str; 5] = [
@@ -161,9 +164,8 @@ fn masked(step: Step, attrs: &HashMap<String, String>) -> Option<String> {
 }
 
 /// The address a code of `step` may go to: the user's e-mail address or phone number when it
-/// is well-formed and Cognito marks it verified. One rule for both the send and the offer of a
-/// choice ([`crate::choice::offer`]), so a choice never offers a channel that would not send.
-pub(crate) fn destination(step: Step, attrs: &HashMap<String, String>) -> Option<&str> {
+/// is well-formed and Cognito marks it verified.
+fn destination(step: Step, attrs: &HashMap<String, String>) -> Option<&str> {
     let (attribute, flag) = match step {
         Step::EmailOtp => ("email", "email_verified"),
         _ => ("phone_number", "phone_number_verified"),

@@ -177,7 +177,7 @@ pub(crate) fn keyed_hash(key: &[u8], domain: &str, parts: &[&str]) -> String {
 /// names are counted like real ones), prefixed `u#`. The user name is lower-cased first, as
 /// the template's pool compares names without case: `Jane` and `jane` are one user.
 pub fn user_key(key: &Secret, pool: &str, user: &str) -> String {
-    let user = user.to_lowercase();
+    let user = crate::names::compared(user);
     format!(
         "u#{}",
         keyed_hash(key.expose().as_bytes(), "user", &[pool, &user])
@@ -196,7 +196,7 @@ pub fn token_key(key: &Secret, issuer: &str, jti: &str) -> String {
 /// The store key of the account chosen in one sign-in: a keyed hash of the pool, the user
 /// name (lower-cased) and the sign-in id the client sent, prefixed `c#`.
 pub fn choice_key(key: &Secret, pool: &str, user: &str, sign_in_id: &str) -> String {
-    let user = user.to_lowercase();
+    let user = crate::names::compared(user);
     format!(
         "c#{}",
         keyed_hash(
@@ -219,8 +219,13 @@ pub struct UserRecord {
     pub fail_count: u32,
     /// When the lockout window ends.
     pub fail_window_end: u64,
-    /// When the user's newest magic link was issued (Unix seconds; 0: none).
+    /// When the user's newest magic link was issued (Unix seconds; 0: none): the least
+    /// interval between links counts from it.
     pub link_at: u64,
+    /// Which link is the user's newest ([`crate::magic`]'s number of its id; 0: none). Two
+    /// links issued in the same second (allowed with `MAGIC_LINK_MIN_INTERVAL_SECONDS=0`) have
+    /// one time but two numbers, so only the newer one signs in.
+    pub link_id: u64,
 }
 
 impl UserRecord {
@@ -304,8 +309,8 @@ pub struct OneTime {
     pub expires_at: u64,
     /// What the record holds, if anything.
     pub value: Option<String>,
-    /// For a magic link: its issue time, which must be the user's newest link's
-    /// ([`UserRecord::link_at`]), checked in the same atomic request ([`Admission::Replayed`]
+    /// For a magic link: its number, which must be the user's newest link's
+    /// ([`UserRecord::link_id`]), checked in the same atomic request ([`Admission::Replayed`]
     /// otherwise: a newer link replaced it).
     pub newest_link: Option<u64>,
     /// For a passkey: the credential's new counter and state, written in the same atomic
@@ -326,13 +331,15 @@ pub trait StateStore: Sync {
     ) -> impl Future<Output = Result<SendGate, DependencyError>> + Send;
 
     /// Counts one magic-link send for `user` at `now` if [`SendGate::decide_link`] allows it,
-    /// and makes `now` the user's newest link time, atomically.
+    /// and makes `now` the user's newest link time and `link` (the link's number, never 0) its
+    /// newest link, atomically.
     fn record_link(
         &self,
         user: &str,
         now: u64,
         limits: &Limits,
         min_interval: u64,
+        link: u64,
     ) -> impl Future<Output = Result<SendGate, DependencyError>> + Send;
 
     /// Counts one wrong answer of `user` at `now` (starting a lockout window if none runs).
@@ -380,6 +387,7 @@ impl StateStore for NoStore {
         _: &str,
         _: u64,
         _: &Limits,
+        _: u64,
         _: u64,
     ) -> Result<SendGate, DependencyError> {
         // (The configuration refuses magic links without a table; tests and benches that
@@ -479,6 +487,7 @@ impl StateStore for MemoryStore {
         now: u64,
         limits: &Limits,
         min_interval: u64,
+        link: u64,
     ) -> Result<SendGate, DependencyError> {
         self.check()?;
         let mut users = self.users.lock().map_err(|_| DependencyError::Failed)?;
@@ -487,6 +496,7 @@ impl StateStore for MemoryStore {
         if gate == SendGate::Allowed {
             count_send(record, now, limits);
             record.link_at = now;
+            record.link_id = link;
         }
         Ok(gate)
     }
@@ -523,7 +533,10 @@ impl StateStore for MemoryStore {
             return Ok(Admission::Locked);
         }
         if let Some(record) = record {
-            if record.newest_link.is_some_and(|at| at != before.link_at) {
+            if record
+                .newest_link
+                .is_some_and(|link| link != before.link_id)
+            {
                 return Ok(Admission::Replayed);
             }
             let mut records = self.records.lock().map_err(|_| DependencyError::Failed)?;
@@ -724,41 +737,48 @@ pub mod conformance {
     async fn check_links(store: &impl StateStore, prefix: &str, t0: u64) {
         let user = format!("u#{prefix}-links");
         let user = user.as_str();
-        let link = |at: u64| async move { store.record_link(user, at, &LIMITS, 60).await };
-        let spend = |id: u32, issued: u64, now: u64| async move {
+        // Link `n` is issued at `at`; its number is `n`.
+        let link =
+            |at: u64, n: u64| async move { store.record_link(user, at, &LIMITS, 60, n).await };
+        let spend = |key: u32, n: u64, issued: u64, now: u64| async move {
             let record = OneTime {
-                key: format!("l#{prefix}-{id}"),
+                key: format!("l#{prefix}-{key}"),
                 expires_at: issued + 900,
                 value: None,
-                newest_link: Some(issued),
+                newest_link: Some(n),
                 passkey: None,
             };
             store.admit(user, Some(&record), now, &LIMITS).await
         };
         assert_eq!(
-            spend(0, t0, t0).await,
+            spend(0, 1, t0, t0).await,
             Ok(Admission::Replayed),
             "no link yet"
         );
-        assert_eq!(link(t0).await, Ok(SendGate::Allowed));
+        assert_eq!(link(t0, 1).await, Ok(SendGate::Allowed));
         assert_eq!(
-            link(t0 + 59).await,
+            link(t0 + 59, 2).await,
             Ok(SendGate::TooSoon),
             "within the interval"
         );
-        assert_eq!(spend(1, t0, t0 + 1).await, Ok(Admission::Admitted));
         assert_eq!(
-            spend(1, t0, t0 + 2).await,
+            spend(2, 2, t0 + 59, t0 + 59).await,
+            Ok(Admission::Replayed),
+            "a link refused as too soon never becomes the newest"
+        );
+        assert_eq!(spend(1, 1, t0, t0 + 1).await, Ok(Admission::Admitted));
+        assert_eq!(
+            spend(1, 1, t0, t0 + 2).await,
             Ok(Admission::Replayed),
             "used once"
         );
         assert_eq!(
-            link(t0 + 60).await,
+            link(t0 + 60, 3).await,
             Ok(SendGate::Allowed),
             "the interval passed"
         );
         assert_eq!(
-            spend(2, t0, t0 + 61).await,
+            spend(4, 1, t0, t0 + 61).await,
             Ok(Admission::Replayed),
             "an older link, never used, after a newer one"
         );
@@ -768,7 +788,7 @@ pub mod conformance {
             "a code after two links is the third send"
         );
         assert_eq!(
-            link(t0 + 99).await,
+            link(t0 + 99, 5).await,
             Ok(SendGate::OverLimit),
             "links count as sends: a fourth is over the limit"
         );
@@ -779,20 +799,43 @@ pub mod conformance {
                 .expect("failure");
         }
         assert_eq!(
-            spend(3, t0 + 60, t0 + 130).await,
+            spend(3, 3, t0 + 60, t0 + 130).await,
             Ok(Admission::Locked),
             "locked"
         );
         assert_eq!(
-            link(t0 + 200).await,
+            link(t0 + 200, 6).await,
             Ok(SendGate::Locked),
             "no link while locked"
         );
         assert_eq!(
-            spend(3, t0 + 60, t0 + 330).await,
+            spend(3, 3, t0 + 60, t0 + 330).await,
             Ok(Admission::Admitted),
             "the newest link, once the lock ended"
         );
+
+        // Without a least interval, two links in one second: only the second signs in.
+        let other = format!("u#{prefix}-same-second");
+        let other = other.as_str();
+        let quick = |n: u64| async move { store.record_link(other, t0, &LIMITS, 0, n).await };
+        let spend_quick = |n: u64| async move {
+            let record = OneTime {
+                key: format!("l#{prefix}-quick-{n}"),
+                expires_at: t0 + 900,
+                value: None,
+                newest_link: Some(n),
+                passkey: None,
+            };
+            store.admit(other, Some(&record), t0 + 1, &LIMITS).await
+        };
+        assert_eq!(quick(11).await, Ok(SendGate::Allowed));
+        assert_eq!(quick(12).await, Ok(SendGate::Allowed));
+        assert_eq!(
+            spend_quick(11).await,
+            Ok(Admission::Replayed),
+            "the first of two links issued in one second"
+        );
+        assert_eq!(spend_quick(12).await, Ok(Admission::Admitted));
     }
 
     /// `attempts` sends for one user at one instant, all at once: exactly `LIMITS.send_limit`

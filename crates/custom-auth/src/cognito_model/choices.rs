@@ -52,35 +52,62 @@ fn a_choice_inside_a_longer_flow() {
 }
 
 #[test]
-fn alternatives_the_user_cannot_use_are_left_out_except_for_unknown_users() {
-    let mut cognito = Cognito::new(config("email-otp|sms-otp"));
-    cognito
-        .attributes
-        .insert("phone_number_verified".into(), "false".into());
-    assert_eq!(block_on(cognito.sign_in(None, right)), End::Tokens);
-    assert_eq!(cognito.shown[0][public::OPTIONS], r#"["email-otp"]"#);
-
-    // Picking the one left out is a wrong answer, every time.
-    let mut cognito = Cognito::new(config("email-otp|sms-otp"));
-    cognito
-        .attributes
+fn every_name_is_offered_every_alternative_and_an_unusable_pick_runs_a_decoy() {
+    // Jane has no verified phone number, and no passkey: she is offered everything all the
+    // same, exactly as an unknown name is, so the list says nothing about who exists or what
+    // they have.
+    let flow = "email-otp|sms-otp|passkey";
+    let settings = [
+        ("AUTH_STATE_TABLE", "auth-state"),
+        ("AUTH_STATE_KEY", "model-state-key-0123456789abcdef0123"),
+        ("PASSKEY_RP_ID", "example.com"),
+        ("PASSKEY_ORIGINS", "https://example.com"),
+    ];
+    let all = r#"["email-otp","sms-otp","passkey"]"#;
+    let mut jane = Cognito::new(config_with(flow, &settings));
+    jane.attributes
         .insert("phone_number_verified".into(), "false".into());
     assert_eq!(
-        block_on(cognito.sign_in(None, picking("sms-otp"))),
+        block_on(jane.sign_in(None, picking("email-otp"))),
+        End::Tokens
+    );
+    assert_eq!(jane.shown[0][public::OPTIONS], all);
+
+    // Picking the phone she cannot use: the SMS round runs as a decoy, with the masked number
+    // shown and no message sent, and no answer passes.
+    for pick in ["sms-otp", "passkey"] {
+        let mut jane = Cognito::new(config_with(flow, &settings));
+        jane.attributes
+            .insert("phone_number_verified".into(), "false".into());
+        let mut pick_then_try = picking(pick);
+        let answer = move |p: &Prompt<'_>| match p.public[public::CHALLENGE].as_str() {
+            // She holds no passkey: whatever she answers is not an assertion of one.
+            "PASSKEY" => Value::String("{}".into()),
+            _ => pick_then_try(p),
+        };
+        assert_eq!(block_on(jane.sign_in(None, answer)), End::Failed);
+        assert_eq!(jane.shown[0][public::OPTIONS], all, "{pick}");
+        assert_eq!(jane.sender.count(), 0, "{pick}");
+        assert_eq!(
+            jane.shown.len(),
+            4,
+            "{pick}: CHOOSE, then every attempt of the branch"
+        );
+    }
+
+    // Unknown users: the same list, the same every time; the branch runs as a decoy.
+    let mut ghost = Cognito::new(config_with(flow, &settings)).unknown_user();
+    assert_eq!(
+        block_on(ghost.sign_in(None, picking("sms-otp"))),
         End::Failed
     );
-    assert_eq!(challenges(&cognito), ["CHOOSE"; 3]);
-
-    // Unknown users: the whole list, the same every time; the branch runs as a decoy.
-    let mut ghost = Cognito::new(config("email-otp|sms-otp")).unknown_user();
-    assert_eq!(block_on(ghost.sign_in(None, right)), End::Failed);
-    assert_eq!(block_on(ghost.sign_in(None, right)), End::Failed);
+    assert_eq!(
+        block_on(ghost.sign_in(None, picking("sms-otp"))),
+        End::Failed
+    );
     let one = ["CHOOSE", "SMS_OTP", "SMS_OTP", "SMS_OTP"];
     assert_eq!(challenges(&ghost), [one, one].concat());
-    assert_eq!(
-        ghost.shown[0][public::OPTIONS],
-        r#"["email-otp","sms-otp"]"#
-    );
+    assert_eq!(ghost.shown[0][public::OPTIONS], all);
     assert_eq!(ghost.sender.count(), 0);
 }
 

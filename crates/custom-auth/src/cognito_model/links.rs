@@ -294,3 +294,45 @@ fn a_kms_proof_without_the_rounds_own_key_is_refused() {
         );
     }
 }
+
+#[test]
+fn of_two_links_issued_in_one_second_only_the_newer_signs_in() {
+    // MAGIC_LINK_MIN_INTERVAL_SECONDS=0 is allowed: two requests in one second send two links
+    // with one issue time. The store names the newest link by its id, not its second.
+    let config = config_with(
+        "magic-link",
+        &[
+            ("AUTH_STATE_TABLE", "auth-state"),
+            ("AUTH_STATE_KEY", "model-state-key-0123456789abcdef0123"),
+            ("MAGIC_LINK_MIN_INTERVAL_SECONDS", "0"),
+        ],
+    );
+    let mut cognito = Cognito::new(config);
+    cognito.config.state.as_mut().unwrap().limits.lockout_after = 100;
+    block_on(cognito.sign_in(None, requesting));
+    assert!(
+        cognito.sender.count() >= 2,
+        "every request in the second sent a link"
+    );
+    let sent: Vec<String> = {
+        let all = cognito.sender.sent.lock().unwrap();
+        all.iter()
+            .map(|(_, _, body)| {
+                let link = body
+                    .split_whitespace()
+                    .find(|w| w.contains("#magic-link="))
+                    .unwrap();
+                link.split_once("#magic-link=").unwrap().1.to_owned()
+            })
+            .collect()
+    };
+    let (older, newer) = (sent[sent.len() - 2].clone(), sent[sent.len() - 1].clone());
+    assert_eq!(
+        block_on(cognito.sign_in(None, redeeming(older))),
+        End::Failed
+    );
+    assert_eq!(
+        block_on(cognito.sign_in(None, redeeming(newer))),
+        End::Tokens
+    );
+}

@@ -98,19 +98,20 @@ impl From<RegistrationError> for ApiResponse {
     }
 }
 
-/// The caller the claims name: an access token's `username`, in the pool its `iss` ends
-/// with. `None` for anything else (no claims, an ID token, no name).
+/// The caller the claims name: an access token's `username` and `sub`, in the pool its `iss`
+/// ends with. `None` for anything else (no claims, an ID token, no name, no `sub`).
 pub fn caller(claims: &HashMap<String, String>) -> Option<Caller<'_>> {
     if claims.get("token_use").map(String::as_str) != Some("access") {
         return None;
     }
     let user = claims.get("username").filter(|u| !u.is_empty())?;
+    let sub = claims.get("sub").filter(|s| !s.is_empty())?;
     let pool = claims
         .get("iss")?
         .rsplit('/')
         .next()
         .filter(|p| !p.is_empty() && p.contains('_'))?;
-    Some(Caller { pool, user })
+    Some(Caller { pool, user, sub })
 }
 
 /// Answers `request` at `now`.

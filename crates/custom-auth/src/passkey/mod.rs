@@ -192,29 +192,29 @@ fn algorithms() -> CoseAlgorithmIdentifiers {
     CoseAlgorithmIdentifiers::ALL.remove(CoseAlgorithmIdentifier::Es384)
 }
 
-/// The store key of a user's passkeys: a keyed hash of pool and user name (lower-cased, as the
-/// pool compares names), prefixed `p#`. Apart from the user's limits record (`u#`), whose
-/// items expire, so credentials never do.
-pub fn owner_key(key: &Secret, pool: &str, user: &str) -> String {
-    let user = user.to_lowercase();
+/// The store key of a person's passkeys: a keyed hash of pool and the user's `sub`, prefixed
+/// `p#`. By `sub`, not by name: a name can be deleted and later given to someone else, who
+/// must not inherit the passkeys of the one before (`sub` is never reused). Apart from the
+/// user's limits record (`u#`), whose items expire, so credentials never do.
+pub fn owner_key(key: &Secret, pool: &str, sub: &str) -> String {
     format!(
         "p#{}",
-        keyed_hash(key.expose().as_bytes(), "passkeys", &[pool, &user])
+        keyed_hash(key.expose().as_bytes(), "passkeys", &[pool, sub])
     )
 }
 
-/// The WebAuthn user handle of a user: 32 bytes of a keyed hash of pool and user name. The
-/// authenticator keeps it and returns it on sign-in; it is neither the name nor the e-mail
-/// address, and tells nothing without the key.
-pub fn user_handle(key: &Secret, pool: &str, user: &str) -> [u8; USER_HANDLE_BYTES] {
-    let user = user.to_lowercase();
+/// The WebAuthn user handle of a person: 32 bytes of a keyed hash of pool and `sub` (see
+/// [`owner_key`] for why not the name). The authenticator keeps it and returns it on sign-in;
+/// it is neither the name, nor the `sub`, nor the e-mail address, and tells nothing without
+/// the key.
+pub fn user_handle(key: &Secret, pool: &str, sub: &str) -> [u8; USER_HANDLE_BYTES] {
     hmac_sha256(
         key.expose().as_bytes(),
         &[
             b"passkey user handle\0",
             pool.as_bytes(),
             b"\0",
-            user.as_bytes(),
+            sub.as_bytes(),
         ],
     )
 }

@@ -62,14 +62,16 @@ impl From<DependencyError> for RegistrationError {
     }
 }
 
-/// Who calls the API: the pool, and the user name from the access token the API's JWT
-/// authorizer checked. Every call acts on this user's own passkeys only.
+/// Who calls the API: the pool, and the user from the access token the API's JWT authorizer
+/// checked. Every call acts on this person's own passkeys only, found by `sub`.
 #[derive(Clone, Copy, Debug)]
 pub struct Caller<'a> {
     /// The user pool id.
     pub pool: &'a str,
-    /// The user name (`username` claim).
+    /// The user name (`username` claim): the name the authenticator shows beside the passkey.
     pub user: &'a str,
+    /// The user's `sub` (`sub` claim): what the passkeys and the user handle are keyed by.
+    pub sub: &'a str,
 }
 
 /// A passkey as the API lists it: nothing secret, nothing the authenticator could be
@@ -108,7 +110,7 @@ pub async fn start(
     caller: Caller<'_>,
     now: u64,
 ) -> Result<serde_json::Value, RegistrationError> {
-    let owner = owner_key(key, caller.pool, caller.user);
+    let owner = owner_key(key, caller.pool, caller.sub);
     let existing = store.passkeys(&owner).await?;
     if existing.len() >= MAX_PASSKEYS {
         return Err(RegistrationError::TooMany);
@@ -133,7 +135,7 @@ fn creation_options(
 ) -> Result<(String, serde_json::Value), RegistrationError> {
     let rp = settings.rp().ok_or(RegistrationError::BadRequest)?;
     let handle: UserHandle<USER_HANDLE_BYTES> =
-        UserHandle::from(user_handle(key, caller.pool, caller.user));
+        UserHandle::from(user_handle(key, caller.pool, caller.sub));
     // The name the authenticator shows beside the passkey: the user's own sign-in name.
     let name = Username::try_from(caller.user).map_err(|_| RegistrationError::BadRequest)?;
     let display = Nickname::try_from(caller.user).ok();
@@ -194,7 +196,7 @@ pub async fn finish(
     let request: FinishRequest =
         serde_json::from_slice(body).map_err(|_| RegistrationError::BadRequest)?;
     let name = friendly_name(request.name.as_deref())?;
-    let owner = owner_key(key, caller.pool, caller.user);
+    let owner = owner_key(key, caller.pool, caller.sub);
     let state = store
         .take_registration(&owner, now)
         .await?
@@ -241,7 +243,7 @@ pub(crate) fn check_registration(
         .verify(&rp, &response, &options)
         .map_err(|_| RegistrationError::Refused)?;
     // The state was this user's (the store keyed it so); the handle in it must say so too.
-    let expected = user_handle(key, caller.pool, caller.user);
+    let expected = user_handle(key, caller.pool, caller.sub);
     if registered.user_id().as_ref() != expected.as_slice() {
         return Err(RegistrationError::Refused);
     }
@@ -262,16 +264,50 @@ pub(crate) fn check_registration(
 }
 
 /// The name a passkey gets: the user's, trimmed, or "Passkey"; at most [`MAX_NAME_CHARS`]
-/// characters and no control characters (it is shown back in a page).
-fn friendly_name(name: Option<&str>) -> Result<String, RegistrationError> {
+/// characters, none of them a control character or an invisible one ([`invisible`]): the name
+/// is shown back in a list and in a notice e-mail, where a right-to-left override could make
+/// "Work laptop" read as something else.
+pub(crate) fn friendly_name(name: Option<&str>) -> Result<String, RegistrationError> {
     let name = name
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .unwrap_or("Passkey");
-    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(|c| c.is_control() || invisible(c))
+    {
         return Err(RegistrationError::BadRequest);
     }
     Ok(name.to_owned())
+}
+
+/// Whether `c` is in Unicode's general category Cf (format: zero-width characters, direction
+/// marks, embeddings, overrides and isolates, the byte-order mark, tag characters), Zl (line
+/// separator) or Zp (paragraph separator), as of Unicode 16. The standard library knows no
+/// general categories, and these ranges are all there is of the three.
+fn invisible(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x2028..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
 }
 
 /// `DynamicState`'s encoding (it cannot fail).
@@ -293,7 +329,7 @@ pub async fn list(
     store: &impl PasskeyStore,
     caller: Caller<'_>,
 ) -> Result<Vec<Listed>, RegistrationError> {
-    let owner = owner_key(key, caller.pool, caller.user);
+    let owner = owner_key(key, caller.pool, caller.sub);
     Ok(store
         .passkeys(&owner)
         .await?
@@ -313,7 +349,7 @@ pub async fn delete(
     let id = unb64(id)
         .filter(|i| !i.is_empty() && i.len() <= 1023)
         .ok_or(RegistrationError::NotFound)?;
-    let owner = owner_key(key, caller.pool, caller.user);
+    let owner = owner_key(key, caller.pool, caller.sub);
     if store.remove_passkey(&owner, &id).await? {
         Ok(())
     } else {

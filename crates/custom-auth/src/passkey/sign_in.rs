@@ -77,10 +77,16 @@ pub(crate) async fn challenge(
         return Err(AuthError::Misconfigured);
     };
     let rp = settings.rp().ok_or(AuthError::Misconfigured)?;
-    // Asked for unknown names too, so that both paths take one store request.
-    let owner = owner_key(&state.key, round.pool, round.user);
+    // The person's passkeys, by `sub`. Asked for unknown names too (with no `sub`: a key no
+    // passkey is ever stored under), so that both paths take one store request.
+    let sub = round
+        .request
+        .user_attributes
+        .get("sub")
+        .map_or("", String::as_str);
+    let owner = owner_key(&state.key, round.pool, sub);
     let mut passkeys = store.passkeys(&owner).await.map_err(AuthError::State)?;
-    if round.unknown() {
+    if round.unknown() || sub.is_empty() {
         passkeys.clear();
     }
     let offered: Vec<(Vec<u8>, AuthTransports)> = if passkeys.is_empty() {
@@ -141,7 +147,7 @@ pub(crate) async fn challenge(
 /// bytes (a platform authenticator's length) of a keyed hash of pool and name, so the list is
 /// the same at every try and nobody without the key can tell it from a real one.
 fn decoy_ids(key: &crate::config::Secret, pool: &str, user: &str) -> Vec<Vec<u8>> {
-    let user = user.to_lowercase();
+    let user = crate::names::compared(user);
     let id = |n: u8| {
         hmac_sha256(
             key.expose().as_bytes(),
@@ -182,7 +188,11 @@ pub(crate) fn check(
     let params = &event.request.private_challenge_parameters;
     let header = &event.cognito_event_user_pools_header;
     let pool = header.user_pool_id.as_deref().unwrap_or_default();
-    let user = header.user_name.as_deref().unwrap_or_default();
+    let sub = event
+        .request
+        .user_attributes
+        .get("sub")
+        .map_or("", String::as_str);
     let server = params
         .get(private::STATE)
         .and_then(|s| unb64(s))
@@ -206,7 +216,7 @@ pub(crate) fn check(
     if !bool::from(sent.0.to_le_bytes().ct_eq(challenge.as_slice())) {
         return Err(Wrong::Passkey(PasskeyRejection::Challenge));
     }
-    if event.request.user_not_found {
+    if event.request.user_not_found || sub.is_empty() {
         return Err(Wrong::Decoy);
     }
     let id = response.raw_id().as_ref().to_vec();
@@ -224,7 +234,7 @@ pub(crate) fn check(
     let server = NonDiscoverableAuthenticationServerState::decode(server.as_slice())
         .map_err(|_| Wrong::MissingParameters)?;
     let handle: UserHandle<USER_HANDLE_BYTES> =
-        UserHandle::from(user_handle(&state.key, pool, user));
+        UserHandle::from(user_handle(&state.key, pool, sub));
     let cred_id = CredentialId::decode(id.as_slice()).map_err(|_| Wrong::MissingParameters)?;
     let mut credential = AuthenticatedCredential::new(cred_id, &handle, static_state, dynamic)
         .map_err(|_| Wrong::MissingParameters)?;
@@ -240,7 +250,7 @@ pub(crate) fn check(
         .map_err(|_| Wrong::Passkey(PasskeyRejection::Ceremony))?;
     let after = credential.dynamic_state();
     let used = PasskeyUse {
-        owner: owner_key(&state.key, pool, user),
+        owner: owner_key(&state.key, pool, sub),
         id,
         sign_count: after.sign_count,
         dynamic: encode_dynamic(after),

@@ -7,10 +7,12 @@ use crate::passkey::api::{ApiRequest, ApiResponse, handle};
 
 type Claims = HashMap<String, String>;
 
+/// An access token's claims for `user`, whose `sub` is the name too (as in the fixtures).
 fn claims(user: &str, token_use: &str) -> Claims {
     HashMap::from([
         ("token_use".into(), token_use.into()),
         ("username".into(), user.into()),
+        ("sub".into(), user.into()),
         (
             "iss".into(),
             "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Fixtures".into(),

@@ -88,10 +88,11 @@ pub(super) fn settings() -> PasskeySettings {
     config("required").passkey.unwrap()
 }
 
+/// The fixture's pool and its user's `sub` (what passkeys are keyed by).
 pub(super) fn caller(f: &Value) -> (String, String) {
     (
         f["pool"].as_str().unwrap().to_owned(),
-        f["user"].as_str().unwrap().to_owned(),
+        f["sub"].as_str().unwrap().to_owned(),
     )
 }
 
@@ -115,7 +116,8 @@ pub(super) fn register(
     let (pool, owner) = caller(f);
     let caller = Caller {
         pool: &pool,
-        user: user.unwrap_or(&owner),
+        user: f["user"].as_str().unwrap(),
+        sub: user.unwrap_or(&owner),
     };
     check_registration(settings, &key(), caller, state, credential, now())
 }
@@ -199,24 +201,28 @@ fn settings_are_read_and_checked() {
 }
 
 #[test]
-fn user_handles_and_keys_hide_the_name() {
-    let handle = user_handle(&key(), "pool", "Jane");
-    assert_eq!(
+fn user_handles_and_keys_are_the_persons_and_hide_who_it_is() {
+    let sub = "7d3f0c1e-0000-4000-8000-000000000001";
+    let handle = user_handle(&key(), "pool", sub);
+    assert_ne!(
         handle,
-        user_handle(&key(), "pool", "jane"),
-        "names compare without case"
+        user_handle(&key(), "pool", "7d3f0c1e-0000-4000-8000-000000000002")
     );
-    assert_ne!(handle, user_handle(&key(), "pool", "ann"));
+    assert_ne!(handle, user_handle(&key(), "other-pool", sub));
     assert_ne!(
         handle,
         user_handle(
             &Secret::new("another-key-0123456789abcdef0123456789"),
             "pool",
-            "jane"
+            sub
         )
     );
-    let owner = owner_key(&key(), "pool", "jane");
-    assert!(owner.starts_with("p#") && !owner.contains("jane"));
+    let owner = owner_key(&key(), "pool", sub);
+    assert!(owner.starts_with("p#") && !owner.contains(sub));
+    assert_ne!(
+        owner,
+        owner_key(&key(), "pool", "7d3f0c1e-0000-4000-8000-000000000002")
+    );
 }
 
 mod api;

@@ -262,3 +262,36 @@ fn registration_requires_user_presence() {
         Err(RegistrationError::Refused)
     );
 }
+
+#[test]
+fn passkey_names_refuse_control_and_invisible_characters() {
+    use crate::passkey::register::friendly_name;
+    let table: &[(Option<&str>, Option<&str>)] = &[
+        (None, Some("Passkey")),
+        (Some("   "), Some("Passkey")),
+        (Some(" Work laptop "), Some("Work laptop")),
+        (Some("Téléphone d'Élodie"), Some("Téléphone d'Élodie")),
+        (Some("ノートパソコン"), Some("ノートパソコン")),
+        (Some("a\u{7}b"), None),
+        (Some("a\nb"), None),
+        // Right-to-left override: "Work \u{202E}potpal" reads as "Work laptop".
+        (Some("Work \u{202E}potpal"), None),
+        (Some("Work\u{2066}laptop"), None),
+        (Some("Work\u{200B}laptop"), None),
+        (Some("Work\u{200F}laptop"), None),
+        (Some("Work\u{FEFF}laptop"), None),
+        (Some("Work\u{00AD}laptop"), None),
+        (Some("Work\u{2028}laptop"), None),
+        (Some("Work\u{2029}laptop"), None),
+        (Some("Work\u{E0041}laptop"), None),
+    ];
+    for (name, want) in table {
+        let got = friendly_name(*name);
+        match want {
+            Some(want) => assert_eq!(got.as_deref(), Ok(*want), "{name:?}"),
+            None => assert_eq!(got, Err(RegistrationError::BadRequest), "{name:?}"),
+        }
+    }
+    let long = "x".repeat(crate::passkey::register::MAX_NAME_CHARS + 1);
+    assert!(friendly_name(Some(&long)).is_err());
+}

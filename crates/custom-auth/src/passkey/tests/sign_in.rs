@@ -16,12 +16,16 @@ fn verify_event(
     f: &Value,
     private: &Value,
     answer: &Value,
-    user: Option<&str>,
+    sub: Option<&str>,
 ) -> VerifyAuthChallengeEvent {
     let (pool, owner) = caller(f);
     let mut event: VerifyAuthChallengeEvent = fixture("verify/email-otp-correct.json");
     event.cognito_event_user_pools_header.user_pool_id = Some(pool);
-    event.cognito_event_user_pools_header.user_name = Some(user.unwrap_or(&owner).to_owned());
+    event.cognito_event_user_pools_header.user_name = Some(f["user"].as_str().unwrap().into());
+    event
+        .request
+        .user_attributes
+        .insert("sub".into(), sub.unwrap_or(&owner).to_owned());
     event.request.private_challenge_parameters = serde_json::from_value(private.clone()).unwrap();
     event.request.challenge_answer = Some(json!(answer.to_string()));
     event
@@ -362,12 +366,19 @@ fn counters_must_grow_unless_the_authenticator_keeps_none() {
     }
 }
 
+/// A Create event of `user`, whose `sub` is `user` too (as in the fixtures), or of an unknown
+/// name (no attributes).
 fn create_event(user: &str, unknown: bool) -> CreateAuthChallengeEvent {
+    let attributes = if unknown {
+        json!({})
+    } else {
+        json!({"sub": user})
+    };
     serde_json::from_value(json!({
         "version": "1", "region": "us-east-1", "userPoolId": "us-east-1_Fixtures", "userName": user,
         "triggerSource": "CreateAuthChallenge_Authentication",
         "callerContext": {"awsSdkVersion": "aws-sdk-rust", "clientId": "fixtureclient"},
-        "request": {"userAttributes": {}, "challengeName": "CUSTOM_CHALLENGE",
+        "request": {"userAttributes": attributes, "challengeName": "CUSTOM_CHALLENGE",
                     "session": [], "userNotFound": unknown},
         "response": {}
     }))
@@ -464,4 +475,64 @@ async fn create_offers_the_users_passkeys_and_stable_decoys_otherwise() {
         counts.insert(offered(&store, &format!("user{n}"), true).await.1.len());
     }
     assert_eq!(counts.len(), 2, "{counts:?}");
+}
+
+#[tokio::test]
+async fn a_new_user_under_an_old_name_inherits_no_passkey() {
+    // Jane (`sub` "jane" in the fixtures) registered a passkey. An administrator deletes her,
+    // and later creates a different person under the name `jane`: a new `sub`.
+    let f = load("es256");
+    let store = MemoryStore::default();
+    let passkey = StoredPasskey {
+        id: unb64(f["passkey"]["id"].as_str().unwrap()).unwrap(),
+        public_key: unb64(f["passkey"]["publicKey"].as_str().unwrap()).unwrap(),
+        dynamic: unb64(f["passkey"]["dynamic"].as_str().unwrap()).unwrap(),
+        sign_count: 1,
+        transports: vec![4],
+        name: "Old Jane's laptop".into(),
+        created_at: 1,
+        last_used_at: None,
+    };
+    let (pool, old_sub) = caller(&f);
+    store
+        .add_passkey(&owner_key(&key(), &pool, &old_sub), &passkey, MAX_PASSKEYS)
+        .await
+        .unwrap();
+    let new_sub = "0b9e6a52-7c1d-4f3e-9a2b-5d4c3b2a1f00";
+
+    // Not offered: the new Jane's round is a decoy, without the old credential.
+    let mut event = create_event("jane", false);
+    event
+        .request
+        .user_attributes
+        .insert("sub".into(), new_sub.into());
+    let created = crate::create(
+        &config("required"),
+        &mut event,
+        &crate::testing::fakes::Sender::default(),
+        &store,
+        &mut rand::rng(),
+        now(),
+    )
+    .await
+    .unwrap();
+    assert!(created.decoy);
+    let options = &event.response.public_challenge_parameters["options"];
+    assert!(!options.contains(f["passkey"]["id"].as_str().unwrap()));
+    assert_eq!(
+        event.response.private_challenge_parameters[private::PASSKEYS],
+        "[]"
+    );
+
+    // Not accepted: even over a round that offered it, the old authenticator answers with the
+    // old person's user handle, which is not the new one's.
+    let answer = &f["signIn"]["answer"];
+    let event = verify_event(&f, &round(&f), answer, Some(new_sub));
+    assert_eq!(
+        check(&config("required"), &event, &answer.to_string(), now()).map(|_| ()),
+        Err(Wrong::Passkey(PasskeyRejection::Ceremony))
+    );
+    // The old Jane's would have passed.
+    let event = verify_event(&f, &round(&f), answer, None);
+    assert!(check(&config("required"), &event, &answer.to_string(), now()).is_ok());
 }
