@@ -83,7 +83,24 @@ enum Outcome {
     Payload(Value),
 }
 
+/// `file`, or, when it holds the placeholder `{auth_time}` (a passkey API event whose sign-in
+/// must be fresh when it is sent), a copy in `target/hostile/` with the time of now in it.
+fn with_fresh_sign_in(file: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    if !text.contains("{auth_time}") {
+        return file.to_path_buf();
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let copy = target_dir().join("hostile").join("fresh.json");
+    std::fs::write(&copy, text.replace("{auth_time}", &now.to_string())).expect("fresh copy");
+    copy
+}
+
 fn invoke(port: u16, function: &str, file: &Path) -> Outcome {
+    let file = &with_fresh_sign_in(file);
     let out = Command::new(cargo_lambda())
         .args(["lambda", "invoke", function, "--output-format", "json"])
         .args(["--invoke-address", "127.0.0.1", "--invoke-port"])
@@ -218,6 +235,15 @@ async fn hostile_events_fail_closed_and_every_function_keeps_serving() {
         (
             "/v2/email/outbound-emails",
             json(r#"{"MessageId":"hostile-1"}"#.into()),
+        ),
+        // Cognito's GetUser (the passkey API asks whether a token is live): it is.
+        (
+            "/cognito",
+            Behaviour::Respond(
+                200,
+                "application/x-amz-json-1.1",
+                r#"{"Username":"jane","UserAttributes":[]}"#.into(),
+            ),
         ),
         // DynamoDB (POST /): every write goes through, every read finds nothing.
         (

@@ -222,7 +222,8 @@ impl SignIn {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if let Some(p) = password {
-            cmd.args(["--password", p]);
+            // As README says to: from the environment, never on the command line.
+            cmd.arg("--with-password").env("COGNITO_SIGNIN_PASSWORD", p);
         }
         for a in answers {
             cmd.args(["--answer", a]);
@@ -403,6 +404,8 @@ fn sign_in_through_the_local_aws() {
             "PasskeyRpId=localhost",
             &passkey_origin,
             "PasskeyTimeoutSeconds=60",
+            // The browser test waits a sign-in out to see the page ask for a fresh one.
+            "PasskeyRegistrationMaxAgeSeconds=10",
         ],
     );
 

@@ -51,6 +51,8 @@ ENV = {
     "CAPTCHA_VERIFY_URL": "{deps}/siteverify",
     "SIGNED_TOKEN_JWKS_URL": "{deps}/jwks",
     "AWS_ENDPOINT_URL": "{deps}",
+    # The passkey API asks the pool (GetUser) whether a token is live: the fake says it is.
+    "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER": "{deps}/cognito",
     "AWS_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "AKIDHOSTILETEST",
     "AWS_SECRET_ACCESS_KEY": "hostile-aws-secret-value",
@@ -738,14 +740,21 @@ case("verify", "passkey-wrong-client", verify_event(copy.deepcopy(PASSKEY["signI
 API_ISS = f"https://cognito-idp.us-east-1.amazonaws.com/{POOL}"
 
 
-def api_event(method, path, body=None, claims=None, base64_body=False):
+# A sign-in that is fresh when the event is sent: the test writes the time of sending here.
+FRESH = "{auth_time}"
+
+
+def api_event(method, path, body=None, claims=None, base64_body=False, token="hostile-access-token"):
     """An HTTP API (payload 2.0) event as API Gateway sends it after the JWT authorizer."""
+    headers = {"content-type": "application/json"}
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
     event = {
         "version": "2.0",
         "routeKey": f"{method} {path}",
         "rawPath": path,
         "rawQueryString": "",
-        "headers": {"content-type": "application/json"},
+        "headers": headers,
         "requestContext": {
             "accountId": "123456789012", "apiId": "hostile1", "domainName": "hostile1.execute-api.local",
             "domainPrefix": "hostile1", "requestId": "hostile-request", "routeKey": f"{method} {path}",
@@ -758,7 +767,7 @@ def api_event(method, path, body=None, claims=None, base64_body=False):
     if claims is not False:
         event["requestContext"]["authorizer"] = {"jwt": {"claims": claims or {
             "token_use": "access", "username": "jane", "iss": API_ISS, "client_id": "4k1s7exampleclientid0123",
-            "sub": SUB}, "scopes": None}}
+            "sub": SUB, "auth_time": FRESH}, "scopes": None}}
     if body is not None:
         event["body"] = body
     return event
@@ -792,6 +801,25 @@ api_case("finish-control-name", api_event("POST", "/passkeys", json.dumps({"cred
 api_case("finish-nothing-pending", api_event("POST", "/passkeys", json.dumps(
     {"credential": PASSKEY["registration"]["credential"], "name": "Replayed"})),
          "status:409", "a genuine registration with no ceremony pending (the fake store holds none)")
+STALE_CLAIMS = {"token_use": "access", "username": "jane", "iss": API_ISS, "sub": SUB,
+                "auth_time": str(ISSUED)}
+api_case("start-stale-sign-in", api_event("POST", "/passkeys/registration", claims=STALE_CLAIMS), "status:403",
+         "a token whose sign-in is older than PASSKEY_REGISTRATION_MAX_AGE_SECONDS (a stolen one, most likely)")
+api_case("finish-stale-sign-in", api_event("POST", "/passkeys", json.dumps(
+    {"credential": PASSKEY["registration"]["credential"]}), claims=STALE_CLAIMS), "status:403",
+         "completing a registration needs a fresh sign-in too")
+api_case("delete-stale-sign-in", api_event("DELETE", "/passkeys/AAAA", claims=STALE_CLAIMS), "status:403",
+         "so does deleting")
+api_case("start-no-auth-time", api_event("POST", "/passkeys/registration", claims={
+    "token_use": "access", "username": "jane", "iss": API_ISS, "sub": SUB}), "status:403",
+         "a token without auth_time: its sign-in's age is unknown")
+api_case("start-auth-time-garbage", api_event("POST", "/passkeys/registration", claims={
+    "token_use": "access", "username": "jane", "iss": API_ISS, "sub": SUB, "auth_time": "-1e9"}), "status:403",
+         "an auth_time that is not a time")
+api_case("start-no-token", api_event("POST", "/passkeys/registration", token=None), "status:401",
+         "claims but no Authorization header: the pool cannot be asked, so no change")
+api_case("no-sub", api_event("GET", "/passkeys", claims={"token_use": "access", "username": "jane", "iss": API_ISS}),
+         "status:401", "an access token without sub: passkeys belong to a sub")
 api_case("delete-not-base64", api_event("DELETE", "/passkeys/%%%"), "status:404", "an id that is not base64url")
 api_case("delete-traversal", api_event("DELETE", "/passkeys/../../etc"), "status:404", "a path with dots")
 api_case("delete-huge-id", api_event("DELETE", "/passkeys/" + "A" * 3000), "status:404", "a 3000-character id")

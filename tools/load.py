@@ -98,7 +98,8 @@ def sign_in(port, mailbox, stack, user, password, wrong, delay):
     args = [str(CLI), "--user-pool-id", stack["userPoolId"], "--client-id", stack["clientId"],
             "--username", user]
     if password:
-        args += ["--password", PASSWORD]
+        args += ["--with-password"]
+        env["COGNITO_SIGNIN_PASSWORD"] = PASSWORD
     started = time.monotonic()
     proc = subprocess.Popen(args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)

@@ -410,9 +410,12 @@ def run_demo(port, page_port, flow):
     mailbox = f"{sys.executable} {Path(__file__).resolve()} mailbox --port {port} --to {info['email']}"
     cmd = [str(cli), "--user-pool-id", info["userPoolId"], "--client-id", info["clientId"],
            "--username", info["username"], "--before-prompt", mailbox]
+    env = aws_env(port)
     if flow.split(",")[0].strip() == "password":
-        cmd += ["--password", info["password"]]
-    result = subprocess.run(cmd, env=aws_env(port), cwd=ROOT)
+        # From the environment, not the command line (where every local user could read it).
+        cmd += ["--with-password"]
+        env = {**env, "COGNITO_SIGNIN_PASSWORD": info["password"]}
+    result = subprocess.run(cmd, env=env, cwd=ROOT)
     if result.returncode != 0:
         fail("the sign-in did not succeed", "run `make demo` again and type the code from the mailbox above")
     say(f"signed in: the ID token claims are printed above; the page stays at {url} until `make demo-down`")

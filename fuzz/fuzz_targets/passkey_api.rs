@@ -1,13 +1,13 @@
-//! The passkey registration API from arbitrary bytes (a JSON object of method, path, claims
-//! and body): never panics; without an access token's claims every call is 401; every answer
-//! is JSON (an `error` of fixed words for 4xx/5xx) or an empty 204.
+//! The passkey registration API from arbitrary bytes (a JSON object of method, path, claims,
+//! token and body): never panics; without an access token's claims every call is 401; a call
+//! that changes passkeys passes only with a fresh `auth_time` and a token the pool honours;
+//! every answer is JSON (an `error` of fixed words for 4xx/5xx) or an empty 204.
 #![no_main]
 
 use std::collections::HashMap;
 
-use custom_auth::config::Secret;
-use custom_auth::passkey::api::{ApiRequest, handle};
-use custom_auth_fuzz::{Gate, block_on, config};
+use custom_auth::passkey::api::{ApiRequest, Io, fresh, handle};
+use custom_auth_fuzz::{Gate, Pool, Sender, api_config, block_on};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(serde::Deserialize)]
@@ -17,28 +17,43 @@ struct Input {
     #[serde(default)]
     claims: HashMap<String, String>,
     #[serde(default)]
+    token: String,
+    #[serde(default)]
     body: String,
 }
+
+const NOW: u64 = 1_767_225_600;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(input) = serde_json::from_slice::<Input>(data) else {
         return;
     };
-    let Some(settings) = config().passkey.as_ref() else {
-        return;
-    };
-    let key = Secret::new("fuzz-state-key-0123456789abcdef-32b");
     let request = ApiRequest {
         method: &input.method,
         path: &input.path,
         claims: &input.claims,
+        token: &input.token,
         body: input.body.as_bytes(),
     };
     let locked = data.len() % 2 == 1;
-    let response = block_on(handle(settings, &key, &Gate(locked), request, 1_767_225_600));
+    let live = data.len() % 3 != 0;
+    let io = Io {
+        store: &Gate(locked),
+        tokens: &Pool(live),
+        mail: &Sender(live),
+    };
+    let response = block_on(handle(api_config(), io, request, NOW));
     let access = input.claims.get("token_use").map(String::as_str) == Some("access");
     if !access {
         assert_eq!(response.status, 401, "a call without an access token");
+    }
+    let is_fresh = input
+        .claims
+        .get("auth_time")
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .is_some_and(|at| fresh(at, NOW, api_config().max_age_seconds));
+    if matches!(response.status, 200 | 201 | 204) && input.method != "GET" {
+        assert!(is_fresh && live && !input.token.is_empty(), "a change without a fresh, live token");
     }
     if response.status == 204 {
         assert!(response.body.is_empty());

@@ -5,7 +5,11 @@ use std::sync::OnceLock;
 
 use custom_auth::Config;
 use custom_auth::passkey::{Added, PasskeyStore, StoredPasskey};
-use custom_auth::ports::{CaptchaVerifier, CodeMessage, CodeSender, DependencyError, JwksFetcher};
+use custom_auth::passkey::api::ApiConfig;
+use custom_auth::ports::{
+    CaptchaVerifier, CodeMessage, CodeSender, DependencyError, JwksFetcher, Mailer, TokenCheck,
+    TokenStatus,
+};
 use custom_auth::state::{Admission, Limits, SendGate, StateStore, OneTime};
 
 /// The HS256 secret the `signed-token` step trusts in the fuzz configuration.
@@ -41,6 +45,46 @@ pub fn config() -> &'static Config {
         })
         .unwrap_or_else(|e| panic!("fuzz configuration: {e}"))
     })
+}
+
+/// The passkey API's configuration, beside the triggers' one.
+pub fn api_config() -> &'static ApiConfig {
+    static CONFIG: OnceLock<ApiConfig> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        ApiConfig::from_lookup(|k| {
+            match k {
+                "AUTH_STATE_TABLE" => Some("fuzz-state"),
+                "AUTH_STATE_KEY" => Some("fuzz-state-key-0123456789abcdef-32b"),
+                "PASSKEY_RP_ID" => Some("localhost"),
+                "PASSKEY_ORIGINS" => Some("http://localhost:4700"),
+                "OTP_EMAIL_FROM" => Some("no-reply@example.com"),
+                _ => None,
+            }
+            .map(str::to_owned)
+        })
+        .unwrap_or_else(|e| panic!("fuzz API configuration: {e}"))
+    })
+}
+
+/// The pool's word on every token: live (with an address), or refused.
+pub struct Pool(pub bool);
+
+impl TokenCheck for Pool {
+    async fn check(&self, _: &str) -> Result<TokenStatus, DependencyError> {
+        Ok(if self.0 {
+            TokenStatus::Live {
+                email: Some("jane@example.com".into()),
+            }
+        } else {
+            TokenStatus::Refused
+        })
+    }
+}
+
+impl Mailer for Sender {
+    async fn mail(&self, _: &CodeMessage) -> Result<(), DependencyError> {
+        if self.0 { Ok(()) } else { Err(DependencyError::Failed) }
+    }
 }
 
 /// Drives an async trigger to completion on one reused current-thread runtime.
@@ -100,6 +144,7 @@ impl StateStore for Gate {
         _: &str,
         _: u64,
         _: &Limits,
+        _: u64,
         _: u64,
     ) -> Result<SendGate, DependencyError> {
         Ok(if self.0 { SendGate::Locked } else { SendGate::Allowed })

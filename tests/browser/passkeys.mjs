@@ -65,12 +65,24 @@ export async function passkeys(t) {
     assert.match(await page.locator('#passkey-list li').first().textContent(), new RegExp(`${name}.*never used`));
   }
 
-  // Pat signs in with a code and adds a passkey.
+  /** Waits (10 s at most) for an e-mail to `to` whose text has `words`. */
+  async function notice(to, words) {
+    for (let i = 0; i < 100; i++) {
+      if ((await t.mails(to)).some((m) => (m.BodyText ?? '').includes(words))) {
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`no notice "${words}" reached ${to}`);
+  }
+
+  // Pat signs in with a code and adds a passkey; a notice goes to Pat's address.
   const { context: laptop, page } = await t.open(browser, base, STACK, t.DESKTOP);
   const mine = await authenticator(laptop, page);
   await withCode(page, user);
   await addPasskey(page, 'Test laptop');
   await t.shot(page, 'passkey-added');
+  await notice(user.email, 'The passkey "Test laptop" was added to your account');
   const { credentials: held } = await mine.cdp.send('WebAuthn.getCredentials', { authenticatorId: mine.authenticatorId });
   assert.equal(held.length, 1, 'the authenticator holds the new passkey');
   assert.equal(held[0].rpId, 'localhost');
@@ -91,6 +103,7 @@ export async function passkeys(t) {
   await page.getByRole('status').filter({ hasText: 'You are signed out.' }).waitFor();
   await withPasskey(page, user);
   const seen = await t.claims(page);
+  const signedInAt = Date.now();
   assert.equal(seen['cognito:username'], user.name);
   await page.locator('#passkey-list li').filter({ hasText: 'last used' }).waitFor();
   await t.shot(page, 'passkey-signed-in');
@@ -130,10 +143,44 @@ export async function passkeys(t) {
   await theirs.close();
   log('passkeys: another user\'s authenticator finds none; a forged one is refused by Verify; the API keeps users apart');
 
-  // Pat deletes the passkey on the page; the API lists none.
+  // Pat deletes the passkey on the page, once the sign-in is older than the stack allows for
+  // changing passkeys (PASSKEY_REGISTRATION_MAX_AGE_SECONDS, 10 s here): the API refuses the
+  // old token (a stolen one could not do this), the page asks Pat to sign in again, and then
+  // deletes. The API lists none; a notice goes to Pat's address.
+  const wait = signedInAt + 11_000 - Date.now();
+  if (wait > 0) {
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  const stale = await call('POST', '/passkeys/registration', await accessToken(page));
+  assert.deepEqual([stale.status, stale.body?.code], [403, 'sign-in-again'], JSON.stringify(stale.body));
   await page.getByRole('button', { name: 'Delete passkey Test laptop' }).click();
+  await page.getByRole('status').filter({ hasText: 'To delete a passkey, sign in again' }).waitFor();
+  assert.equal(await page.getByLabel('User name').inputValue(), user.name, 'the name is filled in');
+  await t.shot(page, 'passkey-sign-in-again');
+  await withCode(page, user);
   await page.getByRole('status').filter({ hasText: 'Passkey "Test laptop" deleted.' }).waitFor();
-  assert.equal((await call('GET', '/passkeys', patToken)).body.passkeys.length, 0);
+  assert.equal((await call('GET', '/passkeys', await accessToken(page))).body.passkeys.length, 0);
+  await notice(user.email, 'The passkey "Test laptop" was removed from your account');
   await laptop.close();
-  log('passkeys: deleted from the page');
+  log('passkeys: a stale sign-in is refused; the page signs in again and deletes; notices mailed');
+
+  // A token the pool no longer honours: Quinn signs in (a fresh token), an administrator
+  // deletes Quinn, and the token, still valid for the API's JWT authorizer, adds nothing.
+  const { context: quinnAgain, page: quinnPage } = await t.open(browser, base, STACK, t.DESKTOP);
+  await withCode(quinnPage, other);
+  const lastToken = await accessToken(quinnPage);
+  const deleted = await fetch(t.endpoint, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-amz-json-1.1',
+      'X-Amz-Target': 'AWSCognitoIdentityProviderService.AdminDeleteUser',
+      Authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/cognito-idp/aws4_request, SignedHeaders=host, Signature=0',
+    },
+    body: JSON.stringify({ UserPoolId: t.userPoolId, Username: other.name }),
+  });
+  assert.equal(deleted.status, 200, 'AdminDeleteUser');
+  const revoked = await call('POST', '/passkeys/registration', lastToken);
+  assert.deepEqual([revoked.status, revoked.body?.code], [401, 'signed-out'], JSON.stringify(revoked.body));
+  await quinnAgain.close();
+  log('passkeys: the token of a deleted user adds nothing (the pool refuses it)');
 }

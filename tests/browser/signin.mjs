@@ -270,6 +270,22 @@ async function refused(page) {
   assert.equal(await page.locator('#signed-in').isVisible(), false);
 }
 
+/**
+ * Opens a sign-in link in `tab`: the page asks whom to sign in as (the link's user name) and does
+ * nothing else until a button is pressed.
+ */
+async function openLink(tab, link) {
+  await tab.goto(link);
+  await tab.getByRole('heading', { name: `Sign in as ${user.name}?` }).waitFor();
+  assert.equal(await focused(tab), 'link-continue', 'focus on the button that signs in');
+  assert.ok(!tab.url().includes('magic-link'), `the proof left the address bar: ${tab.url()}`);
+}
+
+/** Whether this tab holds Cognito tokens (Amplify keeps them in sessionStorage). */
+async function holdsTokens(tab) {
+  return tab.evaluate(() => Object.keys(sessionStorage).some((k) => k.endsWith('.accessToken')));
+}
+
 /** A fresh browser profile (another device) with one tab. */
 async function device(browser) {
   const context = await browser.newContext({ viewport: DESKTOP });
@@ -303,17 +319,41 @@ async function magicLink(browser, base) {
   assert.equal(scanned.status, 200);
   assert.match(await scanned.text(), /<title>Sign in<\/title>/);
 
-  // Another device opens the link and is signed in; the proof leaves the address bar.
+  // Opened, the link asks first and redeems nothing: "Not me" leaves no session, and the link
+  // still works afterwards (a link someone else sent, for their own account, is seen before it
+  // signs this browser in as them).
   let { context, tab } = await device(browser);
-  await tab.goto(link);
+  await openLink(tab, link);
+  await shot(tab, 'link-confirm');
+  await tab.getByRole('button', { name: 'Not me' }).click();
+  await tab.getByLabel('User name').waitFor();
+  assert.equal(await holdsTokens(tab), false);
+  await context.close();
+
+  // Another device opens the link, confirms, and is signed in.
+  ({ context, tab } = await device(browser));
+  await openLink(tab, link);
+  await tab.getByRole('button', { name: 'Continue signing in' }).click();
   assert.equal((await claims(tab))['cognito:username'], user.name);
-  assert.ok(!tab.url().includes('magic-link'), `the proof left the address bar: ${tab.url()}`);
   await shot(tab, 'link-signed-in');
+
+  // Signed in, a link that does not parse: a plain error, and the session as it was.
+  await tab.goto(`${base}e2e-link/#magic-link=ml1.not-a-proof`);
+  await tab.getByRole('alert').filter({ hasText: 'This sign-in link is not valid' }).waitFor();
+  assert.equal((await claims(tab))['cognito:username'], user.name);
+  assert.ok(await holdsTokens(tab));
+  await shot(tab, 'link-invalid-signed-in');
+  // Signed in, a genuine link: asked first, the session untouched until the click.
+  await openLink(tab, link);
+  assert.ok(await holdsTokens(tab), 'the session is intact while the page asks');
+  await tab.getByRole('button', { name: 'Not me' }).click();
+  assert.equal((await claims(tab))['cognito:username'], user.name);
   await context.close();
 
   // The same link again, elsewhere: refused.
   ({ context, tab } = await device(browser));
-  await tab.goto(link);
+  await openLink(tab, link);
+  await tab.getByRole('button', { name: 'Continue signing in' }).click();
   await refused(tab);
   await shot(tab, 'link-refused');
   await context.close();
@@ -321,7 +361,8 @@ async function magicLink(browser, base) {
   // Tampered (one character of the signature changed): refused.
   ({ context, tab } = await device(browser));
   const at = link.length - 5;
-  await tab.goto(`${link.slice(0, at)}${link[at] === 'A' ? 'B' : 'A'}${link.slice(at + 1)}`);
+  await openLink(tab, `${link.slice(0, at)}${link[at] === 'A' ? 'B' : 'A'}${link.slice(at + 1)}`);
+  await tab.getByRole('button', { name: 'Continue signing in' }).click();
   await refused(tab);
   await context.close();
 
@@ -333,11 +374,12 @@ async function magicLink(browser, base) {
   assert.notEqual(second, link);
   await new Promise((resolve) => setTimeout(resolve, 21_000));
   ({ context, tab } = await device(browser));
-  await tab.goto(second);
+  await openLink(tab, second);
+  await tab.getByRole('button', { name: 'Continue signing in' }).click();
   await refused(tab);
   await context.close();
   await phone.close();
-  log('magic-link: opened on another device, signed in; reused, tampered and expired links refused');
+  log('magic-link: asked before use (nothing redeemed, no session touched), signed in on confirming; a garbage link left the session; reused, tampered and expired links refused');
 }
 
 let browser;
@@ -378,7 +420,7 @@ try {
   if (run('passkey') && passkeyStack) {
     await passkeys({
       browser, log, user, other: input.other, api: input.stacks[passkeyStack].passkeyApi,
-      stack: passkeyStack,
+      stack: passkeyStack, endpoint, userPoolId: input.stacks[passkeyStack].userPoolId,
       // WebAuthn wants a domain: the same server, by name.
       base: server.url.replace('//127.0.0.1:', '//localhost:'),
       open, claims, shot, focused, startSignIn, mails, newCode, DESKTOP,

@@ -8,13 +8,18 @@ import { confirmSignIn, fetchAuthSession, signIn, signOut } from '@aws-amplify/a
 import { cognitoUserPoolsTokenProvider } from '@aws-amplify/auth/cognito';
 
 import {
+  INVALID_LINK,
+  afterChoiceHint,
   claimRows,
+  configProblem,
   describeChallenge,
   explainError,
   explainPasskeyError,
   linkFromHash,
+  linkPrompt,
   newSignInId,
   optionLabel,
+  passkeyApiAction,
   passkeyRow,
   startsWithPassword,
 } from './words.js';
@@ -25,12 +30,17 @@ const $ = (id) => document.getElementById(id);
  * The sign-in under way: its id (sent in every answer's ClientMetadata), its current view, and
  * a magic link's proof from the page's address, answered once at the link's round.
  */
-let current = { signInId: '', view: null };
+let current = { signInId: '', view: null, chose: false };
 let link = null;
 let config = null;
+/**
+ * A passkey change the API refused for want of a fresh sign-in: done again, once, right after
+ * the person has signed in again.
+ */
+let pendingPasskey = null;
 
 function show(section) {
-  for (const id of ['start', 'challenge', 'signed-in', 'broken']) {
+  for (const id of ['start', 'challenge', 'link-confirm', 'signed-in', 'broken']) {
     $(id).hidden = id !== section;
   }
 }
@@ -57,7 +67,7 @@ function pageUrl() {
 }
 
 function showStart() {
-  current = { signInId: '', view: null };
+  current = { signInId: '', view: null, chose: false };
   $('password-row').hidden = !startsWithPassword(config.flow);
   $('password').required = startsWithPassword(config.flow);
   $('password').value = '';
@@ -118,6 +128,9 @@ function showChallenge(params) {
   $('challenge-title').textContent = view.title;
   $('challenge-text').textContent = view.text;
   $('challenge-tries').textContent = view.tries;
+  // After a pick, every way was offered whether or not this account can use it: say what to do
+  // when the chosen way brings nothing.
+  $('challenge-hint').textContent = current.chose ? afterChoiceHint(view.kind) : '';
   if (view.retry) {
     setError(`${view.wrong} ${view.tries}`);
   } else if (view.kind === 'MAGIC_LINK' && link?.tried && params.sent !== 'true') {
@@ -217,6 +230,7 @@ async function answer(event) {
   // the next round's Create reads it. A link is asked for the same way: the answer says
   // `request`, the metadata tells Create which page the link opens.
   if (view.kind === 'CHOOSE') {
+    current.chose = true;
     await respond(value, { choice: value });
   } else if (view.kind === 'PASSKEY') {
     await usePasskey(view);
@@ -299,6 +313,14 @@ async function showSignedIn() {
   $('passkeys').hidden = !config.passkeyApi;
   if (config.passkeyApi) {
     await listPasskeys();
+    const pending = pendingPasskey;
+    pendingPasskey = null;
+    if (pending?.kind === 'add') {
+      $('passkey-name').value = pending.name;
+      await addPasskey(undefined, true);
+    } else if (pending?.kind === 'delete') {
+      await deletePasskey(pending.id, pending.name, true);
+    }
   }
 }
 
@@ -315,9 +337,40 @@ async function passkeyApi(method, path, body) {
   });
   const data = response.status === 204 ? {} : await response.json().catch(() => ({}));
   if (!response.ok) {
-    throw { name: 'PasskeyApiError', message: data.error ?? `status ${response.status}` };
+    throw { name: 'PasskeyApiError', message: data.error ?? `status ${response.status}`, code: data.code };
   }
   return data;
+}
+
+/**
+ * The API's answer to a passkey change that failed: a sign-in too old to change passkeys signs
+ * the person in again and then does the change once more (`retry` marks that second try, which
+ * never asks again); a session the pool no longer honours ends here too. True when handled.
+ */
+async function passkeyNeedsSignIn(error, pending, retry) {
+  const action = passkeyApiAction(error);
+  if (action === 'say' || (action === 'reauthenticate' && retry)) {
+    return false;
+  }
+  const { tokens } = await fetchAuthSession().catch(() => ({}));
+  const name = tokens?.idToken?.payload?.['cognito:username'] ?? '';
+  try {
+    await signOut();
+  } catch {
+    // Dropped from this browser either way.
+  }
+  showStart();
+  $('username').value = typeof name === 'string' ? name : '';
+  if (action === 'reauthenticate') {
+    pendingPasskey = pending;
+    setStatus(pending.kind === 'add'
+      ? 'To add a passkey, sign in again (your last sign-in was too long ago).'
+      : 'To delete a passkey, sign in again (your last sign-in was too long ago).');
+  } else {
+    setError('Your session has ended. Sign in again.');
+  }
+  (startsWithPassword(config.flow) ? $('password') : $('username')).focus();
+  return true;
 }
 
 function passkeyStatus(text) {
@@ -353,9 +406,10 @@ async function listPasskeys() {
 }
 
 /** Registers a passkey: options from the API, the browser's ceremony, its answer to the API. */
-async function addPasskey(event) {
-  event.preventDefault();
+async function addPasskey(event, retry = false) {
+  event?.preventDefault();
   const form = $('passkey-add');
+  const name = $('passkey-name').value.trim();
   busy(form, true);
   passkeyStatus('Follow your browser to make a passkey…');
   try {
@@ -374,25 +428,29 @@ async function addPasskey(event) {
     }
     const added = await passkeyApi('POST', '/passkeys', {
       credential: credential.toJSON(),
-      name: $('passkey-name').value.trim() || undefined,
+      name: name || undefined,
     });
     $('passkey-name').value = '';
     await listPasskeys();
     passkeyStatus(`Passkey "${added.name}" added. You can use it next time you sign in.`);
   } catch (error) {
-    passkeyStatus(`The passkey was not added: ${error.message}.`);
+    if (!(await passkeyNeedsSignIn(error, { kind: 'add', name }, retry))) {
+      passkeyStatus(`The passkey was not added: ${error.message}.`);
+    }
   } finally {
     busy(form, false);
   }
 }
 
-async function deletePasskey(id, name) {
+async function deletePasskey(id, name, retry = false) {
   try {
     await passkeyApi('DELETE', `/passkeys/${encodeURIComponent(id)}`);
     await listPasskeys();
     passkeyStatus(`Passkey "${name}" deleted. Remove it from your device too.`);
   } catch (error) {
-    passkeyStatus(`The passkey was not deleted: ${error.message}.`);
+    if (!(await passkeyNeedsSignIn(error, { kind: 'delete', id, name }, retry))) {
+      passkeyStatus(`The passkey was not deleted: ${error.message}.`);
+    }
   }
 }
 
@@ -422,6 +480,10 @@ async function main() {
     if (!config.userPoolId || !config.clientId) {
       throw new Error('config.json needs userPoolId and clientId');
     }
+    const problem = configProblem(config);
+    if (problem) {
+      throw new Error(problem.replace(/^config\.json: /, ''));
+    }
   } catch (error) {
     $('broken-text').textContent = `Could not read config.json: ${error.message}`;
     show('broken');
@@ -448,31 +510,57 @@ async function main() {
   $('restart').addEventListener('click', () => { setError(''); setStatus(''); showStart(); });
   $('sign-out').addEventListener('click', leave);
   $('passkey-add').addEventListener('submit', addPasskey);
+  $('link-continue').addEventListener('click', redeemLink);
+  $('link-cancel').addEventListener('click', () => { link = null; resume(''); });
   link = linkFromHash(location.hash);
   if (link) {
-    // Keep the proof out of the address bar and the history, then sign in as the link says.
+    // Keep the proof out of the address bar and the history. Nothing else happens until the
+    // person says the link is theirs: not a sign-out, not a sign-in.
     history.replaceState(null, '', `${location.pathname}${location.search}`);
-    await signOut().catch(() => {});
-    showStart();
-    $('username').value = link.user;
-    if (startsWithPassword(config.flow)) {
-      setStatus('Enter your password to finish signing in with your link.');
-      $('password').focus();
+    if (link.invalid) {
+      link = null;
+      await resume(INVALID_LINK);
     } else {
-      $('start').requestSubmit();
+      const prompt = linkPrompt(link);
+      $('link-title').textContent = prompt.title;
+      $('link-text').textContent = prompt.text;
+      $('link-continue').textContent = prompt.action;
+      $('link-cancel').textContent = prompt.cancel;
+      show('link-confirm');
+      $('link-continue').focus();
     }
     return;
   }
+  await resume('');
+}
+
+/** The page as it was: the session this browser holds, or the start; with `error` shown. */
+async function resume(error) {
   try {
     const { tokens } = await fetchAuthSession();
     if (tokens?.idToken) {
       await showSignedIn();
+      setError(error);
       return;
     }
   } catch {
     // No session in this browser: sign in.
   }
   showStart();
+  setError(error);
+}
+
+/** The person confirmed the link: sign out whoever is signed in, and sign in as it says. */
+async function redeemLink() {
+  await signOut().catch(() => {});
+  showStart();
+  $('username').value = link.user;
+  if (startsWithPassword(config.flow)) {
+    setStatus('Enter your password to finish signing in with your link.');
+    $('password').focus();
+  } else {
+    $('start').requestSubmit();
+  }
 }
 
 main();

@@ -203,25 +203,119 @@ export function newSignInId(crypto = globalThis.crypto) {
 }
 
 /**
- * The magic link in a URL fragment (`#magic-link=<proof>`), if any: the proof as sent, and the
- * user name its payload names (not secret; the page starts the sign-in with it). Anything
- * malformed gives null: the pool judges the proof itself.
+ * The magic link in a URL fragment (`#magic-link=<proof>`): null when the address holds none;
+ * `{ invalid: true }` when it holds one that does not parse; otherwise the proof as sent and the
+ * user name its payload names. The name is the link's own word, not yet checked (the pool judges
+ * the proof when it is redeemed), so the page shows it masked and asks before it acts on it.
  */
 export function linkFromHash(hash) {
-  const match = /^#magic-link=([A-Za-z0-9_.-]{1,2048})$/.exec(hash ?? '');
-  if (!match) {
+  if (!/^#magic-link=/.test(hash ?? '')) {
     return null;
+  }
+  const invalid = { invalid: true };
+  const match = /^#magic-link=([A-Za-z0-9_.-]{1,2048})$/.exec(hash);
+  if (!match) {
+    return invalid;
   }
   const parts = match[1].split('.');
   if (parts.length !== 3 || !['ml1', 'mk1'].includes(parts[0])) {
-    return null;
+    return invalid;
   }
   try {
     const base64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
     const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))));
-    return typeof claims.u === 'string' && claims.u ? { proof: match[1], user: claims.u } : null;
+    return typeof claims.u === 'string' && claims.u ? { proof: match[1], user: claims.u } : invalid;
   } catch {
-    return null;
+    return invalid;
+  }
+}
+
+/**
+ * A user name as the link confirmation shows it: an e-mail address masked to its first character
+ * and domain (`j***@example.com`), any other name as it is.
+ */
+export function maskName(name) {
+  const at = String(name ?? '').lastIndexOf('@');
+  if (at < 1 || at === name.length - 1) {
+    return String(name ?? '');
+  }
+  return `${name[0]}***${name.slice(at)}`;
+}
+
+/**
+ * What the page says before it redeems a link: whom it would sign in, that the link says so (not
+ * yet checked), and that nothing happens without the click. A link someone else sent (their own
+ * account, to sign this browser in as them) is then seen before it takes effect.
+ */
+export function linkPrompt(link) {
+  return {
+    title: `Sign in as ${maskName(link.user)}?`,
+    text: 'This sign-in link is for the account above (as the link says; it is checked when you continue). If that is not you, do not continue.',
+    action: 'Continue signing in',
+    cancel: 'Not me',
+  };
+}
+
+/** What the page says about a sign-in link that does not parse. Nothing else changes. */
+export const INVALID_LINK = 'This sign-in link is not valid. Nothing was changed. Ask for a new link, or sign in another way.';
+
+/**
+ * After a pick in a choice, what to do if the chosen way does not arrive: every name is offered
+ * every way (so the list says nothing about who exists), and a way a user cannot complete sends
+ * nothing.
+ */
+export function afterChoiceHint(kind) {
+  switch (kind) {
+    case 'EMAIL_OTP':
+    case 'SMS_OTP':
+      return 'No code? Start again and choose another way.';
+    case 'MAGIC_LINK':
+      return 'No e-mail? Start again and choose another way.';
+    case 'PASSKEY':
+      return 'No passkey for this account on this device? Start again and choose another way.';
+    default:
+      return '';
+  }
+}
+
+/**
+ * Checks config.json's addresses: Cognito's endpoint and the passkey API receive tokens and
+ * answers, so each must be https (plain http only on loopback, for local runs). The text of what
+ * is wrong, or '' when all is well.
+ */
+export function configProblem(config) {
+  for (const key of ['endpoint', 'passkeyApi']) {
+    const value = config?.[key];
+    if (value === undefined || value === null || value === '') {
+      continue;
+    }
+    let url;
+    try {
+      url = new URL(String(value));
+    } catch {
+      return `config.json: ${key} is not a URL.`;
+    }
+    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) || /^127\./.test(url.hostname);
+    const ok = (url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) && !url.username && !url.password;
+    if (!ok) {
+      return `config.json: ${key} must be an https:// address (plain http only on this computer).`;
+    }
+  }
+  return '';
+}
+
+/**
+ * What a passkey API error asks of the page: sign in again (the sign-in is too old to change
+ * passkeys), start over (the pool no longer honours the session), or just say it.
+ */
+export function passkeyApiAction(error) {
+  switch (error?.code) {
+    case 'sign-in-again':
+      return 'reauthenticate';
+    case 'signed-out':
+      return 'signed-out';
+    default:
+      return 'say';
   }
 }
 

@@ -10,8 +10,13 @@ import {
   claimRows,
   describeChallenge,
   explainError,
+  afterChoiceHint,
+  configProblem,
   linkFromHash,
+  linkPrompt,
+  maskName,
   newSignInId,
+  passkeyApiAction,
   optionLabel,
   startsWithPassword,
 } from './words.js';
@@ -128,10 +133,58 @@ test('a magic link in the fragment: its proof and user; anything else is no link
   const kms = `mk1.${payload}.c2ln`;
   assert.deepEqual(linkFromHash(`#magic-link=${kms}`), { proof: kms, user: 'jane' });
   const noUser = Buffer.from(JSON.stringify({ p: 'pool' })).toString('base64url');
-  for (const hash of ['', '#', '#magic-link=', `#other=${proof}`, '#magic-link=ml2.x.y', '#magic-link=ml1.!!.x',
-    `#magic-link=ml1.${noUser}.x`, `#magic-link=${proof}&x=1`, `#magic-link=ml1.${payload}`]) {
+  // No link in the address: nothing to do.
+  for (const hash of ['', '#', `#other=${proof}`]) {
     assert.equal(linkFromHash(hash), null, hash);
   }
+  // A link that does not parse: an error to show, and nothing else.
+  for (const hash of ['#magic-link=', '#magic-link=ml2.x.y', '#magic-link=ml1.!!.x',
+    `#magic-link=ml1.${noUser}.x`, `#magic-link=${proof}&x=1`, `#magic-link=ml1.${payload}`]) {
+    assert.deepEqual(linkFromHash(hash), { invalid: true }, hash);
+  }
+});
+
+test('a link asks before it signs in, and shows whom it names, masked', () => {
+  assert.equal(maskName('jane@example.com'), 'j***@example.com');
+  assert.equal(maskName('jane'), 'jane');
+  assert.equal(maskName('@example.com'), '@example.com');
+  const prompt = linkPrompt({ proof: 'p', user: 'mallory@evil.example' });
+  assert.equal(prompt.title, 'Sign in as m***@evil.example?');
+  assert.match(prompt.text, /checked when you continue/);
+  assert.equal(prompt.action, 'Continue signing in');
+  assert.equal(prompt.cancel, 'Not me');
+});
+
+test('after a pick, what to do when nothing arrives', () => {
+  assert.equal(afterChoiceHint('EMAIL_OTP'), 'No code? Start again and choose another way.');
+  assert.equal(afterChoiceHint('SMS_OTP'), 'No code? Start again and choose another way.');
+  assert.match(afterChoiceHint('MAGIC_LINK'), /^No e-mail\?/);
+  assert.match(afterChoiceHint('PASSKEY'), /choose another way/);
+  assert.equal(afterChoiceHint('CAPTCHA'), '');
+});
+
+test('config.json sends tokens only over https, or to this computer', () => {
+  const table = [
+    [{}, ''],
+    [{ endpoint: 'https://cognito-idp.us-east-1.amazonaws.com/' }, ''],
+    [{ endpoint: 'http://127.0.0.1:4599', passkeyApi: 'http://localhost:4599/x' }, ''],
+    [{ passkeyApi: 'http://[::1]:8080/' }, ''],
+    [{ endpoint: 'http://attacker.example/' }, 'config.json: endpoint must be an https:// address (plain http only on this computer).'],
+    [{ passkeyApi: 'http://localhost:80@attacker.example/' }, 'config.json: passkeyApi must be an https:// address (plain http only on this computer).'],
+    [{ passkeyApi: 'https://user:pw@api.example/' }, 'config.json: passkeyApi must be an https:// address (plain http only on this computer).'],
+    [{ endpoint: 'javascript:alert(1)' }, 'config.json: endpoint must be an https:// address (plain http only on this computer).'],
+    [{ endpoint: 'not a url' }, 'config.json: endpoint is not a URL.'],
+  ];
+  for (const [config, want] of table) {
+    assert.equal(configProblem(config), want, JSON.stringify(config));
+  }
+});
+
+test('passkey API errors: sign in again, start over, or say it', () => {
+  assert.equal(passkeyApiAction({ code: 'sign-in-again' }), 'reauthenticate');
+  assert.equal(passkeyApiAction({ code: 'signed-out' }), 'signed-out');
+  assert.equal(passkeyApiAction({ code: 'too-many' }), 'say');
+  assert.equal(passkeyApiAction(undefined), 'say');
 });
 
 test('passkey rounds: the request options, a button, and the browser\'s refusals in plain words', () => {

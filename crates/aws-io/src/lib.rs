@@ -1,19 +1,24 @@
 //! The AWS side of the triggers: the SDK configured as Lambda runs it ([`sdk`]), the lean
 //! HTTP/1.1 client under it ([`http1`]), and the DynamoDB adapter of the shared crate's state
-//! store port ([`DynamoStore`]), and the KMS key of magic links ([`KmsKey`]). Create and Verify share this crate, so every AWS call has the
+//! store port ([`DynamoStore`]), the KMS key of magic links ([`KmsKey`]), SES e-mail
+//! ([`SesMail`]) and the pool's word on an access token ([`PoolTokens`]). Create and Verify share this crate, so every AWS call has the
 //! same settings, trust roots and 2-second bound, written once.
 
+pub mod cognito;
 pub mod dynamo;
 #[cfg(test)]
 mod faults;
 pub mod http1;
 pub mod kms;
+pub mod mail;
 pub mod passkeys;
 pub mod sdk;
 pub mod web;
 
+pub use cognito::PoolTokens;
 pub use dynamo::DynamoStore;
 pub use kms::KmsKey;
+pub use mail::SesMail;
 pub use sdk::{AwsSettings, OPERATION_TIMEOUT, sdk_config};
 pub use web::WebClient;
 

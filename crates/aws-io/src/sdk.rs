@@ -37,6 +37,8 @@ pub struct AwsSettings {
     pub sns_endpoint_url: Option<String>,
     /// `AWS_ENDPOINT_URL_DYNAMODB`.
     pub dynamodb_endpoint_url: Option<String>,
+    /// `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`.
+    pub cognito_endpoint_url: Option<String>,
     /// `AWS_USE_FIPS_ENDPOINT`.
     pub use_fips: bool,
     /// `AWS_USE_DUALSTACK_ENDPOINT`.
@@ -64,6 +66,7 @@ impl AwsSettings {
             ses_endpoint_url: text("AWS_ENDPOINT_URL_SESV2"),
             sns_endpoint_url: text("AWS_ENDPOINT_URL_SNS"),
             dynamodb_endpoint_url: text("AWS_ENDPOINT_URL_DYNAMODB"),
+            cognito_endpoint_url: text("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"),
             use_fips: flag("AWS_USE_FIPS_ENDPOINT")?,
             use_dual_stack: flag("AWS_USE_DUALSTACK_ENDPOINT")?,
             ssl_cert_file: text("SSL_CERT_FILE").map(PathBuf::from),

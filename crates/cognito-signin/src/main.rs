@@ -13,14 +13,20 @@ use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
 use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ChallengeNameType};
 
-use crate::prompt::{Answers, describe};
+use crate::prompt::{Answers, after_choice_hint, describe};
 
 const USAGE: &str = "\
 usage: cognito-signin --user-pool-id ID --client-id ID --username NAME
-                      [--password PASSWORD] [--answer VALUE]... [--before-prompt COMMAND]
-                      [--client-metadata KEY=VALUE]... [--tokens]
+                      [--with-password | --password-file FILE] [--answer VALUE]...
+                      [--before-prompt COMMAND] [--client-metadata KEY=VALUE]... [--tokens]
 
-  --password        start with Cognito's SRP password check (flows that begin with `password`)
+  --with-password   start with Cognito's SRP password check (flows that begin with `password`);
+                    the password comes from COGNITO_SIGNIN_PASSWORD when set, else it is asked
+                    on the terminal without echo (or read as a line from a standard input that
+                    is not a terminal)
+  --password-file   the same, with the password in FILE (its first line)
+  --password        the same, with the password on the command line: avoid it, since the
+                    shell's history and, while the sign-in runs, every local user (ps) see it
   --answer          answer the next challenge with VALUE (repeatable, in order); challenges
                     without one are asked on the terminal
   --before-prompt   run COMMAND (sh -c) before each challenge is asked on the terminal, with
@@ -48,11 +54,63 @@ enum CliError {
     Input(String),
 }
 
+/// Where the password comes from.
+#[derive(Debug, PartialEq, Eq)]
+enum Password {
+    /// `COGNITO_SIGNIN_PASSWORD`, else the terminal without echo.
+    Ask,
+    /// The first line of this file.
+    File(String),
+    /// On the command line (discouraged).
+    Given(String),
+}
+
+/// The variable `--with-password` reads the password from.
+const PASSWORD_VARIABLE: &str = "COGNITO_SIGNIN_PASSWORD";
+
+impl Password {
+    /// The password itself.
+    fn read(self) -> Result<String, CliError> {
+        match self {
+            Password::Given(password) => {
+                eprintln!(
+                    "warning: --password shows the password to every local user while this runs; use --with-password or --password-file"
+                );
+                Ok(password)
+            }
+            Password::File(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    CliError::Input(format!("cannot read --password-file {path}: {e}"))
+                })?;
+                Ok(text.lines().next().unwrap_or_default().to_owned())
+            }
+            Password::Ask => {
+                if let Some(password) = std::env::var(PASSWORD_VARIABLE)
+                    .ok()
+                    .filter(|p| !p.is_empty())
+                {
+                    return Ok(password);
+                }
+                use std::io::IsTerminal;
+                if std::io::stdin().is_terminal() {
+                    rpassword::prompt_password("password: ")
+                        .map_err(|e| CliError::Input(format!("cannot read the password: {e}")))
+                } else {
+                    let mut line = String::new();
+                    std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut line)
+                        .map_err(|e| CliError::Input(format!("cannot read the password: {e}")))?;
+                    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+                }
+            }
+        }
+    }
+}
+
 struct Args {
     pool_id: String,
     client_id: String,
     username: String,
-    password: Option<String>,
+    password: Option<Password>,
     answers: Vec<String>,
     before_prompt: Option<String>,
     client_metadata: HashMap<String, String>,
@@ -64,12 +122,17 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, CliError> 
     let mut answers = Vec::new();
     let mut client_metadata = HashMap::new();
     let mut print_both_tokens = false;
+    let mut password = None;
     while let Some(flag) = args.next() {
         let name = match flag.as_str() {
             "--user-pool-id" | "--client-id" | "--username" | "--password" | "--answer"
-            | "--before-prompt" | "--client-metadata" => flag,
+            | "--before-prompt" | "--client-metadata" | "--password-file" => flag,
             "--tokens" => {
                 print_both_tokens = true;
+                continue;
+            }
+            "--with-password" => {
+                password = Some(Password::Ask);
                 continue;
             }
             "-h" | "--help" => return Err(CliError::Usage("help".into())),
@@ -89,7 +152,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, CliError> 
             "--user-pool-id" => drop(flags.insert("pool", Some(value))),
             "--client-id" => drop(flags.insert("client", Some(value))),
             "--username" => drop(flags.insert("user", Some(value))),
-            "--password" => drop(flags.insert("password", Some(value))),
+            "--password" => password = Some(Password::Given(value)),
+            "--password-file" => password = Some(Password::File(value)),
             _ => drop(flags.insert("before", Some(value))),
         }
     }
@@ -103,7 +167,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, CliError> 
         pool_id: take("pool", "--user-pool-id")?,
         client_id: take("client", "--client-id")?,
         username: take("user", "--username")?,
-        password: take("password", "").ok(),
+        password,
         before_prompt: take("before", "").ok(),
         answers,
         client_metadata,
@@ -131,10 +195,13 @@ fn cognito_error<E: ProvideErrorMetadata>(e: E) -> CliError {
     }
 }
 
-async fn sign_in(args: Args) -> Result<String, CliError> {
+async fn sign_in(mut args: Args) -> Result<String, CliError> {
+    // Read before the first request: a prompt belongs before anything is sent.
+    let password = args.password.take().map(Password::read).transpose()?;
     let sdk = aws_config::load_from_env().await;
     let client = Client::new(&sdk);
     let mut answers = Answers::new(args.answers, args.before_prompt);
+    let mut chose = false;
     let mut metadata = args.client_metadata.clone();
     if !metadata.contains_key("signInId") {
         metadata.insert("signInId".into(), new_sign_in_id()?);
@@ -145,7 +212,7 @@ async fn sign_in(args: Args) -> Result<String, CliError> {
         .client_id(&args.client_id)
         .auth_flow(AuthFlowType::CustomAuth)
         .auth_parameters("USERNAME", &args.username);
-    let srp = args.password.as_ref().map(|password| {
+    let srp = password.as_ref().map(|password| {
         SrpClient::new(
             User::new(&args.pool_id, &args.username, password),
             &args.client_id,
@@ -188,7 +255,7 @@ async fn sign_in(args: Args) -> Result<String, CliError> {
         match step.challenge_name() {
             Some(ChallengeNameType::PasswordVerifier) => {
                 let srp = srp.as_ref().ok_or_else(|| {
-                    CliError::Input("the pool asks for a password: pass --password".into())
+                    CliError::Input("the pool asks for a password: pass --with-password".into())
                 })?;
                 let get = |k: &str| params.get(k).map(String::as_str).unwrap_or_default();
                 let user_id = get("USER_ID_FOR_SRP");
@@ -210,10 +277,14 @@ async fn sign_in(args: Args) -> Result<String, CliError> {
             Some(ChallengeNameType::CustomChallenge) => {
                 let kind = params.get("challenge").cloned().unwrap_or_default();
                 eprintln!("{}", describe(&params));
+                if chose && let Some(hint) = after_choice_hint(&kind) {
+                    eprintln!("({hint})");
+                }
                 let answer = answers.next(&kind)?;
                 // A pick goes twice: as the answer (checked) and in `ClientMetadata`
                 // `choice`, where the next round's Create reads it.
                 if kind == "CHOOSE" {
+                    chose = true;
                     respond = respond.client_metadata("choice", answer.trim());
                 }
                 respond = respond
@@ -332,11 +403,34 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(m.client_metadata["signInId"], "abc=d");
+        let base = ["--user-pool-id", "p", "--client-id", "c", "--username", "u"];
+        let with = |extra: &[&str]| args(&[&base[..], extra].concat()).unwrap().password;
+        assert_eq!(with(&["--with-password"]), Some(Password::Ask));
+        assert_eq!(
+            with(&["--password-file", "/run/secret"]),
+            Some(Password::File("/run/secret".into()))
+        );
+        assert_eq!(
+            with(&["--password", "pw"]),
+            Some(Password::Given("pw".into()))
+        );
+        assert_eq!(with(&[]), None);
         assert!(m.print_both_tokens && !a.print_both_tokens);
         assert!(args(&["--client-metadata", "no-equals"]).is_err());
         let (one, two) = (new_sign_in_id().unwrap(), new_sign_in_id().unwrap());
         assert_eq!(one.len(), 32);
         assert_ne!(one, two);
+    }
+
+    #[test]
+    fn a_password_file_gives_its_first_line() {
+        let path = std::env::temp_dir().join(format!("cognito-signin-pw-{}", std::process::id()));
+        std::fs::write(&path, "correct horse\nsecond line\n").unwrap();
+        let read = Password::File(path.display().to_string()).read();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(read.unwrap(), "correct horse");
+        let missing = Password::File("/nonexistent/pw".into()).read();
+        assert!(matches!(missing, Err(CliError::Input(_))));
     }
 
     #[test]

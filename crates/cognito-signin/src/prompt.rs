@@ -41,6 +41,20 @@ pub fn describe(params: &HashMap<String, String>) -> String {
     }
 }
 
+/// After a pick in a choice, what to do if the chosen way brings nothing: every name is offered
+/// every way (the list says nothing about who exists), and a way this account cannot complete
+/// sends nothing.
+pub fn after_choice_hint(kind: &str) -> Option<&'static str> {
+    match kind {
+        "EMAIL_OTP" | "SMS_OTP" => {
+            Some("no code? press Ctrl-D and start again to choose another way")
+        }
+        "MAGIC_LINK" => Some("no e-mail? press Ctrl-D and start again to choose another way"),
+        "PASSKEY" => Some("no passkey here? press Ctrl-D and start again to choose another way"),
+        _ => None,
+    }
+}
+
 /// Answers from `--answer` flags first, then from standard input.
 pub struct Answers {
     given: std::vec::IntoIter<String>,

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use aws_config::SdkConfig;
 use aws_io::{AwsSettings, sdk_config};
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_sdk_sns::types::MessageAttributeValue;
 use custom_auth::config::{Config, Step};
 use custom_auth::ports::{Channel, CodeMessage, CodeSender, DependencyError};
@@ -43,13 +42,7 @@ impl Clients {
     /// The flow's clients; a service's own endpoint variable wins over `AWS_ENDPOINT_URL`.
     fn new(sdk: &SdkConfig, settings: &AwsSettings, email: bool, sms: bool) -> Clients {
         Clients {
-            ses: email.then(|| {
-                let mut ses = aws_sdk_sesv2::config::Builder::from(sdk);
-                if let Some(url) = &settings.ses_endpoint_url {
-                    ses = ses.endpoint_url(url);
-                }
-                aws_sdk_sesv2::Client::from_conf(ses.build())
-            }),
+            ses: email.then(|| aws_io::mail::client(sdk, settings)),
             sns: sms.then(|| {
                 let mut sns = aws_sdk_sns::config::Builder::from(sdk);
                 if let Some(url) = &settings.sns_endpoint_url {
@@ -114,30 +107,7 @@ impl AwsSender {
             .ses
             .as_ref()
             .ok_or(DependencyError::Failed)?;
-        let text = |data: &str| Content::builder().data(data).charset("UTF-8").build();
-        let (Ok(subject), Ok(body)) = (text(&m.subject), text(&m.body)) else {
-            return Err(DependencyError::Failed);
-        };
-        let mut parts = Body::builder().text(body);
-        if let Some(html) = &m.html {
-            parts = parts.html(text(html).map_err(|_| DependencyError::Failed)?);
-        }
-        let message = Message::builder()
-            .subject(subject)
-            .body(parts.build())
-            .build();
-        ses.send_email()
-            .from_email_address(&self.from)
-            .destination(Destination::builder().to_addresses(&m.destination).build())
-            .content(EmailContent::builder().simple(message).build())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                // The error code only: service messages may echo the address.
-                tracing::warn!(code = e.code(), "SES SendEmail failed");
-                DependencyError::Failed
-            })
+        aws_io::mail::send(ses, &self.from, m).await
     }
 
     async fn send_sms(&self, m: &CodeMessage) -> Result<(), DependencyError> {

@@ -99,3 +99,36 @@ impl JwksFetcher for NoJwks {
         Err(DependencyError::Failed)
     }
 }
+
+/// What the user pool says of an access token, asked with the token itself (Cognito's
+/// `GetUser`): a signature check alone cannot tell that the user signed out
+/// (`GlobalSignOut`, `RevokeToken`) or was deleted, which the pool knows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenStatus {
+    /// The pool still honours the token. `email`: the user's e-mail address when the pool
+    /// marks it verified, for notices.
+    Live {
+        /// The verified e-mail address, if any.
+        email: Option<String>,
+    },
+    /// The pool refuses the token: revoked, signed out, or its user is gone.
+    Refused,
+}
+
+/// Asks the user pool whether an access token is still live.
+pub trait TokenCheck: Sync {
+    /// The pool's word on `access_token`; must give up within 2 seconds.
+    fn check(
+        &self,
+        access_token: &str,
+    ) -> impl Future<Output = Result<TokenStatus, DependencyError>> + Send;
+}
+
+/// Sends a notice e-mail (not a code: nothing in it is secret).
+pub trait Mailer: Sync {
+    /// Sends `message` (channel e-mail); must give up within 2 seconds.
+    fn mail(
+        &self,
+        message: &CodeMessage,
+    ) -> impl Future<Output = Result<(), DependencyError>> + Send;
+}

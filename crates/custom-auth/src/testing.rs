@@ -171,6 +171,51 @@ pub mod fakes {
         }
     }
 
+    /// The pool's word on every token: what `status` says; counts calls and keeps the tokens.
+    pub struct Pool {
+        pub status: Mutex<Result<crate::ports::TokenStatus, DependencyError>>,
+        pub tokens: Mutex<Vec<String>>,
+    }
+
+    impl Default for Pool {
+        fn default() -> Self {
+            Pool {
+                status: Mutex::new(Ok(crate::ports::TokenStatus::Live {
+                    email: Some("jane@example.com".into()),
+                })),
+                tokens: Mutex::new(Vec::new()),
+            }
+        }
+    }
+
+    impl crate::ports::TokenCheck for Pool {
+        async fn check(&self, token: &str) -> Result<crate::ports::TokenStatus, DependencyError> {
+            self.tokens.lock().unwrap().push(token.to_owned());
+            self.status.lock().unwrap().clone()
+        }
+    }
+
+    /// Keeps every notice (address, subject, body); fails when told to.
+    #[derive(Default)]
+    pub struct Mail {
+        pub sent: Mutex<Vec<(String, String, String)>>,
+        pub fail: Option<DependencyError>,
+    }
+
+    impl crate::ports::Mailer for Mail {
+        async fn mail(&self, m: &CodeMessage) -> Result<(), DependencyError> {
+            if let Some(e) = self.fail {
+                return Err(e);
+            }
+            self.sent.lock().unwrap().push((
+                m.destination.clone(),
+                m.subject.clone(),
+                m.body.clone(),
+            ));
+            Ok(())
+        }
+    }
+
     /// The fake KMS key of magic links: a fixed P-256 key.
     pub fn kms_key() -> p256::ecdsa::SigningKey {
         p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap()

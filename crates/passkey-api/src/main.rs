@@ -3,13 +3,13 @@
 
 use std::convert::Infallible;
 
-use aws_io::{AwsSettings, DynamoStore};
+use aws_io::{AwsSettings, DynamoStore, PoolTokens, SesMail};
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue, header::CONTENT_TYPE};
 use custom_auth::LogSettings;
 use custom_auth::events::Incoming;
-use custom_auth::passkey::api::{ApiConfig, ApiRequest, handle};
+use custom_auth::passkey::api::{ApiConfig, ApiRequest, Io, handle};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
@@ -19,13 +19,24 @@ async fn main() -> Result<(), Error> {
         LogSettings::from_lookup(env)?.subscriber(std::io::stdout),
     )?;
     let config = ApiConfig::from_lookup(env)?;
-    let store = DynamoStore::new(Some(&config.state), AwsSettings::from_lookup(env)?)?;
-    run(service_fn(|event| handler(&config, &store, event))).await
+    let aws = AwsSettings::from_lookup(env)?;
+    let store = DynamoStore::new(Some(&config.state), aws.clone())?;
+    let tokens = PoolTokens::new(aws.clone())?;
+    let from = config.notice_from.as_deref().unwrap_or_default();
+    let mail = SesMail::new(aws, from);
+    let io = Io {
+        store: &store,
+        tokens: &tokens,
+        mail: &mail,
+    };
+    run(service_fn(|event| handler(&config, io, event))).await
 }
+
+type Clients<'a> = Io<'a, DynamoStore, PoolTokens, SesMail>;
 
 async fn handler(
     config: &ApiConfig,
-    store: &DynamoStore,
+    io: Clients<'_>,
     event: LambdaEvent<Incoming<ApiGatewayV2httpRequest>>,
 ) -> Result<ApiGatewayV2httpResponse, Infallible> {
     // (A malformed event is refused by `Incoming` with a fixed text: serde's would quote the
@@ -38,14 +49,26 @@ async fn handler(
         .map(|jwt| jwt.claims)
         .unwrap_or_default();
     let body = decode_body(request.body.as_deref(), request.is_base64_encoded);
+    // The token the authorizer checked, as the client sent it (`Bearer ` optional, as API
+    // Gateway takes it): the pool is asked whether it is still live.
+    let token = request
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim())
+        .map(|v| match v.get(..7) {
+            Some(scheme) if scheme.eq_ignore_ascii_case("bearer ") => v[7..].trim(),
+            _ => v,
+        })
+        .unwrap_or_default();
     let answer = handle(
-        &config.passkey,
-        &config.state.key,
-        store,
+        config,
+        io,
         ApiRequest {
             method: request.request_context.http.method.as_str(),
             path: request.raw_path.as_deref().unwrap_or_default(),
             claims: &claims,
+            token,
             body: &body,
         },
         custom_auth::unix_now(),

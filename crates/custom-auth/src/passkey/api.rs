@@ -9,19 +9,45 @@
 //! | `DELETE /passkeys/{id}`      | deletes one of the caller's passkeys    | 204               |
 //!
 //! The API's JWT authorizer has checked the access token (signature, issuer: the stack's pool,
-//! audience: its app clients, expiry); the caller is the token's `username` in the pool named
-//! by its `iss`. Every call acts on the caller's own passkeys and nothing else: there is no
-//! way to name another user. Errors are `{"error": "<message>"}` with fixed messages.
+//! audience: its app clients, expiry); the caller is the token's `sub` (and `username`) in the
+//! pool named by its `iss`. Every call acts on the caller's own passkeys and nothing else:
+//! there is no way to name another user. Errors are `{"error": "<message>", "code": "<word>"}`
+//! with fixed messages.
+//!
+//! A valid access token is not enough to change what signs in to an account: tokens leak (a
+//! script injected into any page of the app, a log, a token the user "signed out" of, which
+//! stays valid until it expires), and a passkey added with one would sign in forever. So the
+//! three routes that change passkeys (start, finish, delete) also require
+//! - a **fresh sign-in**: the token's `auth_time` at most `PASSKEY_REGISTRATION_MAX_AGE_SECONDS`
+//!   old (403, code `sign-in-again`; the page then signs the user in again and retries). A
+//!   refreshed token keeps the `auth_time` of the sign-in it came from.
+//! - a **live token**: the pool still honours it ([`TokenCheck`], Cognito's `GetUser` with the
+//!   token itself), asked once per call, failing closed (401, code `signed-out`; 503 when the
+//!   pool does not answer).
+//!
+//! Deleting needs both too: deleting someone's passkeys locks them out of a passkey-only flow,
+//! which a stolen token should not be able to do either. Listing needs neither. Every added or
+//! deleted passkey is mailed to the user's verified address ([`super::notice`]); a mail that
+//! fails is logged and changes nothing.
 
 use std::collections::HashMap;
 
 use serde_json::json;
 
 use super::PasskeySettings;
+use super::notice::{self, Change};
 use super::register::{self, Caller, RegistrationError};
 use super::store::PasskeyStore;
-use crate::config::{ConfigError, Secret};
+use crate::config::{ConfigError, number};
+use crate::ports::{Mailer, TokenCheck, TokenStatus};
 use crate::state::StateSettings;
+
+/// Default of `PASSKEY_REGISTRATION_MAX_AGE_SECONDS`: Keycloak's default for re-authenticating
+/// before a credential change.
+pub const DEFAULT_MAX_AGE_SECONDS: u64 = 300;
+
+/// How far in the future a token's `auth_time` may lie (clock skew between Cognito and us).
+const MAX_SKEW_SECONDS: u64 = 60;
 
 /// What the registration function needs: the passkey settings and the state store's.
 #[derive(Clone, Debug)]
@@ -31,6 +57,12 @@ pub struct ApiConfig {
     /// `AUTH_STATE_TABLE`, `AUTH_STATE_KEY` (the same key as the triggers': it names the
     /// user's passkeys and makes the user handle).
     pub state: StateSettings,
+    /// `PASSKEY_REGISTRATION_MAX_AGE_SECONDS` (10 to 3600, default 300): how old a sign-in may
+    /// be to add or delete a passkey.
+    pub max_age_seconds: u64,
+    /// `OTP_EMAIL_FROM`: the sender of the notices (the same as the codes'). Without it, no
+    /// notice is sent (logged at start).
+    pub notice_from: Option<String>,
 }
 
 impl ApiConfig {
@@ -45,6 +77,13 @@ impl ApiConfig {
         Ok(ApiConfig {
             passkey: PasskeySettings::from_lookup(&get, true)?,
             state,
+            max_age_seconds: number(
+                &get,
+                "PASSKEY_REGISTRATION_MAX_AGE_SECONDS",
+                DEFAULT_MAX_AGE_SECONDS,
+                10..=3600,
+            )?,
+            notice_from: get("OTP_EMAIL_FROM").map(|f| f.trim().to_owned()),
         })
     }
 }
@@ -58,6 +97,9 @@ pub struct ApiRequest<'a> {
     pub path: &'a str,
     /// The claims the JWT authorizer checked (none without a token).
     pub claims: &'a HashMap<String, String>,
+    /// The access token itself (from `Authorization`, without `Bearer `), for the pool's word
+    /// on whether it is still live.
+    pub token: &'a str,
     /// The body, decoded.
     pub body: &'a [u8],
 }
@@ -79,8 +121,8 @@ impl ApiResponse {
         }
     }
 
-    fn error(status: u16, message: &str) -> ApiResponse {
-        ApiResponse::json(status, json!({ "error": message }))
+    fn error(status: u16, message: &str, code: &str) -> ApiResponse {
+        ApiResponse::json(status, json!({ "error": message, "code": code }))
     }
 }
 
@@ -93,8 +135,10 @@ impl From<RegistrationError> for ApiResponse {
             | RegistrationError::Duplicate
             | RegistrationError::TooMany => 409,
             RegistrationError::Unavailable => 503,
+            RegistrationError::SignInAgain => 403,
+            RegistrationError::SignedOut => 401,
         };
-        ApiResponse::error(status, &e.to_string())
+        ApiResponse::error(status, &e.to_string(), e.code())
     }
 }
 
@@ -114,14 +158,34 @@ pub fn caller(claims: &HashMap<String, String>) -> Option<Caller<'_>> {
     Some(Caller { pool, user, sub })
 }
 
+/// What the API calls out to: the store, the pool (is a token live?) and the mail.
+#[derive(Debug)]
+pub struct Io<'a, S, T, M> {
+    /// Passkeys and pending registrations.
+    pub store: &'a S,
+    /// The pool's word on the caller's token.
+    pub tokens: &'a T,
+    /// The notices.
+    pub mail: &'a M,
+}
+
+// (By hand: derived, they would ask `S`, `T` and `M` to be `Copy` too.)
+impl<S, T, M> Clone for Io<'_, S, T, M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S, T, M> Copy for Io<'_, S, T, M> {}
+
 /// Answers `request` at `now`.
 pub async fn handle(
-    settings: &PasskeySettings,
-    key: &Secret,
-    store: &impl PasskeyStore,
+    config: &ApiConfig,
+    io: Io<'_, impl PasskeyStore, impl TokenCheck, impl Mailer>,
     request: ApiRequest<'_>,
     now: u64,
 ) -> ApiResponse {
+    let (settings, key, store) = (&config.passkey, &config.state.key, io.store);
     let path = request.path.trim_end_matches('/');
     let route = match (request.method, path.strip_prefix("/passkeys")) {
         ("POST", Some("/registration")) => Route::Start,
@@ -132,28 +196,52 @@ pub async fn handle(
         }
         _ => Route::None,
     };
-    let outcome =
-        match (caller(request.claims), route) {
-            (None, _) => Ok(ApiResponse::error(401, "sign in first")),
-            (Some(_), Route::None) => Ok(ApiResponse::error(404, "no such route")),
-            (Some(caller), Route::Start) => register::start(settings, key, store, caller, now)
-                .await
-                .map(|options| ApiResponse::json(200, options)),
-            (Some(caller), Route::Finish) => {
-                register::finish(settings, key, store, caller, request.body, now)
-                    .await
-                    .map(|listed| ApiResponse::json(201, json!(listed)))
+    let outcome = match (caller(request.claims), route) {
+        (None, _) => Err(RegistrationError::SignedOut),
+        (Some(_), Route::None) => Ok(ApiResponse::error(404, "no such route", "no-route")),
+        (Some(caller), Route::List) => register::list(key, store, caller)
+            .await
+            .map(|all| ApiResponse::json(200, json!({ "passkeys": all }))),
+        (Some(caller), route) => match privileged(config, io.tokens, &request, now).await {
+            Err(e) => Err(e),
+            Ok(email) => {
+                let changed = match route {
+                    Route::Start => register::start(settings, key, store, caller, now)
+                        .await
+                        .map(|options| (ApiResponse::json(200, options), None)),
+                    Route::Finish => {
+                        register::finish(settings, key, store, caller, request.body, now)
+                            .await
+                            .map(|listed| {
+                                let name = listed.name.clone();
+                                (
+                                    ApiResponse::json(201, json!(listed)),
+                                    Some((Change::Added, name)),
+                                )
+                            })
+                    }
+                    Route::Delete(id) => {
+                        register::delete(key, store, caller, id).await.map(|name| {
+                            let done = ApiResponse {
+                                status: 204,
+                                body: String::new(),
+                            };
+                            (done, Some((Change::Removed, name)))
+                        })
+                    }
+                    Route::List | Route::None => Err(RegistrationError::BadRequest),
+                };
+                match changed {
+                    Ok((response, Some((change, name)))) => {
+                        tell(config, io.mail, email.as_deref(), change, &name, now).await;
+                        Ok(response)
+                    }
+                    Ok((response, None)) => Ok(response),
+                    Err(e) => Err(e),
+                }
             }
-            (Some(caller), Route::List) => register::list(key, store, caller)
-                .await
-                .map(|all| ApiResponse::json(200, json!({ "passkeys": all }))),
-            (Some(caller), Route::Delete(id)) => register::delete(key, store, caller, id)
-                .await
-                .map(|()| ApiResponse {
-                    status: 204,
-                    body: String::new(),
-                }),
-        };
+        },
+    };
     let response = outcome.unwrap_or_else(ApiResponse::from);
     // The route's name, not the path: a `DELETE` path carries a credential id.
     tracing::info!(
@@ -164,6 +252,61 @@ pub async fn handle(
         "request answered"
     );
     response
+}
+
+/// The checks of a route that changes passkeys: a fresh sign-in (the token's `auth_time`),
+/// then a live token (one call to the pool). The user's verified e-mail address, for the
+/// notice.
+async fn privileged(
+    config: &ApiConfig,
+    tokens: &impl TokenCheck,
+    request: &ApiRequest<'_>,
+    now: u64,
+) -> Result<Option<String>, RegistrationError> {
+    let signed_in_at = request
+        .claims
+        .get("auth_time")
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .ok_or(RegistrationError::SignInAgain)?;
+    if !fresh(signed_in_at, now, config.max_age_seconds) {
+        return Err(RegistrationError::SignInAgain);
+    }
+    if request.token.is_empty() {
+        return Err(RegistrationError::SignedOut);
+    }
+    match tokens.check(request.token).await? {
+        TokenStatus::Live { email } => Ok(email),
+        TokenStatus::Refused => Err(RegistrationError::SignedOut),
+    }
+}
+
+/// Whether a sign-in at `signed_in_at` is fresh enough at `now`: at most `max_age` seconds
+/// old, and not from the future (beyond clock skew).
+pub fn fresh(signed_in_at: u64, now: u64, max_age: u64) -> bool {
+    signed_in_at <= now.saturating_add(MAX_SKEW_SECONDS)
+        && now.saturating_sub(signed_in_at) <= max_age
+}
+
+/// Mails the notice of `change` to the user's verified address, when there is one and a
+/// sender is configured. A failure is logged (without the address) and changes nothing.
+async fn tell(
+    config: &ApiConfig,
+    mail: &impl Mailer,
+    email: Option<&str>,
+    change: Change,
+    name: &str,
+    now: u64,
+) {
+    let (Some(to), Some(_)) = (email, config.notice_from.as_deref()) else {
+        tracing::info!(
+            function = "passkey-api",
+            "no notice sent: no verified e-mail address or no sender"
+        );
+        return;
+    };
+    if let Err(e) = mail.mail(&notice::message(to, change, name, now)).await {
+        tracing::warn!(function = "passkey-api", error = %e, "passkey notice not sent");
+    }
 }
 
 /// The API's routes, from method and path.

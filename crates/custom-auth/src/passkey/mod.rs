@@ -11,6 +11,7 @@
 //! signature counter once in Verify, in the same atomic request that admits the answer.
 
 pub mod api;
+pub mod notice;
 pub mod register;
 pub mod sign_in;
 mod store;

@@ -51,9 +51,33 @@ pub enum RegistrationError {
     /// The user has no passkey with that id.
     #[error("no such passkey")]
     NotFound,
-    /// The state store failed or timed out.
+    /// The state store or the user pool failed or timed out.
     #[error("the service is unavailable; try again")]
     Unavailable,
+    /// The sign-in behind the access token is older than
+    /// `PASSKEY_REGISTRATION_MAX_AGE_SECONDS`: adding or deleting a passkey needs a fresh one.
+    #[error("sign in again to add or delete a passkey")]
+    SignInAgain,
+    /// The user pool no longer honours the access token (signed out, revoked, user deleted).
+    #[error("sign in first")]
+    SignedOut,
+}
+
+impl RegistrationError {
+    /// A stable word for the error, which clients branch on (the message may change).
+    pub fn code(self) -> &'static str {
+        match self {
+            RegistrationError::BadRequest => "bad-request",
+            RegistrationError::NotPending => "not-pending",
+            RegistrationError::Refused => "refused",
+            RegistrationError::Duplicate => "duplicate",
+            RegistrationError::TooMany => "too-many",
+            RegistrationError::NotFound => "not-found",
+            RegistrationError::Unavailable => "unavailable",
+            RegistrationError::SignInAgain => "sign-in-again",
+            RegistrationError::SignedOut => "signed-out",
+        }
+    }
 }
 
 impl From<DependencyError> for RegistrationError {
@@ -338,20 +362,28 @@ pub async fn list(
         .collect())
 }
 
-/// Deletes `caller`'s passkey `id` (base64url). Only the caller's own: an id of another user's
-/// passkey is [`RegistrationError::NotFound`], as is an unknown one. One store request.
+/// Deletes `caller`'s passkey `id` (base64url) and returns its name (for the notice). Only the
+/// caller's own: an id of another user's passkey is [`RegistrationError::NotFound`], as is an
+/// unknown one. Two store requests: the caller's passkeys (for the name), and the removal.
 pub async fn delete(
     key: &Secret,
     store: &impl PasskeyStore,
     caller: Caller<'_>,
     id: &str,
-) -> Result<(), RegistrationError> {
+) -> Result<String, RegistrationError> {
     let id = unb64(id)
         .filter(|i| !i.is_empty() && i.len() <= 1023)
         .ok_or(RegistrationError::NotFound)?;
     let owner = owner_key(key, caller.pool, caller.sub);
+    let name = store
+        .passkeys(&owner)
+        .await?
+        .into_iter()
+        .find(|p| p.id == id)
+        .map(|p| p.name)
+        .ok_or(RegistrationError::NotFound)?;
     if store.remove_passkey(&owner, &id).await? {
-        Ok(())
+        Ok(name)
     } else {
         Err(RegistrationError::NotFound)
     }
