@@ -366,6 +366,20 @@ fn counters_must_grow_unless_the_authenticator_keeps_none() {
     }
 }
 
+/// The fixture's passkey as the store keeps it, named `name`.
+fn stored(f: &Value, name: &str) -> StoredPasskey {
+    StoredPasskey {
+        id: unb64(f["passkey"]["id"].as_str().unwrap()).unwrap(),
+        public_key: unb64(f["passkey"]["publicKey"].as_str().unwrap()).unwrap(),
+        dynamic: unb64(f["passkey"]["dynamic"].as_str().unwrap()).unwrap(),
+        sign_count: 1,
+        transports: vec![4],
+        name: name.into(),
+        created_at: 1,
+        last_used_at: None,
+    }
+}
+
 /// A Create event of `user`, whose `sub` is `user` too (as in the fixtures), or of an unknown
 /// name (no attributes).
 fn create_event(user: &str, unknown: bool) -> CreateAuthChallengeEvent {
@@ -422,16 +436,7 @@ async fn offered(store: &MemoryStore, user: &str, unknown: bool) -> (Value, Vec<
 async fn create_offers_the_users_passkeys_and_stable_decoys_otherwise() {
     let f = load("es256");
     let store = MemoryStore::default();
-    let passkey = StoredPasskey {
-        id: unb64(f["passkey"]["id"].as_str().unwrap()).unwrap(),
-        public_key: unb64(f["passkey"]["publicKey"].as_str().unwrap()).unwrap(),
-        dynamic: unb64(f["passkey"]["dynamic"].as_str().unwrap()).unwrap(),
-        sign_count: 1,
-        transports: vec![4],
-        name: "Fixture".into(),
-        created_at: 1,
-        last_used_at: None,
-    };
+    let passkey = stored(&f, "Fixture");
     let owner = owner_key(&key(), "us-east-1_Fixtures", "jane");
     store
         .add_passkey(&owner, &passkey, MAX_PASSKEYS)
@@ -483,16 +488,7 @@ async fn a_new_user_under_an_old_name_inherits_no_passkey() {
     // and later creates a different person under the name `jane`: a new `sub`.
     let f = load("es256");
     let store = MemoryStore::default();
-    let passkey = StoredPasskey {
-        id: unb64(f["passkey"]["id"].as_str().unwrap()).unwrap(),
-        public_key: unb64(f["passkey"]["publicKey"].as_str().unwrap()).unwrap(),
-        dynamic: unb64(f["passkey"]["dynamic"].as_str().unwrap()).unwrap(),
-        sign_count: 1,
-        transports: vec![4],
-        name: "Old Jane's laptop".into(),
-        created_at: 1,
-        last_used_at: None,
-    };
+    let passkey = stored(&f, "Old Jane's laptop");
     let (pool, old_sub) = caller(&f);
     store
         .add_passkey(&owner_key(&key(), &pool, &old_sub), &passkey, MAX_PASSKEYS)
