@@ -65,14 +65,21 @@ pub(crate) fn flows_per_client_and_choice(aws: &LocalAws) -> Vec<String> {
     assert_signed_in(exit, &stdout);
     let claims: Value = serde_json::from_str(&stdout).expect("claims");
     assert_eq!(claims["aud"], handoff, "tokens of the hand-off client");
-    // The people's client: a choice first. jane's phone is not verified, so only e-mail is
-    // offered, and picking SMS anyway is a wrong answer; nothing is sent before the pick.
+    // The people's client: a choice first, offering every way to every name (the list says
+    // nothing about who exists or what they have). jane has no phone number: picking SMS
+    // anyway runs the decoy round (a made-up masked number, nothing sent, no answer passes), and
+    // the CLI says to start again and choose another way. Nothing is sent before the pick.
     let before = aws.mails();
-    let mut run = SignIn::start(aws, "e2e-choice", None, &["sms-otp", "email-otp"]);
-    let first = run.lines_until("choose how to sign in (attempt 2, 2 left)");
+    let run = SignIn::start(aws, "e2e-choice", None, &["sms-otp"]);
+    let first = run.lines_until("SMS code: a code was sent to +*******");
     let offered: Vec<&String> = first.iter().filter(|l| l.starts_with("  ")).collect();
-    assert_eq!(offered, ["  email-otp"], "{first:?}");
-    assert_eq!(aws.mails(), before, "a code before the pick");
+    assert_eq!(offered, ["  email-otp", "  sms-otp"], "{first:?}");
+    run.expect_line("no code? press Ctrl-D and start again to choose another way");
+    let (exit, _) = run.finish();
+    assert_ne!(exit, Some(0), "no tokens from a decoy round");
+    assert_eq!(aws.mails(), before, "nothing sent before or after the pick");
+    // Started again, the e-mail way: the code, then tokens.
+    let mut run = SignIn::start(aws, "e2e-choice", None, &["email-otp"]);
     run.expect_line("a code was sent to j***@example.com (attempt 1, 3 left)");
     let code = new_code(aws, before);
     assert_eq!(aws.mails(), before + 1);
