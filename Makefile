@@ -36,9 +36,13 @@ unit:
 web-test: web/node_modules/.installed
 	cd web && node --test --test-reporter=spec src/
 
+## cfn-lint with its informational rules (deletion policies of stateful resources), SAM's own
+## lint, and tools/template_check.py: the transformed template for every parameter set a user
+## may deploy (policies with statements, the tier, the key policy, names, SES sender, ...).
 template-lint: venv
-	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/cfn-lint --include-checks I -- template.yaml
 	$(VENV)/bin/sam validate --lint --region us-east-1
+	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/python tools/template_check.py
 
 ## Deploys template.yaml into a fresh ministack on a free loopback port and signs in, through the
 ## CLI and through the sign-in page in headless Chromium.

@@ -19,6 +19,8 @@ use test_support::contains_word;
 mod browser;
 #[path = "local_aws/clients.rs"]
 mod clients;
+#[path = "local_aws/options.rs"]
+mod options;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -376,7 +378,7 @@ fn sign_in_through_the_local_aws() {
     let page_port = free_port();
     let link_page = format!("MagicLinkUrls=http://127.0.0.1:{page_port}/e2e-link/");
     let passkey_origin = format!("PasskeyOrigins=http://localhost:{page_port}");
-    let aws = LocalAws::up(
+    let mut aws = LocalAws::up(
         &[
             ("e2e-email", "email-otp"),
             ("e2e-password", "password,email-otp"),
@@ -543,6 +545,7 @@ fn sign_in_through_the_local_aws() {
     selected_account_in_the_tokens(&aws);
     codes.extend(clients::flows_per_client_and_choice(&aws));
     codes.extend(browser::sign_in_through_the_page(&aws, page_port));
+    options::every_option_deploys(&mut aws);
 
     // Every line the functions logged (JSON, trace asked, info and above written) holds no code, answer, password or
     // token. Codes are matched as whole words, so a request id cannot fake a hit.

@@ -221,6 +221,34 @@ def deploy(port, stack, flow, extra):
     )
 
 
+def try_deploy(port, stack, flow, extra):
+    """One more deploy into a running local AWS (built already), which may fail: returns what a
+    test needs to judge it: whether it succeeded, the stack's status, its resources, and the
+    reasons of the events that failed."""
+    overrides = ["Architecture=x86_64", f"AuthFlow={flow}", f"OtpEmailFrom={SENDER}"] + extra
+    say(f"sam deploy of stack {stack} with AUTH_FLOW={flow} {' '.join(extra)}")
+    result = subprocess.run(
+        ["sam", "deploy", "--stack-name", stack, "--resolve-s3", "--capabilities", "CAPABILITY_IAM",
+         "--no-confirm-changeset", "--no-fail-on-empty-changeset", "--parameter-overrides", *overrides],
+        env=aws_env(port), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    cfn = boto(port, "cloudformation")
+    try:
+        described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    except Exception:  # noqa: BLE001 (a stack that was never created)
+        described = {}
+    resources = []
+    failures = []
+    if described:
+        resources = [r["LogicalResourceId"] for r in
+                     cfn.describe_stack_resources(StackName=stack).get("StackResources", [])]
+        events = cfn.describe_stack_events(StackName=stack).get("StackEvents", [])
+        failures = [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}" for e in events
+                    if e.get("ResourceStatus", "").endswith("FAILED")]
+    return {"ok": result.returncode == 0, "status": described.get("StackStatus", ""),
+            "outputs": {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
+            "resources": sorted(resources), "failures": failures, "log": result.stdout[-3000:]}
+
+
 def boto(port, service):
     import boto3  # from the project .venv (aws-sam-cli pins it)
 
@@ -455,6 +483,13 @@ def main():
     desc = sub.add_parser("describe", help="print the pool's and client's attribute settings as JSON")
     desc.add_argument("--port", type=int, required=True)
     desc.add_argument("--stack", required=True)
+    dep = sub.add_parser("deploy", help="deploy one more stack into a running local AWS (built already); "
+                                        "print the outcome as JSON, whether it succeeded or not")
+    dep.add_argument("--port", type=int, required=True)
+    dep.add_argument("--stack", required=True)
+    dep.add_argument("--flow", required=True)
+    dep.add_argument("--param", action="append", default=[], help="extra Key=Value parameter override")
+    dep.add_argument("--prepare", action="store_true", help="on success, create the demo user too")
     logs = sub.add_parser("logs", help="print every line the functions logged")
     logs.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
@@ -470,6 +505,11 @@ def main():
             deploy(args.port, stack, flow, args.param)
             infos.append(prepare(args.port, stack))
         print(json.dumps(infos))
+    elif args.command == "deploy":
+        outcome = try_deploy(args.port, args.stack, args.flow, args.param)
+        if outcome["ok"] and args.prepare:
+            outcome["info"] = prepare(args.port, args.stack)
+        print(json.dumps(outcome))
     elif args.command == "demo":
         run_demo(args.port, args.page_port, args.flow)
     elif args.command == "down":

@@ -512,26 +512,40 @@ async function main() {
   $('passkey-add').addEventListener('submit', addPasskey);
   $('link-continue').addEventListener('click', redeemLink);
   $('link-cancel').addEventListener('click', () => { link = null; resume(''); });
-  link = linkFromHash(location.hash);
-  if (link) {
-    // Keep the proof out of the address bar and the history. Nothing else happens until the
-    // person says the link is theirs: not a sign-out, not a sign-in.
-    history.replaceState(null, '', `${location.pathname}${location.search}`);
-    if (link.invalid) {
-      link = null;
-      await resume(INVALID_LINK);
-    } else {
-      const prompt = linkPrompt(link);
-      $('link-title').textContent = prompt.title;
-      $('link-text').textContent = prompt.text;
-      $('link-continue').textContent = prompt.action;
-      $('link-cancel').textContent = prompt.cancel;
-      show('link-confirm');
-      $('link-continue').focus();
-    }
-    return;
+  // A link opened in a tab that shows this page already changes only the fragment: no reload.
+  window.addEventListener('hashchange', () => { linkInAddress(); });
+  if (!(await linkInAddress())) {
+    await resume('');
   }
-  await resume('');
+}
+
+/**
+ * A sign-in link in the page's address: asks whether to sign in as the account it names (true),
+ * or there is none (false). Nothing else happens until the person says the link is theirs: not
+ * a sign-out, not a sign-in.
+ */
+async function linkInAddress() {
+  const found = linkFromHash(location.hash);
+  if (!found) {
+    return false;
+  }
+  // Keep the proof out of the address bar and the history.
+  history.replaceState(null, '', `${location.pathname}${location.search}`);
+  if (found.invalid) {
+    await resume(INVALID_LINK);
+    return true;
+  }
+  link = found;
+  const prompt = linkPrompt(link);
+  $('link-title').textContent = prompt.title;
+  $('link-text').textContent = prompt.text;
+  $('link-continue').textContent = prompt.action;
+  $('link-cancel').textContent = prompt.cancel;
+  setError('');
+  setStatus('');
+  show('link-confirm');
+  $('link-continue').focus();
+  return true;
 }
 
 /** The page as it was: the session this browser holds, or the start; with `error` shown. */

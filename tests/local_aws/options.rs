@@ -1,0 +1,116 @@
+//! Every option of the template deploys (issue 26): the stacks of the main test cover the
+//! flows; these cover the switches a user may turn, one more stack each, into the same local
+//! AWS (built once), and one update of a stack that keeps its pool and users. The template's
+//! static checks (`make template-lint`, `tools/template_check.py`) cover the same sets without
+//! deploying; this proves the emulator's CloudFormation takes them.
+
+use super::*;
+
+/// `tools/local_aws.py deploy`'s outcome.
+fn deploy(aws: &LocalAws, stack: &str, flow: &str, params: &[&str], prepare: bool) -> Value {
+    let mut args = vec![
+        "deploy", "--port", &aws.port, "--stack", stack, "--flow", flow,
+    ];
+    for param in params {
+        args.extend(["--param", param]);
+    }
+    if prepare {
+        args.push("--prepare");
+    }
+    let out = local_aws(&args);
+    assert!(out.status.success(), "tools/local_aws.py deploy {stack}");
+    serde_json::from_slice(&out.stdout).expect("deploy outcome")
+}
+
+fn has(outcome: &Value, resource: &str) -> bool {
+    outcome["resources"]
+        .as_array()
+        .is_some_and(|all| all.iter().any(|r| r == resource))
+}
+
+pub(crate) fn every_option_deploys(aws: &mut LocalAws) {
+    let ok = |outcome: &Value, what: &str| {
+        assert!(
+            outcome["ok"] == true && outcome["status"] == "CREATE_COMPLETE",
+            "{what}: {outcome}"
+        );
+    };
+
+    // No state store: Verify's policy is left out whole (a statement-less policy is refused).
+    let stateless = deploy(aws, "o-stateless", "email-otp", &["StateStore=false"], true);
+    ok(&stateless, "StateStore=false");
+    assert!(!has(&stateless, "AuthStateTable"), "{stateless}");
+    aws.stacks.push(stateless["info"].clone());
+    let before = aws.mails();
+    let mut run = SignIn::start(aws, "o-stateless", None, &[]);
+    run.expect_line("a code was sent to j***@example.com (attempt 1, 3 left)");
+    let code = new_code(aws, before);
+    run.answer(&code);
+    let (exit, stdout) = run.finish();
+    assert_signed_in(exit, &stdout);
+
+    // Magic links signed with an HMAC key in Secrets Manager rather than KMS.
+    let hmac = deploy(
+        aws,
+        "o-link-hmac",
+        "magic-link",
+        &[
+            "MagicLinkSigning=hmac",
+            "MagicLinkUrls=https://app.example.com/signin",
+        ],
+        false,
+    );
+    ok(&hmac, "MagicLinkSigning=hmac");
+    assert!(
+        has(&hmac, "MagicLinkSecret") && !has(&hmac, "MagicLinkKey"),
+        "{hmac}"
+    );
+
+    // No account claim: no Pre Token Generation; self sign-up on.
+    let plain = deploy(
+        aws,
+        "o-plain",
+        "email-otp,select-account",
+        &["SelectedAccountClaim=", "AllowSelfSignUp=true"],
+        false,
+    );
+    ok(&plain, "no account claim, self sign-up");
+    assert!(!has(&plain, "PreTokenGenerationFunction"), "{plain}");
+
+    // A flow that sends e-mail without a sender does not deploy, and says what is missing.
+    let refused = deploy(aws, "o-no-sender", "email-otp", &["OtpEmailFrom="], false);
+    assert!(
+        refused["ok"] == false,
+        "deployed without a sender: {refused}"
+    );
+    let reasons = refused["failures"].to_string();
+    assert!(
+        reasons.contains("OtpEmailFromIsRequiredByAuthFlow"),
+        "the failure names the parameter: {refused}"
+    );
+
+    // An update of a running stack (another flow, another limit) keeps its pool and users.
+    let pool = aws.stack("e2e-email")["userPoolId"].clone();
+    let updated = deploy(
+        aws,
+        "e2e-email",
+        "email-otp|sms-otp",
+        &["OtpSendLimit=4", "StateTableDeletionProtection=false"],
+        false,
+    );
+    assert!(
+        updated["ok"] == true && updated["status"] == "UPDATE_COMPLETE",
+        "update: {updated}"
+    );
+    assert_eq!(updated["outputs"]["UserPoolId"], pool, "the same pool");
+    let before = aws.mails();
+    let mut run = SignIn::start(aws, "e2e-email", None, &["email-otp"]);
+    run.expect_line("a code was sent to j***@example.com (attempt 1, 3 left)");
+    let code = new_code(aws, before);
+    run.answer(&code);
+    let (exit, stdout) = run.finish();
+    assert_signed_in(exit, &stdout);
+    println!(
+        "every option deploys: no store, HMAC links, no claim with self sign-up; no sender refused; an update keeps the pool and jane"
+    );
+}

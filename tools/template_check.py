@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Checks what cfn-lint and `sam validate` cannot see: the template as CloudFormation would
+deploy it for each set of parameters a user may choose.
+
+For every parameter set below, the SAM template is transformed with the SAM translator (the
+same code `sam deploy` runs), its conditions are evaluated with the parameters, and what
+CloudFormation would create is checked:
+
+- every IAM policy has at least one statement (IAM refuses an empty one: the role would end
+  CREATE_FAILED, as `StateStore=false` once did);
+- a flow that sends e-mail without a sender deploys the resource that fails the deploy, and no
+  other flow does;
+- the pool is on the Essentials plan exactly when Pre Token Generation (event version 2) is
+  deployed, and says LITE otherwise (a pool without a tier is created on Essentials);
+- the magic-link key's policy grants no wildcard and lets only Create's role sign;
+- the state table and its key are kept on stack deletion and on replacement, yet deleted when
+  the first deploy fails (RetainExceptOnCreate), with DynamoDB's deletion protection off by
+  default;
+- every function name fits Lambda's 64 characters under a 52-character stack name;
+- SES sends are allowed only from the sender (`ses:FromAddress`).
+
+Run by `make template-lint` with the project .venv (the SAM translator comes with the SAM
+CLI). Exits non-zero listing every finding. `tools/template_check.py [TEMPLATE]` checks another
+file (an older template, to see a finding the check exists for).
+"""
+
+import copy
+import json
+import sys
+from pathlib import Path
+
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+ROOT = Path(__file__).resolve().parent.parent
+SENDER = "no-reply@example.com"
+STACK = "s" * 52
+
+# Each set is what a user may deploy; `Email` marks whether the flow sends e-mail.
+PARAMETER_SETS = {
+    "defaults with a sender": {"OtpEmailFrom": SENDER},
+    "defaults without a sender": {},
+    "stateless": {"AuthFlow": "email-otp", "OtpEmailFrom": SENDER, "StateStore": "false"},
+    "sms": {"AuthFlow": "password,sms-otp"},
+    "magic links, kms": {"AuthFlow": "magic-link", "OtpEmailFrom": SENDER,
+                         "MagicLinkUrls": "https://app.example.com/signin"},
+    "magic links, hmac": {"AuthFlow": "email-otp|magic-link", "OtpEmailFrom": SENDER,
+                          "MagicLinkSigning": "hmac", "MagicLinkUrls": "https://app.example.com/signin"},
+    "hand-off": {"AuthFlow": "email-otp", "OtpEmailFrom": SENDER,
+                 "SignedTokenSecret": "x" * 40, "SignedTokenIssuer": "backend"},
+    "passkeys": {"AuthFlow": "passkey|email-otp", "OtpEmailFrom": SENDER, "PasskeyRpId": "example.com",
+                 "PasskeyOrigins": "https://example.com"},
+    "passkeys without e-mail": {"AuthFlow": "passkey|sms-otp", "PasskeyRpId": "example.com",
+                                "PasskeyOrigins": "https://example.com"},
+    "account claim": {"AuthFlow": "email-otp,select-account", "OtpEmailFrom": SENDER},
+    "account, no claim": {"AuthFlow": "email-otp,select-account", "OtpEmailFrom": SENDER,
+                          "SelectedAccountClaim": ""},
+    "account, stateless": {"AuthFlow": "select-account", "StateStore": "false"},
+    "captcha": {"AuthFlow": "captcha,email-otp", "OtpEmailFrom": SENDER, "CaptchaSiteKey": "k",
+                "CaptchaSecret": "s"},
+    "self sign-up": {"AuthFlow": "email-otp", "OtpEmailFrom": SENDER, "AllowSelfSignUp": "true"},
+}
+
+NO_VALUE = object()
+
+
+class NoManagedPolicies:
+    """The SAM translator asks IAM for managed policy ARNs only for policy names it does not
+    know; this template names none."""
+
+    def load(self):
+        return {}
+
+
+def sam_transform(template):
+    template = copy.deepcopy(template)
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            # `sam build` puts the built code here; the translator wants an S3 location.
+            resource["Properties"]["CodeUri"] = "s3://bucket/key"
+    return transform(template, {}, NoManagedPolicies())
+
+
+class Evaluator:
+    """CloudFormation's intrinsic functions, as far as conditions and Fn::If need them."""
+
+    def __init__(self, template, parameters):
+        self.parameters = {
+            name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()
+        }
+        self.parameters.update(parameters)
+        self.parameters.update({"AWS::StackName": STACK, "AWS::Region": "us-east-1",
+                                "AWS::AccountId": "123456789012", "AWS::Partition": "aws"})
+        self.raw_conditions = template.get("Conditions", {})
+        self.conditions = {}
+
+    def condition(self, name):
+        if name not in self.conditions:
+            self.conditions[name] = bool(self.value(self.raw_conditions[name]))
+        return self.conditions[name]
+
+    def value(self, node):
+        if isinstance(node, list):
+            out = [self.value(item) for item in node]
+            return [item for item in out if item is not NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            (key, arg), = node.items()
+            if key == "Ref":
+                if arg == "AWS::NoValue":
+                    return NO_VALUE
+                return self.parameters.get(arg, node)
+            if key == "Condition":
+                return self.condition(arg)
+            if key == "Fn::If":
+                name, yes, no = arg
+                return self.value(yes if self.condition(name) else no)
+            if key == "Fn::Equals":
+                left, right = (self.value(a) for a in arg)
+                return str(left) == str(right)
+            if key == "Fn::Not":
+                return not self.value(arg[0])
+            if key == "Fn::And":
+                return all(self.value(a) for a in arg)
+            if key == "Fn::Or":
+                return any(self.value(a) for a in arg)
+            if key == "Fn::Split":
+                separator, text = arg
+                text = self.value(text)
+                return text.split(separator) if isinstance(text, str) else node
+            if key == "Fn::Join":
+                separator, items = arg
+                items = self.value(items)
+                if isinstance(items, list) and all(isinstance(i, str) for i in items):
+                    return separator.join(items)
+                return {"Fn::Join": [separator, items]}
+        out = {key: self.value(item) for key, item in node.items()}
+        return {key: item for key, item in out.items() if item is not NO_VALUE}
+
+    def deployed(self, template):
+        """The resources CloudFormation would create, their conditions and Fn::Ifs resolved."""
+        resources = {}
+        for name, resource in template["Resources"].items():
+            if "Condition" in resource and not self.condition(resource["Condition"]):
+                continue
+            resources[name] = self.value(resource)
+        return resources
+
+
+def statements(document):
+    found = document.get("Statement", [])
+    return found if isinstance(found, list) else [found]
+
+
+def check(label, template, parameters):
+    evaluator = Evaluator(template, parameters)
+    resources = evaluator.deployed(template)
+    findings = []
+
+    def finding(text):
+        findings.append(f"{label}: {text}")
+
+    # Every IAM policy has a statement.
+    for name, resource in resources.items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Role":
+            for policy in props.get("Policies", []):
+                if not statements(policy.get("PolicyDocument", {})):
+                    finding(f"{name}: policy {policy.get('PolicyName')} has no statement (IAM refuses it)")
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            if not statements(props.get("PolicyDocument", {})):
+                finding(f"{name}: a policy with no statement (IAM refuses it)")
+
+    # A flow that sends e-mail needs a sender: the deploy fails without one.
+    sends_email = any(step in evaluator.parameters["AuthFlow"] for step in ("email-otp", "magic-link"))
+    refuses = "OtpEmailFromIsRequiredByAuthFlow" in resources
+    if refuses != (sends_email and not evaluator.parameters["OtpEmailFrom"]):
+        finding(f"OtpEmailFromIsRequiredByAuthFlow deployed={refuses} for a flow that "
+                f"{'sends' if sends_email else 'sends no'} e-mail, sender {evaluator.parameters['OtpEmailFrom']!r}")
+
+    # Essentials exactly with Pre Token Generation V2; LITE said otherwise.
+    pool = resources["UserPool"]["Properties"]
+    pre_token = "PreTokenGenerationFunction" in resources
+    tier = pool.get("UserPoolTier")
+    if tier != ("ESSENTIALS" if pre_token else "LITE"):
+        finding(f"UserPoolTier {tier!r} with Pre Token Generation {'on' if pre_token else 'off'}")
+    if pre_token and "select-account" not in evaluator.parameters["AuthFlow"]:
+        finding("Pre Token Generation (a paid plan) for a flow without select-account")
+
+    # The magic-link key: no wildcard action, signing for Create's role alone.
+    key = resources.get("MagicLinkKey")
+    if key:
+        for statement in statements(key["Properties"]["KeyPolicy"]):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(a in ("kms:*", "*") or a.startswith("kms:Sign") for a in actions):
+                condition = statement.get("Condition", {}).get("ArnEquals", {}).get("aws:PrincipalArn")
+                if "kms:*" in actions or "*" in actions or condition != {"Fn::GetAtt": ["CreateAuthChallengeFunctionRole", "Arn"]}:
+                    finding(f"MagicLinkKey: statement {statement.get('Sid')} lets more than Create's role sign")
+            principal = statement.get("Principal", {}).get("AWS")
+            if principal != "arn:aws:iam::123456789012:root" and principal != {
+                    "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}:
+                finding(f"MagicLinkKey: statement {statement.get('Sid')} names a principal KMS may not see yet")
+
+    # The state table and its key: kept on deletion and replacement, deleted on a failed create.
+    for name in ("AuthStateTable", "AuthStateKey"):
+        resource = resources.get(name)
+        if resource and (resource.get("DeletionPolicy") != "RetainExceptOnCreate"
+                         or resource.get("UpdateReplacePolicy") != "Retain"):
+            finding(f"{name}: DeletionPolicy {resource.get('DeletionPolicy')}, "
+                    f"UpdateReplacePolicy {resource.get('UpdateReplacePolicy')}")
+    table = resources.get("AuthStateTable")
+    if table and table["Properties"].get("DeletionProtectionEnabled") is not False and \
+            "StateTableDeletionProtection" not in parameters:
+        finding("AuthStateTable: deletion protection on by default (a failed first deploy cannot roll back)")
+
+    # Function names within Lambda's 64 characters.
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::Lambda::Function":
+            function_name = resource["Properties"].get("FunctionName")
+            if isinstance(function_name, dict) and "Fn::Sub" in function_name:
+                function_name = function_name["Fn::Sub"].replace("${AWS::StackName}", STACK)
+            if isinstance(function_name, str) and len(function_name) > 64:
+                finding(f"{name}: function name of {len(function_name)} characters with a 52-character stack name")
+
+    # SES: from the sender only.
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in statements(policy["PolicyDocument"]):
+                if "ses:SendEmail" in json.dumps(statement.get("Action")):
+                    sender = statement.get("Condition", {}).get("StringEquals", {}).get("ses:FromAddress")
+                    if sender != evaluator.parameters["OtpEmailFrom"] or not (sender or refuses):
+                        finding(f"{name}: ses:SendEmail not limited to the sender (ses:FromAddress {sender!r})")
+    return findings, resources
+
+
+def main():
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "template.yaml"
+    template = yaml_parse(path.read_text())
+    transformed = sam_transform(template)
+    findings = []
+    for label, parameters in PARAMETER_SETS.items():
+        found, resources = check(label, transformed, parameters)
+        findings += found
+        print(f"  {label}: {len(resources)} resources, {len(found)} findings")
+    if findings:
+        print("template check: findings", *findings, sep="\n  ", file=sys.stderr)
+        return 1
+    print(f"template check: {len(PARAMETER_SETS)} parameter sets, no findings")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
