@@ -144,10 +144,12 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws, page_port: u16) -> Vec<St
             .collect()
     };
     let codes = list("codes");
+    // Six sign-ins by code, and two more in the passkey scenario: Pat signing in again to
+    // delete a passkey, Quinn's fresh sign-in before her user is deleted.
     assert_eq!(
         codes.len(),
-        6,
-        "six codes read from the mailboxes: {codes:?}"
+        8,
+        "eight codes read from the mailboxes: {codes:?}"
     );
     let proofs = list("proofs");
     assert_eq!(
@@ -162,12 +164,15 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws, page_port: u16) -> Vec<St
         "failed",
         "account-picked",
         "link-sent",
+        "link-confirm",
         "link-signed-in",
+        "link-invalid-signed-in",
         "link-refused",
         "passkey-added",
         "passkey-signed-in",
         "passkey-none-here",
         "passkey-refused",
+        "passkey-sign-in-again",
     ] {
         let path = artifacts().join(format!("{shot}.png"));
         let size = std::fs::metadata(&path).map_or(0, |m| m.len());
