@@ -37,12 +37,14 @@ web-test: web/node_modules/.installed
 	cd web && node --test --test-reporter=spec src/
 
 ## cfn-lint with its informational rules (deletion policies of stateful resources), SAM's own
-## lint, and tools/template_check.py: the transformed template for every parameter set a user
-## may deploy (policies with statements, the tier, the key policy, names, SES sender, ...).
+## lint, tools/template_check.py (the transformed template for every parameter set a user may
+## deploy: policies with statements, the tier, the key policy, names, SES sender, ...), and
+## checkov, the policy scanner, with the skips tools/checkov.yaml gives a reason for.
 template-lint: venv
 	$(VENV)/bin/cfn-lint --include-checks I -- template.yaml
 	$(VENV)/bin/sam validate --lint --region us-east-1
 	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/python tools/template_check.py
+	$(VENV)/checkov/bin/checkov --config-file tools/checkov.yaml -f template.yaml
 
 ## Deploys template.yaml into a fresh ministack on a free loopback port and signs in, through the
 ## CLI and through the sign-in page in headless Chromium.
@@ -91,12 +93,14 @@ fuzz: .tools/bin/cargo-fuzz
 ## .venv/ministack (the emulator, whose botocore pin conflicts with aws-sam-cli's).
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: tools/requirements.txt tools/requirements-ministack.txt
+$(VENV)/.installed: tools/requirements.txt tools/requirements-ministack.txt tools/requirements-checkov.txt
 	@echo "==> installing the pinned tools into $(VENV) (first run only)"
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
 	test -x $(VENV)/ministack/bin/python || $(PYTHON) -m venv $(VENV)/ministack
 	$(VENV)/ministack/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-ministack.txt
+	test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-checkov.txt
 	touch $@
 
 ## The sign-in page: npm packages pinned by web/package-lock.json (no install scripts run: esbuild
