@@ -9,7 +9,7 @@ DEMO_FLOW ?= password,email-otp
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: test demo demo-down fmt-check clippy unit web-test template-lint e2e bench hot-text fuzz load venv web chromium clean
+.PHONY: test demo demo-down fmt-check clippy unit web-test template-lint e2e bench hot-text fuzz load smoke venv web chromium clean
 
 ## Every check: formatting, lints, unit/property/loop tests, template lints, end-to-end.
 test: fmt-check clippy unit web-test template-lint e2e
@@ -70,6 +70,16 @@ bench: venv
 ## `make bench` shows peak RSS creeping up after code or Cargo.lock changes. Needs valgrind.
 hot-text:
 	$(PYTHON) tools/hot_text.py $(subst -p ,,$(FUNCTIONS))
+
+## The post-deploy check of a stack on your account (README, Deploying to AWS): the stack's
+## wiring, then a sign-in as a throwaway user with EMAIL's address (you type the code), deleted
+## after. AWS credentials and region from the standard configuration.
+STACK ?=
+EMAIL ?=
+smoke: venv
+	@test -n "$(STACK)" -a -n "$(EMAIL)" || { echo "usage: make smoke STACK=<stack> EMAIL=<address you read>"; exit 2; }
+	cargo build --locked -p cognito-signin
+	$(VENV)/bin/python tools/smoke.py --stack "$(STACK)" --email "$(EMAIL)"
 
 ## Concurrent sign-ins through the local AWS (several minutes: not part of `make test`).
 LOAD_USERS ?= 100

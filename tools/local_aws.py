@@ -291,6 +291,17 @@ def prepare(port, stack):
     info = {"port": port, "stack": stack, "userPoolId": pool, "clientId": out["UserPoolClientId"],
             "handoffClientId": out.get("HandoffClientId", ""),
             "stateTable": out.get("AuthStateTableName", ""), "sub": sub, **DEMO_USER}
+    if out.get("AuthStateTableName"):
+        # The emulator's CloudFormation makes the table without the template's encryption, TTL
+        # and point-in-time recovery (README, the local AWS); AWS applies all three. Applied here
+        # as CloudFormation would, so the local table is the one the template describes.
+        ddb = boto(port, "dynamodb")
+        table = out["AuthStateTableName"]
+        ddb.update_table(TableName=table, SSESpecification={"Enabled": True})
+        ddb.update_time_to_live(TableName=table,
+                                TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"})
+        ddb.update_continuous_backups(TableName=table,
+                                      PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
     if out.get("PasskeyApiId"):
         fix_passkey_cors(port, stack, out["PasskeyApiId"])
         # The HTTP API by path on the local AWS (browsers resolve *.localhost hosts unevenly).

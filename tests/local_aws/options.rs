@@ -89,6 +89,9 @@ pub(crate) fn every_option_deploys(aws: &mut LocalAws) {
         "the failure names the parameter: {refused}"
     );
 
+    // The post-deploy check users run on their account (`make smoke`), here on the local AWS.
+    smoke(aws, "e2e-email");
+
     // An update of a running stack (another flow, another limit) keeps its pool and users.
     let pool = aws.stack("e2e-email")["userPoolId"].clone();
     let updated = deploy(
@@ -113,4 +116,64 @@ pub(crate) fn every_option_deploys(aws: &mut LocalAws) {
     println!(
         "every option deploys: no store, HMAC links, no claim with self sign-up; no sender refused; an update keeps the pool and jane"
     );
+}
+
+/// `tools/smoke.py` against `stack`: the stack's wiring, then a sign-in as a throwaway user,
+/// typing the code from the local mailbox as a person would, and the user deleted after.
+fn smoke(aws: &LocalAws, stack: &str) {
+    use std::io::Read;
+    let email = "smoke@example.com";
+    let before = aws.mails();
+    let mut child = Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("tools/smoke.py"))
+        .args(["--stack", stack, "--email", email, "--cli"])
+        .arg(cli())
+        .env("AWS_ENDPOINT_URL", aws.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run tools/smoke.py");
+    let code = new_code_to(aws, before, email);
+    let stdin = child.stdin.as_mut().expect("stdin");
+    writeln!(stdin, "{code}").expect("type the code");
+    drop(child.stdin.take());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "smoke did not finish in two minutes"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .expect("smoke output");
+    println!("{out}");
+    assert!(status.success(), "smoke failed:\n{out}");
+    for line in [
+        "ok   the pool's DefineAuthChallenge trigger is",
+        "ok   the pool's CreateAuthChallenge trigger is",
+        "ok   the pool's VerifyAuthChallengeResponse trigger is",
+        "ok   the state table",
+        "ok   it has point-in-time recovery",
+        "ok   signed in with the CLI: tokens for the throwaway user",
+        "ok   deleted the throwaway user",
+        "smoke: all checks passed",
+    ] {
+        assert!(out.contains(line), "smoke said no {line:?}:\n{out}");
+    }
+    assert!(!out.contains("FAIL"), "{out}");
 }
