@@ -225,11 +225,17 @@ def try_deploy(port, stack, flow, extra):
     """One more deploy into a running local AWS (built already), which may fail: returns what a
     test needs to judge it: whether it succeeded, the stack's status, its resources, and the
     reasons of the events that failed."""
-    overrides = ["Architecture=x86_64", f"AuthFlow={flow}", f"OtpEmailFrom={SENDER}"] + extra
+    overrides = {"Architecture": "x86_64", "AuthFlow": flow, "OtpEmailFrom": SENDER}
+    overrides.update(pair.split("=", 1) for pair in extra)
     say(f"sam deploy of stack {stack} with AUTH_FLOW={flow} {' '.join(extra)}")
+    # In a file: the command line's Key=Value form cannot say an empty value (Key=).
+    (STATE / str(port)).mkdir(parents=True, exist_ok=True)
+    # (JSON is YAML; SAM reads parameter files as YAML or TOML.)
+    params = (STATE / str(port) / f"{stack}-parameters.yaml").resolve()
+    params.write_text(json.dumps(overrides))
     result = subprocess.run(
         ["sam", "deploy", "--stack-name", stack, "--resolve-s3", "--capabilities", "CAPABILITY_IAM",
-         "--no-confirm-changeset", "--no-fail-on-empty-changeset", "--parameter-overrides", *overrides],
+         "--no-confirm-changeset", "--no-fail-on-empty-changeset", "--parameter-overrides", f"file://{params}"],
         env=aws_env(port), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     cfn = boto(port, "cloudformation")
     try:
