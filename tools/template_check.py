@@ -17,7 +17,11 @@ CloudFormation would create is checked:
   the first deploy fails (RetainExceptOnCreate), with DynamoDB's deletion protection off by
   default;
 - every function name fits Lambda's 64 characters under a 52-character stack name;
-- SES sends are allowed only from the sender (`ses:FromAddress`).
+- SES sends are allowed only from the sender (`ses:FromAddress`);
+- no function's environment holds a secret (a `{{resolve:...}}` reference, a NoEcho
+  parameter's value, or a secret variable itself): secrets are named by ARN and read at start;
+- every variable a function gets is one its code reads (Define: the three of
+  `Config::for_define`, which a unit test pins; the others: a name their crates spell).
 
 Run by `make template-lint` with the project .venv (the SAM translator comes with the SAM
 CLI). Exits non-zero listing every finding. `tools/template_check.py [TEMPLATE]` checks another
@@ -26,6 +30,7 @@ file (an older template, to see a finding the check exists for).
 
 import copy
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -47,7 +52,7 @@ PARAMETER_SETS = {
     "magic links, hmac": {"AuthFlow": "email-otp|magic-link", "OtpEmailFrom": SENDER,
                           "MagicLinkSigning": "hmac", "MagicLinkUrls": "https://app.example.com/signin"},
     "hand-off": {"AuthFlow": "email-otp", "OtpEmailFrom": SENDER,
-                 "SignedTokenSecret": "x" * 40, "SignedTokenIssuer": "backend"},
+                 "SignedTokenSecret": "hand-off-secret-" + "x" * 24, "SignedTokenIssuer": "backend"},
     "passkeys": {"AuthFlow": "passkey|email-otp", "OtpEmailFrom": SENDER, "PasskeyRpId": "example.com",
                  "PasskeyOrigins": "https://example.com"},
     "passkeys without e-mail": {"AuthFlow": "passkey|sms-otp", "PasskeyRpId": "example.com",
@@ -57,11 +62,36 @@ PARAMETER_SETS = {
                           "SelectedAccountClaim": ""},
     "account, stateless": {"AuthFlow": "select-account", "StateStore": "false"},
     "captcha": {"AuthFlow": "captcha,email-otp", "OtpEmailFrom": SENDER, "CaptchaSiteKey": "k",
-                "CaptchaSecret": "s"},
+                "CaptchaSecret": "captcha-secret-value-0123456789"},
     "self sign-up": {"AuthFlow": "email-otp", "OtpEmailFrom": SENDER, "AllowSelfSignUp": "true"},
 }
 
 NO_VALUE = object()
+
+# The secret variables: none may be in a function's environment (their `_ARN` forms may).
+SECRET_VARIABLES = ("AUTH_STATE_KEY", "CAPTCHA_SECRET", "MAGIC_LINK_SECRET", "SIGNED_TOKEN_SECRET")
+
+# Define reads these alone (`Config::for_define`; `define_reads_its_own_variables_and_no_secret`).
+DEFINE_READS = {"AUTH_FLOW", "AUTH_FLOWS", "AUTH_MAX_ATTEMPTS"}
+
+# Each function's crate, for the names its code reads.
+CRATES = {
+    "CreateAuthChallengeFunction": "create-auth-challenge",
+    "VerifyAuthChallengeFunction": "verify-auth-challenge",
+    "PreTokenGenerationFunction": "pre-token-generation",
+    "PasskeyApiFunction": "passkey-api",
+}
+
+
+def names_read(crate):
+    """The upper-case names the function's code spells as string literals: its own crate's,
+    the shared crate's and aws-io's (a superset of what it reads, which is enough to catch a
+    variable nobody reads)."""
+    names = set()
+    for folder in (f"crates/{crate}/src", "crates/custom-auth/src", "crates/aws-io/src"):
+        for path in (ROOT / folder).rglob("*.rs"):
+            names.update(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', path.read_text()))
+    return names
 
 
 class NoManagedPolicies:
@@ -233,6 +263,23 @@ def check(label, template, parameters):
                     sender = statement.get("Condition", {}).get("StringEquals", {}).get("ses:FromAddress")
                     if sender != evaluator.parameters["OtpEmailFrom"] or not (sender or refuses):
                         finding(f"{name}: ses:SendEmail not limited to the sender (ses:FromAddress {sender!r})")
+    # No secret in any function's environment; only variables its code reads.
+    no_echo = {name for name, spec in template.get("Parameters", {}).items() if spec.get("NoEcho")}
+    secret_values = {evaluator.parameters[name] for name in no_echo if evaluator.parameters.get(name)}
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+        for key, value in variables.items():
+            text = json.dumps(value)
+            if "{{resolve:" in text or any(secret in text for secret in secret_values):
+                finding(f"{name}: {key} holds a secret value (name it by ARN)")
+            if key in SECRET_VARIABLES:
+                finding(f"{name}: {key} in the environment (give {key}_ARN)")
+        reads = DEFINE_READS if name == "DefineAuthChallengeFunction" else names_read(CRATES.get(name, ""))
+        for key in variables:
+            if key not in reads:
+                finding(f"{name}: {key} is not a variable its code reads")
     return findings, resources
 
 

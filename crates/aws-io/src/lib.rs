@@ -13,6 +13,7 @@ pub mod kms;
 pub mod mail;
 pub mod passkeys;
 pub mod sdk;
+pub mod secrets;
 pub mod web;
 
 pub use cognito::PoolTokens;
@@ -20,6 +21,7 @@ pub use dynamo::DynamoStore;
 pub use kms::KmsKey;
 pub use mail::SesMail;
 pub use sdk::{AwsSettings, OPERATION_TIMEOUT, sdk_config};
+pub use secrets::Secrets;
 pub use web::WebClient;
 
 /// A setting read at start is malformed, or one the configuration needs is missing. Raised at

@@ -39,6 +39,8 @@ pub struct AwsSettings {
     pub dynamodb_endpoint_url: Option<String>,
     /// `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`.
     pub cognito_endpoint_url: Option<String>,
+    /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
+    pub secrets_endpoint_url: Option<String>,
     /// `AWS_USE_FIPS_ENDPOINT`.
     pub use_fips: bool,
     /// `AWS_USE_DUALSTACK_ENDPOINT`.
@@ -67,6 +69,7 @@ impl AwsSettings {
             sns_endpoint_url: text("AWS_ENDPOINT_URL_SNS"),
             dynamodb_endpoint_url: text("AWS_ENDPOINT_URL_DYNAMODB"),
             cognito_endpoint_url: text("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"),
+            secrets_endpoint_url: text("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
             use_fips: flag("AWS_USE_FIPS_ENDPOINT")?,
             use_dual_stack: flag("AWS_USE_DUALSTACK_ENDPOINT")?,
             ssl_cert_file: text("SSL_CERT_FILE").map(PathBuf::from),

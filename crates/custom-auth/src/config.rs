@@ -227,6 +227,27 @@ impl fmt::Debug for ConfigError {
 }
 
 impl Config {
+    /// Define's configuration: the flows and the attempts allowed, which are all Define reads
+    /// (`AUTH_FLOW`, `AUTH_FLOWS`, `AUTH_MAX_ATTEMPTS`). Every step's settings stay unset, so
+    /// Define needs neither the secrets nor the other variables (the template gives it none),
+    /// and a `Config` made here is for Define alone.
+    pub fn for_define(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |var: &str| lookup(var).filter(|v| !v.trim().is_empty());
+        Ok(Config {
+            flows: Flows::from_vars(get("AUTH_FLOW").as_deref(), get("AUTH_FLOWS").as_deref())?,
+            max_attempts: number(&get, "AUTH_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1..=20)?,
+            otp_length: DEFAULT_OTP_LENGTH,
+            otp_ttl_seconds: DEFAULT_OTP_TTL_SECONDS,
+            email: None,
+            captcha: None,
+            signed_token: None,
+            state: None,
+            account_claim: None,
+            magic_link: None,
+            passkey: None,
+        })
+    }
+
     /// Reads every setting through `lookup` (usually `|k| std::env::var(k).ok()`).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |var: &str| lookup(var).filter(|v| !v.trim().is_empty());
@@ -546,6 +567,39 @@ mod tests {
         for (url, ok) in table {
             assert_eq!(check_url("X", url).is_ok(), ok, "{url}");
         }
+    }
+
+    #[test]
+    fn define_reads_its_own_variables_and_no_secret() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let vars: std::collections::HashMap<&str, &str> = [
+            ("AUTH_FLOW", "password,email-otp|magic-link,signed-token"),
+            ("AUTH_MAX_ATTEMPTS", "5"),
+            ("AUTH_STATE_KEY", "state-key-secret-0123456789abcdef0123"),
+            (
+                "SIGNED_TOKEN_SECRET",
+                "token-secret-0123456789abcdef0123456",
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let config = Config::for_define(|k| {
+            asked.borrow_mut().push(k.to_owned());
+            vars.get(k).map(|v| v.to_string())
+        })
+        .unwrap();
+        assert_eq!(config.max_attempts, 5);
+        assert!(config.flows.contains(Step::MagicLink));
+        assert_eq!(
+            *asked.borrow(),
+            ["AUTH_FLOW", "AUTH_FLOWS", "AUTH_MAX_ATTEMPTS"],
+            "Define reads nothing else: no secret, no step setting"
+        );
+        assert!(config.state.is_none() && config.signed_token.is_none());
+        // A malformed flow still fails Define's start, naming the variable.
+        let err =
+            Config::for_define(|k| (k == "AUTH_FLOW").then(|| "nope".to_owned())).unwrap_err();
+        assert!(err.to_string().starts_with("AUTH_FLOW"), "{err}");
     }
 
     #[test]

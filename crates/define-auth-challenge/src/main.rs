@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
     tracing::subscriber::set_global_default(
         LogSettings::from_lookup(env)?.subscriber(std::io::stdout),
     )?;
-    let config = Config::from_lookup(env)?;
+    let config = Config::for_define(env)?;
     run(service_fn(|event| handler(&config, event))).await
 }
 

@@ -18,8 +18,9 @@ async fn main() -> Result<(), Error> {
     tracing::subscriber::set_global_default(
         LogSettings::from_lookup(env)?.subscriber(std::io::stdout),
     )?;
-    let config = ApiConfig::from_lookup(env)?;
     let aws = AwsSettings::from_lookup(env)?;
+    let secrets = aws_io::Secrets::load(&aws, env).await?;
+    let config = ApiConfig::from_lookup(|name| secrets.get(name).or_else(|| env(name)))?;
     let store = DynamoStore::new(Some(&config.state), aws.clone())?;
     let tokens = PoolTokens::new(aws.clone())?;
     let from = config.notice_from.as_deref().unwrap_or_default();

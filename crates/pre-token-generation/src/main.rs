@@ -12,8 +12,10 @@ async fn main() -> Result<(), Error> {
     tracing::subscriber::set_global_default(
         LogSettings::from_lookup(env)?.subscriber(std::io::stdout),
     )?;
-    let config = Config::from_lookup(env)?;
-    let store = DynamoStore::new(config.state.as_ref(), AwsSettings::from_lookup(env)?)?;
+    let aws = AwsSettings::from_lookup(env)?;
+    let secrets = aws_io::Secrets::load(&aws, env).await?;
+    let config = Config::from_lookup(|name| secrets.get(name).or_else(|| env(name)))?;
+    let store = DynamoStore::new(config.state.as_ref(), aws)?;
     run(service_fn(|event| handler(&config, &store, event))).await
 }
 

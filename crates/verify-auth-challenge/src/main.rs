@@ -20,8 +20,9 @@ async fn main() -> Result<(), Error> {
     tracing::subscriber::set_global_default(
         LogSettings::from_lookup(env)?.subscriber(std::io::stdout),
     )?;
-    let config = Config::from_lookup(env)?;
     let aws = AwsSettings::from_lookup(env)?;
+    let secrets = aws_io::Secrets::load(&aws, env).await?;
+    let config = Config::from_lookup(|name| secrets.get(name).or_else(|| env(name)))?;
     let client = Arc::new(WebClient::new(aws.ssl_cert_file.clone()));
     let captcha = HttpCaptcha::new(&config, client.clone());
     let keys = TokenKeys::new(&config, HttpJwks::new(&config, client));
