@@ -20,6 +20,7 @@ CloudFormation would create is checked:
 - SES sends are allowed only from the sender (`ses:FromAddress`);
 - no function's environment holds a secret (a `{{resolve:...}}` reference, a NoEcho
   parameter's value, or a secret variable itself): secrets are named by ARN and read at start;
+- every DynamoDB permission is limited to item-key prefixes (`dynamodb:LeadingKeys`);
 - every variable a function gets is one its code reads (Define: the three of
   `Config::for_define`, which a unit test pins; the others: a name their crates spell).
 
@@ -263,6 +264,17 @@ def check(label, template, parameters):
                     sender = statement.get("Condition", {}).get("StringEquals", {}).get("ses:FromAddress")
                     if sender != evaluator.parameters["OtpEmailFrom"] or not (sender or refuses):
                         finding(f"{name}: ses:SendEmail not limited to the sender (ses:FromAddress {sender!r})")
+    # DynamoDB: each function's items by key prefix.
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in statements(policy["PolicyDocument"]):
+                if "dynamodb:" in json.dumps(statement.get("Action")):
+                    keys = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+                    if not keys or any(not k.endswith("#*") for k in keys):
+                        finding(f"{name}: DynamoDB actions without dynamodb:LeadingKeys by item prefix")
+
     # No secret in any function's environment; only variables its code reads.
     no_echo = {name for name, spec in template.get("Parameters", {}).items() if spec.get("NoEcho")}
     secret_values = {evaluator.parameters[name] for name in no_echo if evaluator.parameters.get(name)}
