@@ -507,6 +507,10 @@ def main():
     dep.add_argument("--flow", required=True)
     dep.add_argument("--param", action="append", default=[], help="extra Key=Value parameter override")
     dep.add_argument("--prepare", action="store_true", help="on success, create the demo user too")
+    sec = sub.add_parser("secret", help="create a Secrets Manager secret; print its ARN")
+    sec.add_argument("--port", type=int, required=True)
+    sec.add_argument("--name", required=True)
+    sec.add_argument("--value", required=True)
     logs = sub.add_parser("logs", help="print every line the functions logged")
     logs.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
@@ -527,6 +531,9 @@ def main():
         if outcome["ok"] and args.prepare:
             outcome["info"] = prepare(args.port, args.stack)
         print(json.dumps(outcome))
+    elif args.command == "secret":
+        created = boto(args.port, "secretsmanager").create_secret(Name=args.name, SecretString=args.value)
+        print(created["ARN"])
     elif args.command == "demo":
         run_demo(args.port, args.page_port, args.flow)
     elif args.command == "down":

@@ -21,6 +21,8 @@ CloudFormation would create is checked:
 - no function's environment holds a secret (a `{{resolve:...}}` reference, a NoEcho
   parameter's value, or a secret variable itself): secrets are named by ARN and read at start;
 - every DynamoDB permission is limited to item-key prefixes (`dynamodb:LeadingKeys`);
+- every secret a function is given by ARN, its role may read (and nothing else of Secrets
+  Manager);
 - every variable a function gets is one its code reads (Define: the three of
   `Config::for_define`, which a unit test pins; the others: a name their crates spell).
 
@@ -64,6 +66,10 @@ PARAMETER_SETS = {
     "account, stateless": {"AuthFlow": "select-account", "StateStore": "false"},
     "captcha": {"AuthFlow": "captcha,email-otp", "OtpEmailFrom": SENDER, "CaptchaSiteKey": "k",
                 "CaptchaSecret": "captcha-secret-value-0123456789"},
+    "hand-off and captcha by existing secrets": {
+        "AuthFlow": "captcha,email-otp", "OtpEmailFrom": SENDER, "CaptchaSiteKey": "k",
+        "CaptchaSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:captcha-AbCdEf",
+        "SignedTokenSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:hand-off-AbCdEf"},
     "self sign-up": {"AuthFlow": "email-otp", "OtpEmailFrom": SENDER, "AllowSelfSignUp": "true"},
 }
 
@@ -264,6 +270,22 @@ def check(label, template, parameters):
                     sender = statement.get("Condition", {}).get("StringEquals", {}).get("ses:FromAddress")
                     if sender != evaluator.parameters["OtpEmailFrom"] or not (sender or refuses):
                         finding(f"{name}: ses:SendEmail not limited to the sender (ses:FromAddress {sender!r})")
+    # Each secret a function is given by ARN, its role may read; it may read no other.
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+        given = {json.dumps(v) for k, v in variables.items() if k.endswith("_ARN") and v not in ("", None)}
+        role = resources.get(f"{name}Role", {}).get("Properties", {})
+        readable = set()
+        for policy in role.get("Policies", []):
+            for statement in statements(policy["PolicyDocument"]):
+                if "secretsmanager:GetSecretValue" in json.dumps(statement.get("Action")):
+                    targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                    readable |= {json.dumps(t) for t in targets}
+        if given != readable:
+            finding(f"{name}: secrets given {sorted(given)} but readable {sorted(readable)}")
+
     # DynamoDB: each function's items by key prefix.
     for name, resource in resources.items():
         if resource["Type"] != "AWS::IAM::Role":

@@ -77,6 +77,56 @@ pub(crate) fn every_option_deploys(aws: &mut LocalAws) {
     ok(&plain, "no account claim, self sign-up");
     assert!(!has(&plain, "PreTokenGenerationFunction"), "{plain}");
 
+    // The hand-off secret as an existing Secrets Manager secret (one the backend reads too):
+    // the stack names it by ARN, and the functions read it at start.
+    let out = local_aws(&[
+        "secret",
+        "--port",
+        &aws.port,
+        "--name",
+        "e2e-hand-off",
+        "--value",
+        TOKEN_SECRET,
+    ]);
+    assert!(out.status.success(), "could not create the secret");
+    let arn = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let by_arn = deploy(
+        aws,
+        "o-secret-arn",
+        "email-otp",
+        &[&format!("SignedTokenSecretArn={arn}")],
+        true,
+    );
+    ok(&by_arn, "SignedTokenSecretArn");
+    assert!(!has(&by_arn, "SignedTokenSecretValue"), "{by_arn}");
+    aws.stacks.push(by_arn["info"].clone());
+    let stack = aws.stack("o-secret-arn");
+    let sub = stack["sub"].as_str().expect("sub").to_owned();
+    let client = stack["handoffClientId"]
+        .as_str()
+        .expect("hand-off client")
+        .to_owned();
+    let token = signed_token(&sub, Some("o-secret-arn-1"));
+    let run = SignIn::start_with(aws, "o-secret-arn", &client, "jane", None, &[&token]);
+    let (exit, stdout) = run.finish();
+    assert_signed_in(exit, &stdout);
+    // Both forms of one secret: the template's rule refuses the deploy.
+    let both = deploy(
+        aws,
+        "o-secret-both",
+        "email-otp",
+        &[
+            &format!("SignedTokenSecretArn={arn}"),
+            &format!("SignedTokenSecret={TOKEN_SECRET}"),
+        ],
+        false,
+    );
+    assert!(both["ok"] == false, "deployed with both forms: {both}");
+    assert!(
+        both["log"].to_string().contains("SignedTokenSecretArn"),
+        "the refusal says which: {both}"
+    );
+
     // A flow that sends e-mail without a sender does not deploy, and says what is missing.
     let refused = deploy(aws, "o-no-sender", "email-otp", &["OtpEmailFrom="], false);
     assert!(
@@ -114,7 +164,7 @@ pub(crate) fn every_option_deploys(aws: &mut LocalAws) {
     let (exit, stdout) = run.finish();
     assert_signed_in(exit, &stdout);
     println!(
-        "every option deploys: no store, HMAC links, no claim with self sign-up; no sender refused; an update keeps the pool and jane"
+        "every option deploys: no store, HMAC links, no claim with self sign-up, the hand-off secret by ARN; both forms and no sender refused; an update keeps the pool and jane"
     );
 }
 
