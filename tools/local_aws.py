@@ -227,7 +227,8 @@ def try_deploy(port, stack, flow, extra):
     reasons of the events that failed."""
     overrides = {"Architecture": "x86_64", "AuthFlow": flow, "OtpEmailFrom": SENDER}
     overrides.update(pair.split("=", 1) for pair in extra)
-    say(f"sam deploy of stack {stack} with AUTH_FLOW={flow} {' '.join(extra)}")
+    # (The parameters' names only: a value may be a secret.)
+    say(f"sam deploy of stack {stack} with AUTH_FLOW={flow}, setting {', '.join(p.split('=', 1)[0] for p in extra)}")
     # In a file: the command line's Key=Value form cannot say an empty value (Key=).
     (STATE / str(port)).mkdir(parents=True, exist_ok=True)
     # (JSON is YAML; SAM reads parameter files as YAML or TOML.)

@@ -190,6 +190,18 @@ def statements(document):
     return found if isinstance(found, list) else [found]
 
 
+def role_statements(resources, action):
+    """(role, statement) for every statement of the roles' inline policies naming `action`
+    (or any action it begins)."""
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in statements(policy["PolicyDocument"]):
+                if action in json.dumps(statement.get("Action")):
+                    yield name, statement
+
+
 def check(label, template, parameters):
     evaluator = Evaluator(template, parameters)
     resources = evaluator.deployed(template)
@@ -261,41 +273,30 @@ def check(label, template, parameters):
                 finding(f"{name}: function name of {len(function_name)} characters with a 52-character stack name")
 
     # SES: from the sender only.
-    for name, resource in resources.items():
-        if resource["Type"] != "AWS::IAM::Role":
-            continue
-        for policy in resource["Properties"].get("Policies", []):
-            for statement in statements(policy["PolicyDocument"]):
-                if "ses:SendEmail" in json.dumps(statement.get("Action")):
-                    sender = statement.get("Condition", {}).get("StringEquals", {}).get("ses:FromAddress")
-                    if sender != evaluator.parameters["OtpEmailFrom"] or not (sender or refuses):
-                        finding(f"{name}: ses:SendEmail not limited to the sender (ses:FromAddress {sender!r})")
+    for name, statement in role_statements(resources, "ses:SendEmail"):
+        sender = statement.get("Condition", {}).get("StringEquals", {}).get("ses:FromAddress")
+        if sender != evaluator.parameters["OtpEmailFrom"] or not (sender or refuses):
+            finding(f"{name}: ses:SendEmail not limited to the sender (ses:FromAddress {sender!r})")
+
     # Each secret a function is given by ARN, its role may read; it may read no other.
     for name, resource in resources.items():
         if resource["Type"] != "AWS::Lambda::Function":
             continue
         variables = resource["Properties"].get("Environment", {}).get("Variables", {})
         given = {json.dumps(v) for k, v in variables.items() if k.endswith("_ARN") and v not in ("", None)}
-        role = resources.get(f"{name}Role", {}).get("Properties", {})
         readable = set()
-        for policy in role.get("Policies", []):
-            for statement in statements(policy["PolicyDocument"]):
-                if "secretsmanager:GetSecretValue" in json.dumps(statement.get("Action")):
-                    targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-                    readable |= {json.dumps(t) for t in targets}
+        role = {f"{name}Role": resources.get(f"{name}Role", {"Type": ""})}
+        for _, statement in role_statements(role, "secretsmanager:GetSecretValue"):
+            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            readable |= {json.dumps(t) for t in targets}
         if given != readable:
             finding(f"{name}: secrets given {sorted(given)} but readable {sorted(readable)}")
 
     # DynamoDB: each function's items by key prefix.
-    for name, resource in resources.items():
-        if resource["Type"] != "AWS::IAM::Role":
-            continue
-        for policy in resource["Properties"].get("Policies", []):
-            for statement in statements(policy["PolicyDocument"]):
-                if "dynamodb:" in json.dumps(statement.get("Action")):
-                    keys = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
-                    if not keys or any(not k.endswith("#*") for k in keys):
-                        finding(f"{name}: DynamoDB actions without dynamodb:LeadingKeys by item prefix")
+    for name, statement in role_statements(resources, "dynamodb:"):
+        keys = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+        if not keys or any(not k.endswith("#*") for k in keys):
+            finding(f"{name}: DynamoDB actions without dynamodb:LeadingKeys by item prefix")
 
     # No secret in any function's environment; only variables its code reads.
     no_echo = {name for name, spec in template.get("Parameters", {}).items() if spec.get("NoEcho")}

@@ -118,6 +118,10 @@ const CONFIG: [(&str, &str); 4] = [
     ("AWS_LAMBDA_LOG_LEVEL", "info"),
 ];
 
+/// The state key's secret, as the template names it to the functions with the store.
+const STATE_KEY_ARN: &str =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-state-key-AbCdEf";
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -176,13 +180,23 @@ async fn main() -> Result<(), String> {
                 .map_err(|e| format!("{}: {e}", f.event))
         })
         .collect::<Result<_, _>>()?;
-    // SES v2 and DynamoDB on one loopback fake: SES by its path, DynamoDB (POST /) answering
-    // every request with an empty success (a write that went through, a read of no item).
+    // SES v2, Secrets Manager and DynamoDB on one loopback fake: SES by its path, Secrets
+    // Manager by the endpoint the functions are given for it (the state key, read at start as
+    // on AWS, where the template names it by ARN), DynamoDB (POST /) answering every request
+    // with an empty success (a write that went through, a read of no item).
     use test_support::Behaviour;
     let aws = test_support::FakeServer::start(Behaviour::Routes(vec![
         (
             "/v2/",
             Behaviour::Respond(200, "application/json", r#"{"MessageId":"bench"}"#.into()),
+        ),
+        (
+            "/secrets",
+            Behaviour::Respond(
+                200,
+                "application/x-amz-json-1.1",
+                format!(r#"{{"ARN":"{STATE_KEY_ARN}","Name":"bench-state-key","SecretString":"bench-state-key-0123456789abcdef"}}"#),
+            ),
         ),
         (
             "/",
@@ -198,9 +212,10 @@ async fn main() -> Result<(), String> {
         env.extend(f.extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         if f.state {
             env.push(("AUTH_STATE_TABLE".into(), "bench-state".into()));
+            env.push(("AUTH_STATE_KEY_ARN".into(), STATE_KEY_ARN.into()));
             env.push((
-                "AUTH_STATE_KEY".into(),
-                "bench-state-key-0123456789abcdef".into(),
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER".into(),
+                format!("{}/secrets", aws.url),
             ));
         }
         env
