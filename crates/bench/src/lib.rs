@@ -192,6 +192,8 @@ pub fn passkey_verify_event(root: &Path) -> Result<Vec<u8>, String> {
     private["passkeyState"] = serde_json::Value::String(future_state(state)?);
     event["userPoolId"] = fixture["pool"].clone();
     event["userName"] = fixture["user"].clone();
+    // The passkey and its user handle belong to the user's `sub`.
+    event["request"]["userAttributes"]["sub"] = fixture["sub"].clone();
     event["request"]["privateChallengeParameters"] = private;
     event["request"]["challengeAnswer"] = fixture["signIn"]["answer"].to_string().into();
     serde_json::to_vec(&event).map_err(|e| e.to_string())
