@@ -5,13 +5,21 @@ use super::*;
 
 /// The proof in the link of the newest message sent.
 fn newest_proof(cognito: &Cognito) -> String {
+    proofs(cognito).pop().expect("a message")
+}
+
+/// The proofs in the links of every message sent, oldest first.
+fn proofs(cognito: &Cognito) -> Vec<String> {
     let sent = cognito.sender.sent.lock().unwrap();
-    let body = &sent.last().expect("a message").2;
-    let link = body
-        .split_whitespace()
-        .find(|w| w.contains("#magic-link="))
-        .expect("a link in the message");
-    link.split_once("#magic-link=").unwrap().1.to_owned()
+    sent.iter()
+        .map(|(_, _, body)| {
+            let link = body
+                .split_whitespace()
+                .find(|w| w.contains("#magic-link="))
+                .expect("a link in the message");
+            link.split_once("#magic-link=").unwrap().1.to_owned()
+        })
+        .collect()
 }
 
 /// Asks for a link in every round (a person pressing "send me a link" until the sign-in's
@@ -314,18 +322,7 @@ fn of_two_links_issued_in_one_second_only_the_newer_signs_in() {
         cognito.sender.count() >= 2,
         "every request in the second sent a link"
     );
-    let sent: Vec<String> = {
-        let all = cognito.sender.sent.lock().unwrap();
-        all.iter()
-            .map(|(_, _, body)| {
-                let link = body
-                    .split_whitespace()
-                    .find(|w| w.contains("#magic-link="))
-                    .unwrap();
-                link.split_once("#magic-link=").unwrap().1.to_owned()
-            })
-            .collect()
-    };
+    let sent = proofs(&cognito);
     let (older, newer) = (sent[sent.len() - 2].clone(), sent[sent.len() - 1].clone());
     assert_eq!(
         block_on(cognito.sign_in(None, redeeming(older))),
