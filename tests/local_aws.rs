@@ -19,6 +19,8 @@ use test_support::contains_word;
 mod browser;
 #[path = "local_aws/clients.rs"]
 mod clients;
+#[path = "local_aws/hostile.rs"]
+mod hostile;
 #[path = "local_aws/options.rs"]
 mod options;
 
@@ -412,6 +414,8 @@ fn sign_in_through_the_local_aws() {
     );
 
     hot_code_first_in_what_sam_built();
+    // The same bootstraps, run alone, against the hostile corpus.
+    hostile::events_fail_closed_and_every_function_keeps_serving();
 
     // email-otp: the code is read from the local mailbox and typed in.
     let before = aws.mails();

@@ -861,8 +861,8 @@ def main():
         valid[FUNCTIONS[trigger]] = {"event": f"valid/{trigger}.json", "expect": expect, **extra}
     (OUT / "jwks.json").write_text(json.dumps(jwks(), indent=2) + "\n")
     manifest = {
-        "about": "Hostile events for the three triggers; run by tests/hostile.rs through "
-                 "`cargo lambda watch`. expect: error = the invocation fails; fail = Define "
+        "about": "Hostile events for the three triggers; run by tests/local_aws/hostile.rs "
+                 "with `cargo lambda invoke`. expect: error = the invocation fails; fail = Define "
                  "ends the sign-in; challenge:X = Define asks for X; created:TAG = Create "
                  "builds TAG's challenge; wrong/correct = Verify's answerCorrect. No case may "
                  "yield issueTokens: true.",
