@@ -14,7 +14,7 @@ use aws_sdk_cognitoidentityprovider::operation::get_user::GetUserError;
 use custom_auth::ports::{DependencyError, TokenCheck, TokenStatus};
 use tokio::sync::OnceCell;
 
-use crate::{AwsSettings, OPERATION_TIMEOUT, SettingError, sdk_config};
+use crate::{AwsSettings, OPERATION_TIMEOUT, SettingError};
 
 /// Asks the pool about access tokens; the client is built on the first call.
 pub struct PoolTokens {
@@ -59,7 +59,7 @@ impl PoolTokens {
             .client
             .get_or_init(|| async {
                 Client::from_conf(PoolTokens::client_config(
-                    &sdk_config(&self.settings),
+                    &self.settings.sdk(),
                     &self.settings,
                 ))
             })

@@ -26,7 +26,7 @@ use custom_auth::state::{
 use tokio::sync::OnceCell;
 
 use crate::SettingError;
-use crate::sdk::{AwsSettings, OPERATION_TIMEOUT, sdk_config};
+use crate::sdk::{AwsSettings, OPERATION_TIMEOUT};
 
 /// Attribute names. None is a DynamoDB reserved word, so no expression needs `#name`s.
 mod attr {
@@ -109,7 +109,7 @@ impl DynamoStore {
     pub(crate) async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {
-                let sdk = sdk_config(&self.settings);
+                let sdk = self.settings.sdk();
                 Client::from_conf(DynamoStore::client_config(&sdk, &self.settings))
             })
             .await

@@ -15,7 +15,7 @@ use custom_auth::ports::DependencyError;
 use tokio::sync::OnceCell;
 
 use crate::SettingError;
-use crate::sdk::{AwsSettings, OPERATION_TIMEOUT, sdk_config};
+use crate::sdk::{AwsSettings, OPERATION_TIMEOUT};
 
 /// The KMS key of magic links.
 pub struct KmsKey {
@@ -58,7 +58,7 @@ impl KmsKey {
 
     async fn client(&self) -> &Client {
         self.client
-            .get_or_init(|| async { Client::new(&sdk_config(&self.settings)) })
+            .get_or_init(|| async { Client::new(&self.settings.sdk()) })
             .await
     }
 

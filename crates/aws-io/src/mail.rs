@@ -8,7 +8,7 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use custom_auth::ports::{CodeMessage, DependencyError, Mailer};
 use tokio::sync::OnceCell;
 
-use crate::{AwsSettings, OPERATION_TIMEOUT, sdk_config};
+use crate::{AwsSettings, OPERATION_TIMEOUT};
 
 /// The SES v2 client of `sdk`; `AWS_ENDPOINT_URL_SESV2` wins over `AWS_ENDPOINT_URL`.
 pub fn client(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Client {
@@ -83,7 +83,7 @@ impl Mailer for SesMail {
     async fn mail(&self, m: &CodeMessage) -> Result<(), DependencyError> {
         let ses = self
             .client
-            .get_or_init(|| async { client(&sdk_config(&self.settings), &self.settings) })
+            .get_or_init(|| async { client(&self.settings.sdk(), &self.settings) })
             .await;
         tokio::time::timeout(OPERATION_TIMEOUT, send(ses, &self.from, m))
             .await

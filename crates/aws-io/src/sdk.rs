@@ -4,6 +4,7 @@
 //! (DynamoDB) build their clients from [`sdk_config`], so every AWS call has the same bounds.
 
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
@@ -47,6 +48,8 @@ pub struct AwsSettings {
     pub use_dual_stack: bool,
     /// `SSL_CERT_FILE`: a PEM bundle to trust instead of the Amazon Trust Services roots.
     pub ssl_cert_file: Option<PathBuf>,
+    /// The SDK configuration [`AwsSettings::sdk`] built, shared by every clone.
+    shared: Arc<OnceLock<SdkConfig>>,
 }
 
 impl AwsSettings {
@@ -73,7 +76,17 @@ impl AwsSettings {
             use_fips: flag("AWS_USE_FIPS_ENDPOINT")?,
             use_dual_stack: flag("AWS_USE_DUALSTACK_ENDPOINT")?,
             ssl_cert_file: text("SSL_CERT_FILE").map(PathBuf::from),
+            shared: Arc::default(),
         })
+    }
+
+    /// The SDK configuration of these settings ([`sdk_config`]), built on the first call and
+    /// shared by every clone of the settings: a function's service clients (Secrets Manager at
+    /// start, then DynamoDB, SES, ...) share one HTTPS client, its TLS configuration and its
+    /// idle connections, instead of building one each (BENCHMARKS.md). Change no field after
+    /// the first call: the configuration already built would not follow.
+    pub fn sdk(&self) -> SdkConfig {
+        self.shared.get_or_init(|| sdk_config(self)).clone()
     }
 }
 
@@ -159,4 +172,30 @@ pub fn root_store(pem: &[u8]) -> Option<rustls::RootCertStore> {
         roots.add(der.ok()?).ok()?;
     }
     (!roots.is_empty()).then_some(roots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every client of a function builds from one SDK configuration: the first `sdk()` builds it,
+    /// every clone of the settings gets that one, and settings read apart share nothing.
+    #[test]
+    fn clones_share_one_sdk_configuration() {
+        let lookup = |name: &str| (name == "AWS_REGION").then(|| "eu-west-1".to_owned());
+        let settings = AwsSettings::from_lookup(lookup).expect("settings");
+        let clone = settings.clone();
+        let apart = AwsSettings::from_lookup(lookup).expect("settings");
+        assert!(settings.shared.get().is_none(), "built only when asked");
+        let sdk = clone.sdk();
+        assert_eq!(sdk.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert!(
+            settings.shared.get().is_some(),
+            "the clone's build is the original's"
+        );
+        assert!(
+            apart.shared.get().is_none(),
+            "separate settings, separate configuration"
+        );
+    }
 }

@@ -10,7 +10,7 @@
 use aws_sdk_secretsmanager::Client;
 use tokio::task::JoinSet;
 
-use crate::{AwsSettings, OPERATION_TIMEOUT, SettingError, sdk_config};
+use crate::{AwsSettings, OPERATION_TIMEOUT, SettingError};
 
 /// The secret variables, each with the variable that may name its secret instead, and the
 /// error when both are set.
@@ -73,7 +73,7 @@ impl Secrets {
         if settings.region.is_none() {
             return Err(SettingError("AWS_REGION"));
         }
-        let client = client(&sdk_config(settings), settings);
+        let client = client(&settings.sdk(), settings);
         Secrets::read(&client, wanted).await
     }
 

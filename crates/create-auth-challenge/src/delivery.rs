@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
-use aws_io::{AwsSettings, sdk_config};
+use aws_io::AwsSettings;
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::MessageAttributeValue;
 use custom_auth::config::{Config, Step};
@@ -94,7 +94,7 @@ impl AwsSender {
     async fn clients(&self) -> &Clients {
         self.clients
             .get_or_init(|| async {
-                let sdk = sdk_config(&self.settings);
+                let sdk = self.settings.sdk();
                 Clients::new(&sdk, &self.settings, self.email, self.sms)
             })
             .await
@@ -208,18 +208,16 @@ pub(crate) mod tests {
 
     /// The production SDK settings, pointed at `endpoint` with test credentials.
     pub(crate) async fn sender(flow: &str, endpoint: &str) -> AwsSender {
-        let settings = AwsSettings {
-            region: Some("us-east-1".into()),
-            endpoint_url: Some(endpoint.into()),
-            ..AwsSettings::default()
-        };
+        let mut settings = AwsSettings::default();
+        settings.region = Some("us-east-1".into());
+        settings.endpoint_url = Some(endpoint.into());
         sender_with(flow, settings, AMAZON_TRUST_SERVICES.to_vec())
     }
 
     /// A sender for `settings` with test credentials, trusting the roots in `roots_pem`.
     fn sender_with(flow: &str, settings: AwsSettings, roots_pem: Vec<u8>) -> AwsSender {
         let credentials = Credentials::new("AKIDTEST", "test-secret", None, None, "test");
-        let sdk = sdk_config(&settings)
+        let sdk = aws_io::sdk_config(&settings)
             .to_builder()
             .credentials_provider(SharedCredentialsProvider::new(credentials))
             .http_client(https_client(root_store(&roots_pem).unwrap()))
@@ -401,11 +399,9 @@ pub(crate) mod tests {
         let send = |roots: Vec<u8>| {
             let url = url.clone();
             async move {
-                let settings = AwsSettings {
-                    region: Some("us-east-1".into()),
-                    endpoint_url: Some(url),
-                    ..AwsSettings::default()
-                };
+                let mut settings = AwsSettings::default();
+                settings.region = Some("us-east-1".into());
+                settings.endpoint_url = Some(url);
                 sender_with("email-otp", settings, roots)
                     .send(&message(Channel::Email))
                     .await
@@ -486,13 +482,11 @@ pub(crate) mod tests {
                 .into(),
         ))
         .await;
-        let settings = AwsSettings {
-            region: Some("us-east-1".into()),
-            endpoint_url: Some(refused_url().await),
-            ses_endpoint_url: Some(ses.url.clone()),
-            sns_endpoint_url: Some(sns.url.clone()),
-            ..AwsSettings::default()
-        };
+        let mut settings = AwsSettings::default();
+        settings.region = Some("us-east-1".into());
+        settings.endpoint_url = Some(refused_url().await);
+        settings.ses_endpoint_url = Some(ses.url.clone());
+        settings.sns_endpoint_url = Some(sns.url.clone());
         let sender = sender_with(
             "email-otp,sms-otp",
             settings,
