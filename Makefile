@@ -48,8 +48,11 @@ template-lint: venv
 
 ## Deploys template.yaml into a fresh ministack on a free loopback port and signs in, through the
 ## CLI and through the sign-in page in headless Chromium.
+# `--workspace --test local_aws`, not `-p e2e`: resolved as the whole workspace, as `unit` built
+# it, the test reuses every dependency `unit` compiled (`-p e2e` alone unifies other features and
+# compiles them all again, minutes on a fresh clone).
 e2e: venv web chromium
-	cargo test -p e2e --locked -- --nocapture
+	cargo test --workspace --locked --test local_aws -- --nocapture
 
 FUNCTIONS := -p define-auth-challenge -p create-auth-challenge -p verify-auth-challenge -p pre-token-generation -p passkey-api
 
