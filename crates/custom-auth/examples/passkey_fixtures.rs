@@ -11,8 +11,9 @@ use std::collections::HashMap;
 use std::process::Command;
 
 use custom_auth::events::CreateAuthChallengeEvent;
+use custom_auth::keys::owner_key;
 use custom_auth::passkey::register::{self, Caller};
-use custom_auth::passkey::{PasskeyStore, b64, owner_key};
+use custom_auth::passkey::{PasskeyStore, b64};
 use custom_auth::ports::{CodeMessage, CodeSender, DependencyError};
 use custom_auth::state::MemoryStore;
 use custom_auth::{Config, unix_now};

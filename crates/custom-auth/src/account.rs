@@ -8,7 +8,8 @@ use crate::claims::sign_in_id;
 use crate::config::Config;
 use crate::create::{Round, private, public};
 use crate::events::VerifyAuthChallengeEvent;
-use crate::state::{OneTime, choice_key};
+use crate::keys::choice_key;
+use crate::state::OneTime;
 use crate::verify::{CHOICE_TTL_SECONDS, Wrong};
 
 /// Parses `custom:accounts`: a non-empty JSON object of account id to display name.

@@ -19,7 +19,8 @@ use crate::account::parse_accounts;
 use crate::config::{Config, Step};
 use crate::error::AuthError;
 use crate::events::{PreTokenGenerationEvent, PreTokenGenerationSource};
-use crate::state::{StateStore, choice_key};
+use crate::keys::choice_key;
+use crate::state::StateStore;
 
 /// The `ClientMetadata` key that names the sign-in.
 pub const SIGN_IN_ID: &str = "signInId";

@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod flow;
 pub mod jwt;
+pub mod keys;
 pub mod logging;
 pub mod magic;
 pub mod names;

@@ -33,9 +33,10 @@ use crate::config::{ConfigError, Secret, check_url, number};
 use crate::create::{Round, private, public};
 use crate::error::AuthError;
 use crate::events::VerifyAuthChallengeEvent;
+use crate::keys::{hmac_sha256, spent_key, user_key};
 use crate::otp;
 use crate::ports::{Channel, CodeMessage, CodeSender};
-use crate::state::{OneTime, SendGate, StateStore, hmac_sha256, keyed_hash, user_key};
+use crate::state::{OneTime, SendGate, StateStore};
 use crate::verify::Wrong;
 
 /// The first part of an HMAC-signed proof.
@@ -364,14 +365,6 @@ fn html_escape(text: &str) -> String {
         }
     }
     out
-}
-
-/// The store key of a spent link.
-fn spent_key(state_key: &Secret, id: &str) -> String {
-    format!(
-        "l#{}",
-        keyed_hash(state_key.expose().as_bytes(), "link", &[id])
-    )
 }
 
 /// A link's number, which the store keeps as the user's newest link: 64 bits of a keyed hash

@@ -8,7 +8,7 @@
 //! known one, which tells which names exist.
 //!
 //! Per-person state (passkeys, the WebAuthn user handle) is keyed by the user's `sub`, not by
-//! any name: see [`crate::passkey::owner_key`].
+//! any name: see [`crate::keys::owner_key`].
 
 /// `user` as the pool compares it: lower-cased (Unicode lower case, as Rust's `to_lowercase`,
 /// so it is the same for every trigger and adapter).

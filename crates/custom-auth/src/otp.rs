@@ -16,8 +16,9 @@ use subtle::ConstantTimeEq;
 use crate::config::{Config, Step};
 use crate::create::{Round, private, public};
 use crate::error::AuthError;
+use crate::keys::user_key;
 use crate::ports::{Channel, CodeMessage, CodeSender};
-use crate::state::{SendGate, StateStore, user_key};
+use crate::state::{SendGate, StateStore};
 use crate::verify::{MAX_ISSUE_SKEW_SECONDS, Wrong};
 
 /// A fresh code of `length` digits, each uniform over 0..=9.

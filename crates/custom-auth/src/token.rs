@@ -5,8 +5,9 @@
 use crate::config::{Config, TokenKeySource};
 use crate::events::VerifyAuthChallengeEvent;
 use crate::jwt::{JwksCache, TokenRejection, TokenRules, VerifyingKey, token_kid, verify_token};
+use crate::keys::token_key;
 use crate::ports::JwksFetcher;
-use crate::state::{OneTime, token_key};
+use crate::state::OneTime;
 use crate::verify::Wrong;
 
 /// The keys of the `signed-token` step: a fixed key, or a JWKS endpoint behind a cache that

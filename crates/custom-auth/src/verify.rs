@@ -11,9 +11,10 @@ use crate::config::{Config, Step};
 use crate::create::private;
 use crate::events::VerifyAuthChallengeEvent;
 use crate::jwt::TokenRejection;
+use crate::keys::user_key;
 use crate::otp;
 use crate::ports::{CaptchaVerifier, JwksFetcher};
-use crate::state::{Admission, OneTime, StateStore, user_key};
+use crate::state::{Admission, OneTime, StateStore};
 use crate::token;
 pub use crate::token::TokenKeys;
 

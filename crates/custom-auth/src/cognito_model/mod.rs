@@ -983,7 +983,7 @@ fn a_correct_sign_in_does_not_wipe_earlier_failures() {
 fn state_key(user: &str) -> String {
     let config = stateful("email-otp");
     let state = config.state.as_ref().unwrap();
-    crate::state::user_key(&state.key, "us-east-1_Ex4mPl3Aa", user)
+    crate::keys::user_key(&state.key, "us-east-1_Ex4mPl3Aa", user)
 }
 
 #[test]

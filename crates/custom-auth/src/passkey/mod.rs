@@ -22,7 +22,7 @@ use webauthn_rp::request::register::{CoseAlgorithmIdentifier, CoseAlgorithmIdent
 use webauthn_rp::request::{AsciiDomain, RpId, UserVerificationRequirement};
 
 use crate::config::{ConfigError, Secret, number};
-use crate::state::{hmac_sha256, keyed_hash};
+use crate::keys::hmac_sha256;
 
 #[cfg(any(test, feature = "conformance"))]
 pub use store::conformance;
@@ -191,17 +191,6 @@ fn check_origin(rp_id: &str, origin: &str) -> Result<(), ConfigError> {
 /// and security keys make); ES384 is not asked for.
 fn algorithms() -> CoseAlgorithmIdentifiers {
     CoseAlgorithmIdentifiers::ALL.remove(CoseAlgorithmIdentifier::Es384)
-}
-
-/// The store key of a person's passkeys: a keyed hash of pool and the user's `sub`, prefixed
-/// `p#`. By `sub`, not by name: a name can be deleted and later given to someone else, who
-/// must not inherit the passkeys of the one before (`sub` is never reused). Apart from the
-/// user's limits record (`u#`), whose items expire, so credentials never do.
-pub fn owner_key(key: &Secret, pool: &str, sub: &str) -> String {
-    format!(
-        "p#{}",
-        keyed_hash(key.expose().as_bytes(), "passkeys", &[pool, sub])
-    )
 }
 
 /// The WebAuthn user handle of a person: 32 bytes of a keyed hash of pool and `sub` (see

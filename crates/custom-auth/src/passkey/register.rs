@@ -21,9 +21,10 @@ use webauthn_rp::{PublicKeyCredentialCreationOptions, Registration, Registration
 
 use super::{
     Added, MAX_PASSKEYS, MAX_RESPONSE_BYTES, PasskeySettings, PasskeyStore, StoredPasskey,
-    USER_HANDLE_BYTES, algorithms, b64, owner_key, unb64, user_handle,
+    USER_HANDLE_BYTES, algorithms, b64, unb64, user_handle,
 };
 use crate::config::Secret;
+use crate::keys::owner_key;
 use crate::ports::DependencyError;
 
 /// Longest friendly name of a passkey, in characters.

@@ -33,12 +33,13 @@ use webauthn_rp::{
 };
 
 use super::register::{encode_dynamic, transports};
-use super::{PasskeyStore, PasskeyUse, USER_HANDLE_BYTES, b64, owner_key, unb64, user_handle};
+use super::{PasskeyStore, PasskeyUse, USER_HANDLE_BYTES, b64, unb64, user_handle};
 use crate::config::Config;
 use crate::create::{Round, public};
 use crate::error::AuthError;
 use crate::events::VerifyAuthChallengeEvent;
-use crate::state::{OneTime, hmac_sha256, keyed_hash};
+use crate::keys::{hmac_sha256, keyed_hash, owner_key};
+use crate::state::OneTime;
 use crate::verify::Wrong;
 
 /// A stored public key, decoded.

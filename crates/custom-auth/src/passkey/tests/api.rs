@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::*;
+use crate::keys::owner_key;
 use crate::passkey::api::{ApiConfig, ApiRequest, ApiResponse, Io, handle};
 use crate::ports::{DependencyError, TokenStatus};
 use crate::testing::fakes::{Mail, Pool};

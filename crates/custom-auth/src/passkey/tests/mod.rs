@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use super::register::{Caller, RegistrationError, check_registration};
 use super::*;
 use crate::config::Config;
+use crate::keys::owner_key;
 use crate::state::MemoryStore;
 use crate::testing::{config_with, fixture};
 use crate::verify::Wrong;

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::config::Config;
 use crate::events::{CreateAuthChallengeEvent, VerifyAuthChallengeEvent};
+use crate::keys::owner_key;
 use crate::passkey::sign_in::{PasskeyRejection, check, private};
 use crate::state::{Admission, Limits, MemoryStore, StateStore};
 use crate::testing::{config_with, fixture};
