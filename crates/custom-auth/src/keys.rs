@@ -9,7 +9,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::config::Secret;
+use crate::config::env::Secret;
 
 /// HMAC-SHA256 (RFC 2104) of the concatenated `chunks`.
 pub(crate) fn hmac_sha256(key: &[u8], chunks: &[&[u8]]) -> [u8; 32] {

@@ -16,7 +16,7 @@ use tracing::Subscriber;
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::ConfigError;
+use crate::config::env::ConfigError;
 
 /// The level and line format of the function's log, read once at start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

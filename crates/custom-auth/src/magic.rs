@@ -29,7 +29,7 @@ use rand::CryptoRng;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::config::{ConfigError, Secret, check_url, number};
+use crate::config::env::{ConfigError, Secret, check_url, number};
 use crate::create::{Round, private, public};
 use crate::error::AuthError;
 use crate::events::VerifyAuthChallengeEvent;

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 
-use crate::config::{ConfigError, Secret};
+use crate::config::env::{ConfigError, Secret};
 use crate::passkey::{PasskeyUse, StoredPasskey};
 use crate::ports::DependencyError;
 
@@ -109,20 +109,25 @@ impl StateSettings {
             });
         }
         let limits = Limits {
-            send_limit: crate::config::number(get, "OTP_SEND_LIMIT", DEFAULT_SEND_LIMIT, 1..=100)?,
-            send_window: crate::config::number(
+            send_limit: crate::config::env::number(
+                get,
+                "OTP_SEND_LIMIT",
+                DEFAULT_SEND_LIMIT,
+                1..=100,
+            )?,
+            send_window: crate::config::env::number(
                 get,
                 "OTP_SEND_WINDOW_SECONDS",
                 DEFAULT_SEND_WINDOW_SECONDS,
                 10..=86_400,
             )?,
-            lockout_after: crate::config::number(
+            lockout_after: crate::config::env::number(
                 get,
                 "LOCKOUT_AFTER_FAILURES",
                 DEFAULT_LOCKOUT_AFTER_FAILURES,
                 1..=1000,
             )?,
-            lockout_window: crate::config::number(
+            lockout_window: crate::config::env::number(
                 get,
                 "LOCKOUT_WINDOW_SECONDS",
                 DEFAULT_LOCKOUT_WINDOW_SECONDS,

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::config::ConfigError;
+use crate::config::env::ConfigError;
 
 /// One kind of round.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -242,7 +242,7 @@ fn links_signed_by_kms_are_checked_with_the_public_key_create_hands_on() {
     );
     // An HMAC proof (even one signed with a key the deployment once had) is not a KMS proof.
     let hmac = magic::issue_hmac(
-        &crate::config::Secret::new("magic-link-test-secret-0123456789abcdef"),
+        &crate::config::env::Secret::new("magic-link-test-secret-0123456789abcdef"),
         &magic::LinkClaims {
             pool: "us-east-1_Ex4mPl3Aa".into(),
             user: "jane".into(),

@@ -38,7 +38,7 @@ use super::PasskeySettings;
 use super::notice::{self, Change};
 use super::register::{self, Caller, RegistrationError};
 use super::store::PasskeyStore;
-use crate::config::{ConfigError, number};
+use crate::config::env::{ConfigError, number};
 use crate::ports::{Mailer, TokenCheck, TokenStatus};
 use crate::state::StateSettings;
 

@@ -21,7 +21,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use webauthn_rp::request::register::{CoseAlgorithmIdentifier, CoseAlgorithmIdentifiers};
 use webauthn_rp::request::{AsciiDomain, RpId, UserVerificationRequirement};
 
-use crate::config::{ConfigError, Secret, number};
+use crate::config::env::{ConfigError, Secret, number};
 use crate::keys::hmac_sha256;
 
 #[cfg(any(test, feature = "conformance"))]

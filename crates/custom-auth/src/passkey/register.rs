@@ -23,7 +23,7 @@ use super::{
     Added, MAX_PASSKEYS, MAX_RESPONSE_BYTES, PasskeySettings, PasskeyStore, StoredPasskey,
     USER_HANDLE_BYTES, algorithms, b64, unb64, user_handle,
 };
-use crate::config::Secret;
+use crate::config::env::Secret;
 use crate::keys::owner_key;
 use crate::ports::DependencyError;
 

@@ -147,7 +147,7 @@ pub(crate) async fn challenge(
 /// The credential ids of a decoy: one or two (as many as most people's passkeys), each 32
 /// bytes (a platform authenticator's length) of a keyed hash of pool and name, so the list is
 /// the same at every try and nobody without the key can tell it from a real one.
-fn decoy_ids(key: &crate::config::Secret, pool: &str, user: &str) -> Vec<Vec<u8>> {
+fn decoy_ids(key: &crate::config::env::Secret, pool: &str, user: &str) -> Vec<Vec<u8>> {
     let user = crate::names::compared(user);
     let id = |n: u8| {
         hmac_sha256(
