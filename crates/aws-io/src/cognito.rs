@@ -14,7 +14,7 @@ use aws_sdk_cognitoidentityprovider::operation::get_user::GetUserError;
 use custom_auth::ports::{DependencyError, TokenCheck, TokenStatus};
 use tokio::sync::OnceCell;
 
-use crate::{AwsSettings, OPERATION_TIMEOUT, SettingError};
+use crate::sdk::{AwsSettings, OPERATION_TIMEOUT, SettingError};
 
 /// Asks the pool about access tokens; the client is built on the first call.
 pub struct PoolTokens {

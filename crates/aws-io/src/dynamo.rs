@@ -10,7 +10,6 @@
 //! next request (a new window, or a count in the running one) is chosen without a read.
 
 use std::collections::HashMap;
-use std::future::Future;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
@@ -25,8 +24,9 @@ use custom_auth::state::{
 };
 use tokio::sync::OnceCell;
 
-use crate::SettingError;
-use crate::sdk::{AwsSettings, OPERATION_TIMEOUT};
+use crate::dynamo_call::{bounded, failed, number, sdk_failed};
+use crate::passkey_items::use_update;
+use crate::sdk::{AwsSettings, SettingError};
 
 /// Attribute names. None is a DynamoDB reserved word, so no expression needs `#name`s.
 mod attr {
@@ -227,31 +227,6 @@ impl DynamoStore {
     }
 }
 
-/// Logs a store failure by its error code only (a message could echo a key), and fails.
-pub(crate) fn failed(operation: &'static str, code: Option<&str>) -> DependencyError {
-    tracing::warn!(operation, code, "DynamoDB request failed");
-    DependencyError::Failed
-}
-
-/// [`failed`] for an SDK error that is not the service's answer: the SDK's own time-out is a
-/// time-out, anything else (refused, unreadable) a failure.
-pub(crate) fn sdk_failed<E: ProvideErrorMetadata, R>(
-    operation: &'static str,
-    error: &SdkError<E, R>,
-) -> DependencyError {
-    match error {
-        SdkError::TimeoutError(_) => {
-            tracing::warn!(operation, "DynamoDB request timed out");
-            DependencyError::Timeout
-        }
-        other => failed(operation, other.code()),
-    }
-}
-
-pub(crate) fn number(n: u64) -> AttributeValue {
-    AttributeValue::N(n.to_string())
-}
-
 /// A user's record from an item; an attribute that is there but not a number is garbage, and
 /// garbage fails closed.
 fn record(item: Option<&HashMap<String, AttributeValue>>) -> Result<UserRecord, DependencyError> {
@@ -276,16 +251,6 @@ fn record(item: Option<&HashMap<String, AttributeValue>>) -> Result<UserRecord, 
         link_at: read(item, attr::LINK_AT)?,
         link_id: read(item, attr::LINK_ID)?,
     })
-}
-
-/// Bounds a whole decision (all its requests) by [`OPERATION_TIMEOUT`]. The work is boxed: the
-/// SDK's futures are large, and polled in place they grew Verify's peak stack by 16 KiB.
-pub(crate) async fn bounded<T>(
-    work: impl Future<Output = Result<T, DependencyError>>,
-) -> Result<T, DependencyError> {
-    tokio::time::timeout(OPERATION_TIMEOUT, Box::pin(work))
-        .await
-        .unwrap_or(Err(DependencyError::Timeout))
 }
 
 impl StateStore for DynamoStore {
@@ -416,7 +381,7 @@ impl StateStore for DynamoStore {
                 .transact_items(TransactWriteItem::builder().put(spend).build());
             if let Some(used) = &token.passkey {
                 // A passkey's new counter, only if it still exists and the counter grew.
-                let update = crate::passkeys::use_update(&self.table, used)?;
+                let update = use_update(&self.table, used)?;
                 transaction =
                     transaction.transact_items(TransactWriteItem::builder().update(update).build());
             }

@@ -8,7 +8,8 @@ use custom_auth::ports::DependencyError;
 use custom_auth::state::{Admission, Limits, OneTime, SendGate, StateStore};
 use test_support::{Behaviour, FakeServer, dynamodb, refused_url};
 
-use crate::{DynamoStore, KmsKey};
+use crate::dynamo::DynamoStore;
+use crate::kms::KmsKey;
 
 fn store(url: &str) -> DynamoStore {
     DynamoStore::at_endpoint("auth-state", url)

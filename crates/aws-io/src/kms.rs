@@ -14,7 +14,7 @@ use custom_auth::magic::LinkKey;
 use custom_auth::ports::DependencyError;
 use tokio::sync::OnceCell;
 
-use crate::SettingError;
+use crate::sdk::SettingError;
 use crate::sdk::{AwsSettings, OPERATION_TIMEOUT};
 
 /// The KMS key of magic links.

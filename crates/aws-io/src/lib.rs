@@ -6,11 +6,13 @@
 
 pub mod cognito;
 pub mod dynamo;
+mod dynamo_call;
 #[cfg(test)]
 mod faults;
 pub mod http1;
 pub mod kms;
 pub mod mail;
+mod passkey_items;
 pub mod passkeys;
 pub mod sdk;
 pub mod secrets;
@@ -20,12 +22,6 @@ pub use cognito::PoolTokens;
 pub use dynamo::DynamoStore;
 pub use kms::KmsKey;
 pub use mail::SesMail;
-pub use sdk::{AwsSettings, OPERATION_TIMEOUT, sdk_config};
+pub use sdk::{AwsSettings, OPERATION_TIMEOUT, SettingError, sdk_config};
 pub use secrets::Secrets;
 pub use web::WebClient;
-
-/// A setting read at start is malformed, or one the configuration needs is missing. Raised at
-/// start only, so it names the variable; it never holds a value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0} is missing or not valid")]
-pub struct SettingError(pub &'static str);

@@ -8,7 +8,7 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use custom_auth::ports::{CodeMessage, DependencyError, Mailer};
 use tokio::sync::OnceCell;
 
-use crate::{AwsSettings, OPERATION_TIMEOUT};
+use crate::sdk::{AwsSettings, OPERATION_TIMEOUT};
 
 /// The SES v2 client of `sdk`; `AWS_ENDPOINT_URL_SESV2` wins over `AWS_ENDPOINT_URL`.
 pub fn client(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Client {

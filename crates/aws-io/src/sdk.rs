@@ -13,7 +13,6 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::{SharedAsyncSleep, SharedCredentialsProvider, SharedHttpClient};
 
-use crate::SettingError;
 use crate::http1::Http1Client;
 
 /// The most one AWS operation may take, retries included, so a trigger answers well inside
@@ -89,6 +88,12 @@ impl AwsSettings {
         self.shared.get_or_init(|| sdk_config(self)).clone()
     }
 }
+
+/// A setting read at start is malformed, or one the configuration needs is missing. Raised at
+/// start only, so it names the variable; it never holds a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0} is missing or not valid")]
+pub struct SettingError(pub &'static str);
 
 /// The SDK configuration for `settings`: credentials from the environment (the SDK caches them
 /// and reads them again when they near expiry), one HTTPS client trusting the roots

@@ -10,7 +10,7 @@
 use aws_sdk_secretsmanager::Client;
 use tokio::task::JoinSet;
 
-use crate::{AwsSettings, OPERATION_TIMEOUT, SettingError};
+use crate::sdk::{AwsSettings, OPERATION_TIMEOUT, SettingError};
 
 /// The secret variables, each with the variable that may name its secret instead, and the
 /// error when both are set.
