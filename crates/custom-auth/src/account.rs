@@ -6,11 +6,15 @@ use std::collections::HashMap;
 
 use crate::claims::sign_in_id;
 use crate::config::Config;
-use crate::create::{Round, private, public};
 use crate::events::VerifyAuthChallengeEvent;
 use crate::keys::choice_key;
 use crate::state::OneTime;
-use crate::verify::{CHOICE_TTL_SECONDS, Wrong};
+use crate::steps::answer::Wrong;
+use crate::steps::round::{Round, private, public};
+
+/// How long a recorded account choice waits for Pre Token Generation: longer than any sign-in
+/// (each round's session lasts at most 15 minutes).
+pub const CHOICE_TTL_SECONDS: u64 = 3600;
 
 /// Parses `custom:accounts`: a non-empty JSON object of account id to display name.
 pub fn parse_accounts(raw: Option<&str>) -> Option<serde_json::Map<String, serde_json::Value>> {
@@ -124,9 +128,9 @@ mod tests {
 
     #[test]
     fn decoy_accounts_are_stable_and_plausible() {
-        let a = crate::create::decoy_seed("pool", "ghost");
-        assert_eq!(a, crate::create::decoy_seed("pool", "ghost"));
-        assert_ne!(a, crate::create::decoy_seed("pool", "ghost2"));
+        let a = crate::steps::round::decoy_seed("pool", "ghost");
+        assert_eq!(a, crate::steps::round::decoy_seed("pool", "ghost"));
+        assert_ne!(a, crate::steps::round::decoy_seed("pool", "ghost2"));
         assert_eq!(decoy_accounts(&a), decoy_accounts(&a));
         assert!(parse_accounts(Some(&decoy_accounts(&a))).is_some());
     }

@@ -1,10 +1,10 @@
 //! The `captcha` step: the challenge (the widget's site key) and the check of the widget's
 //! token with the provider's siteverify.
 
-use crate::create::{Round, public};
 use crate::error::AuthError;
 use crate::ports::CaptchaVerifier;
-use crate::verify::Wrong;
+use crate::steps::answer::Wrong;
+use crate::steps::round::{Round, public};
 
 /// Builds the round: the site key the client's widget needs.
 pub(crate) fn challenge(round: &mut Round<'_>) -> Result<(), AuthError> {

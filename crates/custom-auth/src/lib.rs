@@ -39,11 +39,13 @@ mod testing;
 
 pub use claims::{Minted, pre_token_generation};
 pub use config::{Config, ConfigError, Flow, Flows, Step};
-pub use create::{Created, create};
+pub use create::create;
 pub use error::AuthError;
 pub use flow::{Decision, FailReason, decide, define};
 pub use logging::LogSettings;
-pub use verify::{TokenKeys, Verdict, Wrong, verify};
+pub use steps::answer::Wrong;
+pub use steps::round::Created;
+pub use verify::{TokenKeys, Verdict, verify};
 
 /// Seconds since the Unix epoch, from the system clock. Binaries call it once per invocation
 /// and pass the result down; the engine never reads a clock itself.

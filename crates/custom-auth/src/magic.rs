@@ -30,14 +30,14 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::config::env::{ConfigError, Secret, check_url, number};
-use crate::create::{Round, private, public};
 use crate::error::AuthError;
 use crate::events::VerifyAuthChallengeEvent;
 use crate::keys::{hmac_sha256, spent_key, user_key};
 use crate::otp;
 use crate::ports::{Channel, CodeMessage, CodeSender};
 use crate::state::{OneTime, SendGate, StateStore};
-use crate::verify::Wrong;
+use crate::steps::answer::{LinkRejection, Wrong};
+use crate::steps::round::{Round, private, public};
 
 /// The first part of an HMAC-signed proof.
 pub const VERSION: &str = "ml1";
@@ -205,26 +205,6 @@ pub struct LinkClaims {
     pub expires_at: u64,
 }
 
-/// Why a proof was refused. Logged (as [`Wrong::Link`]); never shown to the client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LinkRejection {
-    /// Not `ml1.<payload>.<signature>`, or the payload is not the claims.
-    Malformed,
-    /// The signature does not match.
-    BadSignature,
-    /// Signed for another pool.
-    OtherPool,
-    /// Signed for another user.
-    OtherUser,
-    /// Signed for another page than the one redeeming it, or for a page no longer allowed.
-    OtherUrl,
-    /// Past its expiry, issued in the future, or valid for longer than the TTL allows.
-    Expired,
-    /// No public key to check a KMS signature with (a caller's error: Verify refuses a round
-    /// without one before it opens the proof).
-    KeyUnavailable,
-}
-
 fn signature(secret: &Secret, input: &str) -> [u8; 32] {
     hmac_sha256(secret.expose().as_bytes(), &[input.as_bytes()])
 }
@@ -320,7 +300,8 @@ pub fn check(
     if claims.url != url || !settings.allows(url) {
         return Err(LinkRejection::OtherUrl);
     }
-    let fresh = claims.issued_at <= now.saturating_add(crate::verify::MAX_ISSUE_SKEW_SECONDS)
+    let fresh = claims.issued_at
+        <= now.saturating_add(crate::steps::answer::MAX_ISSUE_SKEW_SECONDS)
         && claims.expires_at > now
         && claims.expires_at.saturating_sub(claims.issued_at) <= settings.ttl_seconds;
     if !fresh {

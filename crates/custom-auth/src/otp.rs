@@ -14,12 +14,12 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::{Config, Step};
-use crate::create::{Round, private, public};
 use crate::error::AuthError;
 use crate::keys::user_key;
 use crate::ports::{Channel, CodeMessage, CodeSender};
 use crate::state::{SendGate, StateStore};
-use crate::verify::{MAX_ISSUE_SKEW_SECONDS, Wrong};
+use crate::steps::answer::{MAX_ISSUE_SKEW_SECONDS, Wrong};
+use crate::steps::round::{Round, private, public};
 
 /// A fresh code of `length` digits, each uniform over 0..=9.
 pub fn generate_code(rng: &mut impl CryptoRng, length: usize) -> String {
@@ -415,7 +415,7 @@ mod tests {
 
     #[test]
     fn decoy_destinations_are_stable_and_plausible() {
-        let a = crate::create::decoy_seed("pool", "ghost");
+        let a = crate::steps::round::decoy_seed("pool", "ghost");
         assert_eq!(decoy_email("someone@corp.example", &a), "s***@corp.example");
         assert!(decoy_email("ghost", &a).starts_with("g***@"));
         let phone = decoy_phone(&a);

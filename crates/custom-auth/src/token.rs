@@ -8,7 +8,7 @@ use crate::jwt::{JwksCache, TokenRejection, TokenRules, VerifyingKey, token_kid,
 use crate::keys::token_key;
 use crate::ports::JwksFetcher;
 use crate::state::OneTime;
-use crate::verify::Wrong;
+use crate::steps::answer::Wrong;
 
 /// The keys of the `signed-token` step: a fixed key, or a JWKS endpoint behind a cache that
 /// outlives invocations.

@@ -8,89 +8,18 @@ use crate::account;
 use crate::captcha;
 use crate::choice;
 use crate::config::{Config, Step};
-use crate::create::private;
 use crate::events::VerifyAuthChallengeEvent;
-use crate::jwt::TokenRejection;
 use crate::keys::user_key;
 use crate::otp;
 use crate::ports::{CaptchaVerifier, JwksFetcher};
 use crate::state::{Admission, OneTime, StateStore};
+use crate::steps::answer::Wrong;
+use crate::steps::round::private;
 use crate::token;
 pub use crate::token::TokenKeys;
 
-/// How long a recorded account choice waits for Pre Token Generation: longer than any sign-in
-/// (each round's session lasts at most 15 minutes).
-pub const CHOICE_TTL_SECONDS: u64 = 3600;
-
 /// Largest answer accepted, in bytes.
 pub const MAX_ANSWER_BYTES: usize = 4096;
-
-/// How far in the future a code's issue time may lie (clock skew between trigger instances).
-/// A code issued later than that was not issued by our Create: it is refused.
-pub const MAX_ISSUE_SKEW_SECONDS: u64 = 60;
-
-/// Why an answer was judged wrong. Logged; never shown to the client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Wrong {
-    /// Not a string, empty, or over [`MAX_ANSWER_BYTES`].
-    BadAnswer,
-    /// The event has no `triggerSource`: it did not come from Cognito's sign-in loop.
-    NotFromCognito,
-    /// The app client has no flow (not in `AUTH_FLOWS`, and no `AUTH_FLOW`).
-    UnknownClient,
-    /// The private parameters name no step of this flow.
-    UnknownStep,
-    /// The private parameters lack what the step needs.
-    MissingParameters,
-    /// The unknown-user decoy: no answer passes.
-    Decoy,
-    /// The code does not match.
-    Mismatch,
-    /// A pick that was not offered, or whose `ClientMetadata` `choice` names another.
-    NotOffered,
-    /// The code is older than `OTP_TTL_SECONDS`, or claims to be issued in the future.
-    Expired,
-    /// The CAPTCHA provider refused the token.
-    CaptchaRejected,
-    /// A dependency failed or timed out.
-    Dependency,
-    /// The JWT was refused.
-    Token(TokenRejection),
-    /// The answer was right, but the user is locked after too many wrong answers.
-    Locked,
-    /// The signed token was right, but it was used before; or this sign-in chose an account
-    /// before.
-    Replayed,
-    /// An account choice without a well-formed `signInId` in the client metadata, while the
-    /// account claim is on: the choice could not be tied to this sign-in's tokens.
-    NoSignInId,
-    /// A `magic-link` answer that asks for a link: never right, and no failure (it guessed
-    /// nothing).
-    LinkRequested,
-    /// The magic link's proof was refused.
-    Link(crate::magic::LinkRejection),
-    /// The passkey assertion was refused.
-    Passkey(crate::passkey::sign_in::PasskeyRejection),
-}
-
-impl Wrong {
-    /// Whether this is the person's wrong answer, which counts towards the lockout. Events
-    /// that are not Cognito's, parameters Create did not write, failing dependencies and a
-    /// lock (the answer itself was right) do not.
-    pub fn counts_as_failure(self) -> bool {
-        !matches!(
-            self,
-            Wrong::NotFromCognito
-                | Wrong::UnknownClient
-                | Wrong::UnknownStep
-                | Wrong::MissingParameters
-                | Wrong::Dependency
-                | Wrong::Locked
-                | Wrong::NoSignInId
-                | Wrong::LinkRequested
-        )
-    }
-}
 
 /// A right answer, before the state store has its say.
 struct Passed {

@@ -12,13 +12,14 @@ use serde_json::{Value, json};
 
 use crate::choice;
 use crate::config::Config;
-use crate::create::{create, private, public};
+use crate::create::create;
 use crate::events::{
     ChallengeResult, CreateAuthChallengeEvent, DefineAuthChallengeEvent, VerifyAuthChallengeEvent,
 };
 use crate::flow::{CUSTOM_CHALLENGE, Decision, PASSWORD_VERIFIER, SRP_A, define};
 use crate::magic;
 use crate::state::{Limits, MemoryStore, NoStore};
+use crate::steps::round::{private, public};
 use crate::testing::{Capture, config, config_with, entry, fakes, fixture, keys};
 use crate::verify::{TokenKeys, verify};
 
@@ -441,7 +442,7 @@ fn expired_code_is_refused_even_if_right() {
         &NoStore,
         T0 + 61,
     ));
-    assert_eq!(late, Err(crate::verify::Wrong::Expired));
+    assert_eq!(late, Err(crate::steps::answer::Wrong::Expired));
     let in_time = block_on(verify(
         &cognito.config,
         &mut v,
@@ -494,7 +495,7 @@ fn expired_code_is_refused_even_if_right() {
         &NoStore,
         T0 + 61,
     ));
-    assert_eq!(late, Err(crate::verify::Wrong::Expired));
+    assert_eq!(late, Err(crate::steps::answer::Wrong::Expired));
 }
 
 #[test]

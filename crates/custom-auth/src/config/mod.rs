@@ -4,12 +4,13 @@
 //! and tests pass a map. Every error names the variable, and never echoes a secret value.
 
 pub mod env;
+pub mod flows;
 
 use crate::jwt::VerifyingKey;
 
-pub use crate::steps::{Flow, Flows, Stage, Step};
 pub use env::{ConfigError, Secret};
 use env::{check_url, number};
+pub use flows::{Flow, Flows, Stage, Step};
 
 /// Settings of the `email-otp` step.
 #[derive(Clone, Debug)]

@@ -35,12 +35,12 @@ use webauthn_rp::{
 use super::register::{encode_dynamic, transports};
 use super::{PasskeyStore, PasskeyUse, USER_HANDLE_BYTES, b64, unb64, user_handle};
 use crate::config::Config;
-use crate::create::{Round, public};
 use crate::error::AuthError;
 use crate::events::VerifyAuthChallengeEvent;
 use crate::keys::{hmac_sha256, keyed_hash, owner_key};
 use crate::state::OneTime;
-use crate::verify::Wrong;
+use crate::steps::answer::{PasskeyRejection, Wrong};
+use crate::steps::round::{Round, public};
 
 /// A stored public key, decoded.
 type StoredKey = CompressedPubKey<[u8; 32], [u8; 32], [u8; 48], Vec<u8>>;
@@ -53,19 +53,6 @@ pub mod private {
     pub const CHALLENGE: &str = "passkeyChallenge";
     /// The offered passkeys: a JSON array of `[id, public key, dynamic state]`, base64url.
     pub const PASSKEYS: &str = "passkeys";
-}
-
-/// Why a passkey answer was refused. Logged; never shown to the client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PasskeyRejection {
-    /// Not the JSON of an assertion.
-    Malformed,
-    /// The credential is not one of those offered (another user's, or unknown).
-    NotOffered,
-    /// The challenge is not this round's.
-    Challenge,
-    /// A WebAuthn check failed (origin, RP id, flags, signature, counter, timeout, ...).
-    Ceremony,
 }
 
 /// Builds the `PASSKEY` round: see the module documentation.

@@ -17,8 +17,8 @@ use super::*;
 use crate::config::Config;
 use crate::keys::owner_key;
 use crate::state::MemoryStore;
+use crate::steps::answer::Wrong;
 use crate::testing::{config_with, fixture};
-use crate::verify::Wrong;
 
 pub(super) const STATE_KEY: &str = "passkey-fixture-state-key-0123456789abcdef";
 pub(super) const ORIGIN: &str = "http://localhost:4700";
