@@ -9,7 +9,7 @@ DEMO_FLOW ?= password,email-otp
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: test demo demo-down fmt-check clippy unit web-test template-lint e2e bench hot-text fuzz load smoke venv web chromium clean
+.PHONY: test demo demo-down fmt-check clippy unit web-test template-lint e2e rust-arm64 bench hot-text fuzz load smoke venv web chromium clean
 
 ## Every check: formatting, lints, unit/property/loop tests, template lints, end-to-end.
 test: fmt-check clippy unit web-test template-lint e2e
@@ -51,8 +51,15 @@ template-lint: venv
 # `--workspace --test local_aws`, not `-p e2e`: resolved as the whole workspace, as `unit` built
 # it, the test reuses every dependency `unit` compiled (`-p e2e` alone unifies other features and
 # compiles them all again, minutes on a fresh clone).
-e2e: venv web chromium
+e2e: venv web chromium rust-arm64
 	cargo test --workspace --locked --test local_aws -- --nocapture
+
+## The Rust standard library for arm64, the template's default architecture, which the end-to-end
+## test builds the functions for as `sam build` does (tests/local_aws/arm64.rs): the one matching
+## this toolchain, from rustup.
+rust-arm64:
+	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || \
+		rustup target add aarch64-unknown-linux-gnu
 
 FUNCTIONS := -p define-auth-challenge -p create-auth-challenge -p verify-auth-challenge -p pre-token-generation -p passkey-api
 

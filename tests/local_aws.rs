@@ -7,6 +7,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -15,6 +16,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use test_support::contains_word;
 
+#[path = "local_aws/arm64.rs"]
+mod arm64;
 #[path = "local_aws/browser.rs"]
 mod browser;
 #[path = "local_aws/clients.rs"]
@@ -26,6 +29,35 @@ mod options;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set, as cargo itself reads it.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
+/// A child in its own process group, killed with its group on drop.
+struct Group(Child);
+
+impl Group {
+    fn spawn(command: &mut Command) -> Group {
+        Group(command.process_group(0).spawn().expect("spawn"))
+    }
+
+    /// Whether the process still runs (it did not exit or crash).
+    fn running(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        std::thread::sleep(Duration::from_millis(200));
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.0.wait();
+    }
 }
 
 fn local_aws(args: &[&str]) -> Output {
@@ -175,9 +207,7 @@ fn cli() -> PathBuf {
         .status()
         .expect("cargo build");
     assert!(status.success());
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
-    target.join("debug/cognito-signin")
+    target_dir().join("debug/cognito-signin")
 }
 
 struct SignIn {
@@ -312,10 +342,9 @@ impl Drop for SignIn {
 /// The functions `sam build` made (cargo lambda, linked by zig) carry the `.text.hot` section of
 /// `link/hot-text.ld`: the build script reached the linker, and the script's names still match
 /// a good part of each function's code (a stale script shrinks the section toward nothing).
-fn hot_code_first_in_what_sam_built() {
-    let built = root().join(".aws-sam/build");
+fn hot_code_first_in(built: &Path) {
     let mut seen = 0;
-    for dir in std::fs::read_dir(&built).expect(".aws-sam/build") {
+    for dir in std::fs::read_dir(built).expect("sam build directory") {
         let bootstrap = dir.expect("entry").path().join("bootstrap");
         if !bootstrap.exists() {
             continue;
@@ -346,7 +375,7 @@ fn hot_code_first_in_what_sam_built() {
         );
         seen += 1;
     }
-    assert!(seen >= 5, "only {seen} functions in .aws-sam/build");
+    assert!(seen >= 5, "only {seen} functions in {}", built.display());
 }
 
 fn new_code(aws: &LocalAws, mails_before: usize) -> String {
@@ -375,6 +404,8 @@ fn assert_signed_in(code: Option<i32>, stdout: &str) {
 
 #[test]
 fn sign_in_through_the_local_aws() {
+    // The default architecture builds beside the whole run (arm64.rs).
+    let arm64 = arm64::Arm64Build::start();
     // The sign-in page's port is fixed before the deploy: magic links may open only the pages
     // the stack lists, and passkeys only the origins it names.
     let page_port = free_port();
@@ -413,7 +444,7 @@ fn sign_in_through_the_local_aws() {
         ],
     );
 
-    hot_code_first_in_what_sam_built();
+    hot_code_first_in(&root().join(".aws-sam/build"));
     // The same bootstraps, run alone, against the hostile corpus.
     hostile::events_fail_closed_and_every_function_keeps_serving();
 
@@ -603,6 +634,8 @@ fn sign_in_through_the_local_aws() {
         json_lines.len(),
         secrets.len()
     );
+    drop(aws);
+    arm64.finish();
 }
 
 /// The HS256 secret of the `signed-token` stack (a test value: it signs nothing real).

@@ -201,11 +201,16 @@ def run(cmd, env, what, fix):
     return result.stdout
 
 
-def build(port):
+def build(port, architecture="x86_64", build_dir=None):
+    """`sam build` of the functions for `architecture`: x86_64 for the local AWS (it runs the
+    bootstraps on this machine), arm64 as a `sam build` for AWS makes by default."""
+    cmd = ["sam", "build", "--parameter-overrides", f"Architecture={architecture}"]
+    if build_dir:
+        cmd += ["--build-dir", str(build_dir)]
     run(
-        ["sam", "build", "--parameter-overrides", "Architecture=x86_64"],
+        cmd,
         aws_env(port),
-        "sam build (cargo lambda build --release of the functions)",
+        f"sam build (cargo lambda build --release of the functions, {architecture})",
         "check the Rust build output above; `make venv` reinstalls cargo-lambda and zig",
     )
 
@@ -512,6 +517,9 @@ def main():
     sec.add_argument("--port", type=int, required=True)
     sec.add_argument("--name", required=True)
     sec.add_argument("--value", required=True)
+    bld = sub.add_parser("build", help="only `sam build` the functions (no local AWS needed)")
+    bld.add_argument("--architecture", choices=["x86_64", "arm64"], default="x86_64")
+    bld.add_argument("--build-dir", help="where sam puts the functions (default .aws-sam/build)")
     logs = sub.add_parser("logs", help="print every line the functions logged")
     logs.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
@@ -527,6 +535,8 @@ def main():
             deploy(args.port, stack, flow, args.param)
             infos.append(prepare(args.port, stack))
         print(json.dumps(infos))
+    elif args.command == "build":
+        build(0, args.architecture, args.build_dir)
     elif args.command == "deploy":
         outcome = try_deploy(args.port, args.stack, args.flow, args.param)
         if outcome["ok"] and args.prepare:

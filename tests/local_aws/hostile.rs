@@ -14,15 +14,14 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use test_support::{Behaviour, FakeServer, contains_word};
 
-use super::root;
+use super::{Group, root, target_dir};
 
 /// The functions, each with the directory `sam build` gave it under `.aws-sam/build`.
 const FUNCTIONS: [(&str, &str); 5] = [
@@ -43,30 +42,6 @@ fn cargo_lambda() -> PathBuf {
         "the project .venv is missing: run `make venv`"
     );
     path
-}
-
-/// A child in its own process group, killed with its group on drop.
-struct Group(Child);
-
-impl Group {
-    fn spawn(command: &mut Command) -> Group {
-        Group(command.process_group(0).spawn().expect("spawn"))
-    }
-
-    /// Whether the process still runs (it did not exit or crash).
-    fn running(&mut self) -> bool {
-        matches!(self.0.try_wait(), Ok(None))
-    }
-}
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.0.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        std::thread::sleep(Duration::from_millis(200));
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.0.wait();
-    }
 }
 
 /// The runtime API (`cargo lambda watch --only-lambda-apis`) and the five bootstraps polling
@@ -270,11 +245,6 @@ fn describe(function: &str, outcome: &Outcome) -> String {
             ref other => format!("odd verify response {other}"),
         },
     }
-}
-
-/// Cargo's target directory: `CARGO_TARGET_DIR` when set, as cargo itself reads it.
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
 }
 
 fn sent_mails(deps: &FakeServer) -> usize {
