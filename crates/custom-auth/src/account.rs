@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use crate::claims::sign_in_id;
 use crate::config::Config;
 use crate::events::VerifyAuthChallengeEvent;
 use crate::keys::choice_key;
@@ -15,6 +14,20 @@ use crate::steps::round::{Round, private, public};
 /// How long a recorded account choice waits for Pre Token Generation: longer than any sign-in
 /// (each round's session lasts at most 15 minutes).
 pub const CHOICE_TTL_SECONDS: u64 = 3600;
+
+/// The `ClientMetadata` key that names the sign-in.
+pub const SIGN_IN_ID: &str = "signInId";
+
+/// A well-formed sign-in id in `metadata`: 16 to 128 of `A-Z a-z 0-9 _ -` (a UUID or 128
+/// random bits in hex fit). `None` for anything else.
+pub fn sign_in_id(metadata: &HashMap<String, String>) -> Option<&str> {
+    let id = metadata.get(SIGN_IN_ID)?;
+    let valid = (16..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    valid.then_some(id.as_str())
+}
 
 /// Parses `custom:accounts`: a non-empty JSON object of account id to display name.
 pub fn parse_accounts(raw: Option<&str>) -> Option<serde_json::Map<String, serde_json::Value>> {

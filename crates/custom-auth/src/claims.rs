@@ -15,29 +15,15 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::account::parse_accounts;
+use crate::account::{parse_accounts, sign_in_id};
 use crate::config::{Config, Step};
 use crate::error::AuthError;
 use crate::events::{PreTokenGenerationEvent, PreTokenGenerationSource};
 use crate::keys::choice_key;
 use crate::state::StateStore;
 
-/// The `ClientMetadata` key that names the sign-in.
-pub const SIGN_IN_ID: &str = "signInId";
-
 /// The user attribute that lists the accounts a user may act for.
 pub const ACCOUNTS_ATTRIBUTE: &str = "custom:accounts";
-
-/// A well-formed sign-in id in `metadata`: 16 to 128 of `A-Z a-z 0-9 _ -` (a UUID or 128
-/// random bits in hex fit). `None` for anything else.
-pub fn sign_in_id(metadata: &HashMap<String, String>) -> Option<&str> {
-    let id = metadata.get(SIGN_IN_ID)?;
-    let valid = (16..=128).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    valid.then_some(id.as_str())
-}
 
 /// What Pre Token Generation did, for the log line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,6 +115,7 @@ pub async fn pre_token_generation(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::account::SIGN_IN_ID;
     use crate::events::PreTokenGenerationEvent;
     use crate::ports::DependencyError;
     use crate::state::{MemoryStore, OneTime, StateStore};

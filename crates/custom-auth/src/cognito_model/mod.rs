@@ -149,7 +149,7 @@ impl Cognito {
         self.sign_ins += 1;
         let metadata: HashMap<String, String> = if self.sends_sign_in_id {
             HashMap::from([(
-                crate::claims::SIGN_IN_ID.to_owned(),
+                crate::account::SIGN_IN_ID.to_owned(),
                 format!("model-sign-in-{:016}", self.sign_ins),
             )])
         } else {
