@@ -5,6 +5,7 @@
 
 pub mod env;
 pub mod flows;
+pub mod magic_link;
 
 use crate::jwt::VerifyingKey;
 
@@ -74,7 +75,7 @@ pub struct Config {
     /// Present when `SELECTED_ACCOUNT_CLAIM` is set: the chosen account goes into the tokens.
     pub account_claim: Option<AccountClaimSettings>,
     /// Present when the flow has `magic-link`.
-    pub magic_link: Option<crate::magic::LinkSettings>,
+    pub magic_link: Option<magic_link::LinkSettings>,
     /// Present when the flow has `passkey`.
     pub passkey: Option<crate::passkey::PasskeySettings>,
 }
@@ -246,7 +247,7 @@ impl Config {
 
         let state = crate::state::StateSettings::from_lookup(&get)?;
         let magic_link = if flow.contains(Step::MagicLink) {
-            Some(crate::magic::LinkSettings::from_lookup(
+            Some(magic_link::LinkSettings::from_lookup(
                 &get,
                 state.is_some(),
             )?)
