@@ -6,6 +6,7 @@
 pub mod env;
 pub mod flows;
 pub mod magic_link;
+pub mod state;
 
 use crate::jwt::VerifyingKey;
 
@@ -71,7 +72,7 @@ pub struct Config {
     /// Present when the flow has `signed-token`.
     pub signed_token: Option<SignedTokenSettings>,
     /// Present when `AUTH_STATE_TABLE` is set: limits across sign-ins and single-use tokens.
-    pub state: Option<crate::state::StateSettings>,
+    pub state: Option<state::StateSettings>,
     /// Present when `SELECTED_ACCOUNT_CLAIM` is set: the chosen account goes into the tokens.
     pub account_claim: Option<AccountClaimSettings>,
     /// Present when the flow has `magic-link`.
@@ -245,7 +246,7 @@ impl Config {
             None
         };
 
-        let state = crate::state::StateSettings::from_lookup(&get)?;
+        let state = state::StateSettings::from_lookup(&get)?;
         let magic_link = if flow.contains(Step::MagicLink) {
             Some(magic_link::LinkSettings::from_lookup(
                 &get,
