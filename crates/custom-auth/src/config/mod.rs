@@ -6,6 +6,7 @@
 pub mod env;
 pub mod flows;
 pub mod magic_link;
+pub mod passkey;
 pub mod state;
 
 use crate::jwt::VerifyingKey;
@@ -78,7 +79,7 @@ pub struct Config {
     /// Present when the flow has `magic-link`.
     pub magic_link: Option<magic_link::LinkSettings>,
     /// Present when the flow has `passkey`.
-    pub passkey: Option<crate::passkey::PasskeySettings>,
+    pub passkey: Option<passkey::PasskeySettings>,
 }
 
 /// Settings of the selected-account claim (Pre Token Generation).
@@ -256,7 +257,7 @@ impl Config {
             None
         };
         let passkey = if flow.contains(Step::Passkey) {
-            Some(crate::passkey::PasskeySettings::from_lookup(
+            Some(passkey::PasskeySettings::from_lookup(
                 &get,
                 state.is_some(),
             )?)
