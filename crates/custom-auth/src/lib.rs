@@ -25,6 +25,7 @@ pub mod passkey;
 pub mod ports;
 pub mod state;
 pub mod steps;
+pub mod store;
 pub mod token;
 pub mod verify;
 

@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 
-use crate::passkey::{PasskeyUse, StoredPasskey};
 use crate::ports::DependencyError;
+use crate::store::passkeys::{PasskeyUse, StoredPasskey};
 
 /// How long after its first take a one-time record can be taken again (see
 /// [`StateStore::take`]).
@@ -254,7 +254,7 @@ pub struct MemoryStore {
     users: Mutex<HashMap<String, UserRecord>>,
     /// One-time records by key.
     records: Mutex<HashMap<String, Held>>,
-    /// Passkeys by owner key ([`crate::passkey::PasskeyStore`]).
+    /// Passkeys by owner key ([`crate::store::passkeys::PasskeyStore`]).
     pub(crate) passkeys: Mutex<HashMap<String, Vec<StoredPasskey>>>,
     /// Pending passkey registrations by owner key: expiry and state.
     pub(crate) registrations: Mutex<HashMap<String, (u64, String)>>,

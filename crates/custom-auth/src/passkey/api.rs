@@ -37,10 +37,10 @@ use serde_json::json;
 use super::PasskeySettings;
 use super::notice::{self, Change};
 use super::register::{self, Caller, RegistrationError};
-use super::store::PasskeyStore;
 use crate::config::env::{ConfigError, number};
 use crate::ports::{Mailer, TokenCheck, TokenStatus};
 use crate::state::StateSettings;
+use crate::store::passkeys::PasskeyStore;
 
 /// Default of `PASSKEY_REGISTRATION_MAX_AGE_SECONDS`: Keycloak's default for re-authenticating
 /// before a credential change.

@@ -24,9 +24,9 @@ use crate::config::env::Secret;
 use crate::keys::hmac_sha256;
 
 pub use crate::config::passkey::{PasskeySettings, Verification};
+pub use crate::store::passkeys::{Added, PasskeyStore, PasskeyUse, StoredPasskey};
 #[cfg(any(test, feature = "conformance"))]
 pub use store::conformance;
-pub use store::{Added, PasskeyStore, PasskeyUse, StoredPasskey};
 
 /// Length of the user handle the authenticator keeps (bytes).
 pub const USER_HANDLE_BYTES: usize = 32;
