@@ -9,7 +9,7 @@ DEMO_FLOW ?= password,email-otp
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: test demo demo-down fmt-check clippy unit web-test template-lint e2e rust-arm64 bench hot-text fuzz load smoke venv web chromium clean
+.PHONY: test demo demo-down fmt-check clippy unit web-test template-lint e2e rust-arm64 bench fuzz load smoke venv web chromium clean
 
 ## Every check: formatting, lints, unit/property/loop tests, template lints, end-to-end.
 test: fmt-check clippy unit web-test template-lint e2e
@@ -74,12 +74,6 @@ bench: venv
 	for p in define-auth-challenge create-auth-challenge verify-auth-challenge pre-token-generation passkey-api bench; do \
 		cargo build --release --locked -p $$p || exit 1; done
 	./target/release/bench
-
-## Regenerates link/hot-text.ld, the code a sign-in runs, which the functions' release builds lay
-## out ahead of the rest (link/hot_text.rs): callgrind over the bench harness's rows. Run it when
-## `make bench` shows peak RSS creeping up after code or Cargo.lock changes. Needs valgrind.
-hot-text:
-	$(PYTHON) tools/hot_text.py $(subst -p ,,$(FUNCTIONS))
 
 ## The post-deploy check of a stack on your account (README, Deploying to AWS): the stack's
 ## wiring, then a sign-in as a throwaway user with EMAIL's address (you type the code), deleted
