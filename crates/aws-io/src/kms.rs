@@ -10,8 +10,8 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 use aws_smithy_runtime_api::client::result::SdkError;
 use custom_auth::Config;
-use custom_auth::magic::LinkKey;
 use custom_auth::ports::DependencyError;
+use custom_auth::steps::magic::LinkKey;
 use tokio::sync::OnceCell;
 
 use crate::sdk::SettingError;

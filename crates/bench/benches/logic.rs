@@ -114,7 +114,7 @@ fn links(c: &mut Criterion) {
             })
         });
         // Verify, given the link's proof: check it (with the round's key), spend it (store).
-        let claims = custom_auth::magic::LinkClaims {
+        let claims = custom_auth::steps::magic::LinkClaims {
             pool: "us-east-1_Ex4mPl3Aa".into(),
             user: "jane".into(),
             url: LINK_PAGE.into(),
@@ -123,7 +123,7 @@ fn links(c: &mut Criterion) {
             expires_at: NOW + 900,
         };
         let settings = cfg.magic_link.as_ref().unwrap();
-        let proof = ready(custom_auth::magic::issue(settings, &claims, &NoSend)).unwrap();
+        let proof = ready(custom_auth::steps::magic::issue(settings, &claims, &NoSend)).unwrap();
         let mut e: serde_json::Value =
             serde_json::from_slice(&event("verify/email-otp-correct.json")).unwrap();
         e["request"]["privateChallengeParameters"] = serde_json::json!(private);

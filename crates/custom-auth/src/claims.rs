@@ -15,12 +15,12 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::account::{parse_accounts, sign_in_id};
 use crate::config::{Config, Step};
 use crate::error::AuthError;
 use crate::events::{PreTokenGenerationEvent, PreTokenGenerationSource};
 use crate::keys::choice_key;
 use crate::state::StateStore;
+use crate::steps::account::{parse_accounts, sign_in_id};
 
 /// The user attribute that lists the accounts a user may act for.
 pub const ACCOUNTS_ATTRIBUTE: &str = "custom:accounts";
@@ -115,10 +115,10 @@ pub async fn pre_token_generation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::account::SIGN_IN_ID;
     use crate::events::PreTokenGenerationEvent;
     use crate::ports::DependencyError;
     use crate::state::{MemoryStore, OneTime, StateStore};
+    use crate::steps::account::SIGN_IN_ID;
     use crate::testing::{config_with, fixture};
 
     const NOW: u64 = 1_800_000_000;

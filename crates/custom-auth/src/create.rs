@@ -2,8 +2,8 @@
 //!
 //! This module walks the session, writes what every round has (the tag, the attempt, the
 //! attempts left, the tag as metadata) and hands the rest to the step's own module: codes in
-//! [`crate::otp`], accounts in [`crate::account`], the CAPTCHA site key in
-//! [`crate::captcha`], a pick in [`crate::choice`]; the signed-token round needs nothing more.
+//! [`crate::steps::otp`], accounts in [`crate::steps::account`], the CAPTCHA site key in
+//! [`crate::steps::captcha`], a pick in [`crate::steps::choice`]; the signed-token round needs nothing more.
 
 use std::collections::HashMap;
 
@@ -17,7 +17,7 @@ use crate::passkey::{PasskeyStore, sign_in as passkey};
 use crate::ports::CodeSender;
 use crate::state::StateStore;
 use crate::steps::round::{Created, Round, decoy_seed, private, public};
-use crate::{account, captcha, choice, magic, otp};
+use crate::steps::{account, captcha, choice, magic, otp};
 
 /// Runs the Create trigger at time `now` (Unix seconds): fills `event.response`. With a state
 /// store configured, the first round of a code step first counts a send in `store` (one

@@ -6,9 +6,6 @@
 //! across sign-ins ([`state`]). Every I/O stays behind the traits of [`ports`] and
 //! [`state::StateStore`]; the clock and the random generator are parameters.
 
-pub mod account;
-pub mod captcha;
-pub mod choice;
 pub mod claims;
 pub mod config;
 pub mod create;
@@ -18,15 +15,12 @@ pub mod flow;
 pub mod jwt;
 pub mod keys;
 pub mod logging;
-pub mod magic;
 pub mod names;
-pub mod otp;
 pub mod passkey;
 pub mod ports;
 pub mod state;
 pub mod steps;
 pub mod store;
-pub mod token;
 pub mod verify;
 
 #[cfg(test)]

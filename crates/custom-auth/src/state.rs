@@ -42,7 +42,7 @@ pub struct UserRecord {
     /// When the user's newest magic link was issued (Unix seconds; 0: none): the least
     /// interval between links counts from it.
     pub link_at: u64,
-    /// Which link is the user's newest ([`crate::magic`]'s number of its id; 0: none). Two
+    /// Which link is the user's newest ([`crate::steps::magic`]'s number of its id; 0: none). Two
     /// links issued in the same second (allowed with `MAGIC_LINK_MIN_INTERVAL_SECONDS=0`) have
     /// one time but two numbers, so only the newer one signs in.
     pub link_id: u64,

@@ -4,19 +4,19 @@
 //! answer, an expired code, a dependency that fails or times out. Verify never errors on the
 //! answer path; Define then counts the wrong answer against the step's attempts.
 
-use crate::account;
-use crate::captcha;
-use crate::choice;
 use crate::config::{Config, Step};
 use crate::events::VerifyAuthChallengeEvent;
 use crate::keys::user_key;
-use crate::otp;
 use crate::ports::{CaptchaVerifier, JwksFetcher};
 use crate::state::{Admission, OneTime, StateStore};
+use crate::steps::account;
 use crate::steps::answer::Wrong;
+use crate::steps::captcha;
+use crate::steps::choice;
+use crate::steps::otp;
 use crate::steps::round::private;
-use crate::token;
-pub use crate::token::TokenKeys;
+use crate::steps::token;
+pub use crate::steps::token::TokenKeys;
 
 /// Largest answer accepted, in bytes.
 pub const MAX_ANSWER_BYTES: usize = 4096;
@@ -161,7 +161,7 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
             account::check(config, event, params, answer, now).map(|token| Passed { step, token })
         }
         Step::MagicLink => {
-            crate::magic::check_answer(config, event, answer, now).map(|link| Passed {
+            crate::steps::magic::check_answer(config, event, answer, now).map(|link| Passed {
                 step,
                 token: Some(link),
             })

@@ -10,15 +10,15 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::{Value, json};
 
-use crate::choice;
 use crate::config::Config;
 use crate::create::create;
 use crate::events::{
     ChallengeResult, CreateAuthChallengeEvent, DefineAuthChallengeEvent, VerifyAuthChallengeEvent,
 };
 use crate::flow::{CUSTOM_CHALLENGE, Decision, PASSWORD_VERIFIER, SRP_A, define};
-use crate::magic;
 use crate::state::{Limits, MemoryStore, NoStore};
+use crate::steps::choice;
+use crate::steps::magic;
 use crate::steps::round::{private, public};
 use crate::testing::{Capture, config, config_with, entry, fakes, fixture, keys};
 use crate::verify::{TokenKeys, verify};
@@ -149,7 +149,7 @@ impl Cognito {
         self.sign_ins += 1;
         let metadata: HashMap<String, String> = if self.sends_sign_in_id {
             HashMap::from([(
-                crate::account::SIGN_IN_ID.to_owned(),
+                crate::steps::account::SIGN_IN_ID.to_owned(),
                 format!("model-sign-in-{:016}", self.sign_ins),
             )])
         } else {

@@ -20,7 +20,7 @@ pub enum Step {
     SelectAccount,
     /// A JWT signed by the user's backend, for a passwordless hand-off.
     SignedToken,
-    /// A signed, single-use link e-mailed to the user ([`crate::magic`]).
+    /// A signed, single-use link e-mailed to the user ([`crate::steps::magic`]).
     MagicLink,
     /// A WebAuthn assertion by one of the user's passkeys ([`crate::passkey`]).
     Passkey,

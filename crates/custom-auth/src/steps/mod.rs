@@ -1,5 +1,14 @@
-//! The step contract: what a step kind gives Create ([`round`]) and Verify ([`answer`]). It sits
-//! below the step kinds and the triggers, and imports neither.
+//! The step kinds, one module each, and the contract they are written against, which sits below
+//! them: [`round`] (what Create hands a step kind and what it fills) and [`answer`] (why an
+//! answer is wrong). The contract imports no step kind and no trigger; a step kind imports the
+//! contract, `config`, the store's ports and `keys`, never a trigger.
 
 pub mod answer;
 pub mod round;
+
+pub mod account;
+pub mod captcha;
+pub mod choice;
+pub mod magic;
+pub mod otp;
+pub mod token;

@@ -33,10 +33,10 @@ use crate::config::env::Secret;
 use crate::error::AuthError;
 use crate::events::VerifyAuthChallengeEvent;
 use crate::keys::{hmac_sha256, spent_key, user_key};
-use crate::otp;
 use crate::ports::{Channel, CodeMessage, CodeSender};
 use crate::state::{OneTime, SendGate, StateStore};
 use crate::steps::answer::{LinkRejection, Wrong};
+use crate::steps::otp;
 use crate::steps::round::{Round, private, public};
 
 pub use crate::config::magic_link::{
