@@ -9,12 +9,12 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::config::Config;
-use crate::create::create;
 use crate::events::CreateAuthChallengeEvent;
 use crate::flow::CUSTOM_CHALLENGE;
 use crate::state::MemoryStore;
 use crate::steps::round::public;
 use crate::testing::{config_with, fakes, fixture};
+use crate::triggers::create::create;
 
 const T0: u64 = 1_800_000_000;
 

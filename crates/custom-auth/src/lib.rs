@@ -1,14 +1,13 @@
 //! The challenge-sequence engine of a Cognito `CUSTOM_AUTH` sign-in.
 //!
-//! Pure code, shared by the three trigger binaries: the configuration, the walk of the session
-//! history against the configured flow ([`flow`]), the Define decision, challenge
-//! construction ([`create`]) and answer checking ([`verify`]), and the rules of the state kept
-//! across sign-ins ([`state`]). Every I/O stays behind the traits of [`ports`] and
-//! [`state::StateStore`]; the clock and the random generator are parameters.
+//! Pure code, shared by the trigger binaries, in layers that import only downward: the
+//! vocabulary (`events`, `ports`, `error`, `keys`, `jwt`, `config`), the stores' ports and rules
+//! ([`store`], [`state`]), the step kinds on their contract ([`steps`]), the pure walk and
+//! Define's decision ([`flow`]), and the triggers on top ([`triggers`]: challenge construction,
+//! answer checking, the tokens' claims). Every I/O stays behind the traits of [`ports`] and the
+//! stores' ports; the clock and the random generator are parameters.
 
-pub mod claims;
 pub mod config;
-pub mod create;
 pub mod error;
 pub mod events;
 pub mod flow;
@@ -21,7 +20,7 @@ pub mod ports;
 pub mod state;
 pub mod steps;
 pub mod store;
-pub mod verify;
+pub mod triggers;
 
 #[cfg(test)]
 mod cognito_model;
@@ -32,15 +31,15 @@ mod flow_props;
 #[cfg(test)]
 mod testing;
 
-pub use claims::{Minted, pre_token_generation};
 pub use config::{Config, ConfigError, Flow, Flows, Step};
-pub use create::create;
 pub use error::AuthError;
 pub use flow::{Decision, FailReason, decide, define};
 pub use logging::LogSettings;
 pub use steps::answer::Wrong;
 pub use steps::round::Created;
-pub use verify::{TokenKeys, Verdict, verify};
+pub use triggers::create::create;
+pub use triggers::pre_token::{Minted, pre_token_generation};
+pub use triggers::verify::{TokenKeys, Verdict, verify};
 
 /// Seconds since the Unix epoch, from the system clock. Binaries call it once per invocation
 /// and pass the result down; the engine never reads a clock itself.

@@ -11,7 +11,6 @@ use rand::rngs::StdRng;
 use serde_json::{Value, json};
 
 use crate::config::Config;
-use crate::create::create;
 use crate::events::{
     ChallengeResult, CreateAuthChallengeEvent, DefineAuthChallengeEvent, VerifyAuthChallengeEvent,
 };
@@ -21,7 +20,8 @@ use crate::steps::choice;
 use crate::steps::magic;
 use crate::steps::round::{private, public};
 use crate::testing::{Capture, config, config_with, entry, fakes, fixture, keys};
-use crate::verify::{TokenKeys, verify};
+use crate::triggers::create::create;
+use crate::triggers::verify::{TokenKeys, verify};
 
 mod choices;
 mod links;
@@ -267,7 +267,13 @@ impl Cognito {
         p.cognito_event_user_pools_header.user_name = Some(self.user_name.clone());
         p.request.user_attributes = self.attributes.clone();
         p.request.client_metadata = metadata.clone();
-        match crate::claims::pre_token_generation(&self.config, &mut p, &self.store, self.now).await
+        match crate::triggers::pre_token::pre_token_generation(
+            &self.config,
+            &mut p,
+            &self.store,
+            self.now,
+        )
+        .await
         {
             Ok(_) => {
                 let details = p
@@ -817,7 +823,7 @@ fn event_fixtures_match_the_manifest() {
                 // prove); a sign-in has no choice on record here, so it gets no tokens.
                 let cfg = with_claim(flow);
                 let mut e: crate::events::PreTokenGenerationEvent = fixture(file);
-                match block_on(crate::claims::pre_token_generation(
+                match block_on(crate::triggers::pre_token::pre_token_generation(
                     &cfg, &mut e, &NoStore, now,
                 )) {
                     Ok(minted) => format!("minted:{minted:?}"),
@@ -1150,7 +1156,7 @@ fn two_sign_ins_of_one_user_each_get_their_own_choice() {
         let mut p: crate::events::PreTokenGenerationEvent =
             fixture("pre-token/authentication.json");
         p.request.client_metadata = HashMap::from([("signInId".into(), id.into())]);
-        let minted = block_on(crate::claims::pre_token_generation(
+        let minted = block_on(crate::triggers::pre_token::pre_token_generation(
             &config, &mut p, &store, now,
         ));
         minted.ok()?;

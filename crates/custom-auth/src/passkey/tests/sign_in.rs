@@ -403,7 +403,7 @@ fn create_event(user: &str, unknown: bool) -> CreateAuthChallengeEvent {
 
 async fn offered(store: &MemoryStore, user: &str, unknown: bool) -> (Value, Vec<String>) {
     let mut event = create_event(user, unknown);
-    let created = crate::create(
+    let created = crate::triggers::create::create(
         &config("required"),
         &mut event,
         &crate::testing::fakes::Sender::default(),
@@ -504,7 +504,7 @@ async fn a_new_user_under_an_old_name_inherits_no_passkey() {
         .request
         .user_attributes
         .insert("sub".into(), new_sub.into());
-    let created = crate::create(
+    let created = crate::triggers::create::create(
         &config("required"),
         &mut event,
         &crate::testing::fakes::Sender::default(),
