@@ -25,3 +25,11 @@ pub use mail::SesMail;
 pub use sdk::{AwsSettings, OPERATION_TIMEOUT, SettingError, sdk_config};
 pub use secrets::Secrets;
 pub use web::WebClient;
+
+/// Seconds since the Unix epoch, from the system clock: the one clock of the functions. Each
+/// handler reads it once per invocation and passes it down; the shared crate reads no clock.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

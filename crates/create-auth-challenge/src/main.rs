@@ -37,7 +37,7 @@ async fn handler(
     let Incoming(mut payload) = event.payload;
     // A fresh CSPRNG seeded from the OS for each challenge; failing to seed is an error.
     let mut rng = StdRng::try_from_os_rng().map_err(|_| CreateError::Entropy)?;
-    let now = custom_auth::unix_now();
+    let now = aws_io::unix_now();
     if let Err(e) = custom_auth::create(config, &mut payload, sender, store, &mut rng, now).await {
         tracing::warn!(trigger = "create", error = ?e, "challenge not created");
         return Err(e.into());

@@ -10,13 +10,13 @@
 use std::collections::HashMap;
 use std::process::Command;
 
+use custom_auth::Config;
 use custom_auth::events::CreateAuthChallengeEvent;
 use custom_auth::keys::owner_key;
 use custom_auth::passkey::register::{self, Caller};
 use custom_auth::passkey::{PasskeyStore, b64};
 use custom_auth::ports::{CodeMessage, CodeSender, DependencyError};
 use custom_auth::state::MemoryStore;
-use custom_auth::{Config, unix_now};
 use serde_json::{Value, json};
 
 /// The page's port in the fixtures: their origin is `http://localhost:4700`.
@@ -75,7 +75,9 @@ async fn capture(name: &str, alg: i64, user: &str, verification: &str, verified:
         user,
         sub: SUB,
     };
-    let now = unix_now();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
 
     let mut options = register::start(settings, key, &store, caller, now)
         .await

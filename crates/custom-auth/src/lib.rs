@@ -40,11 +40,3 @@ pub use steps::round::Created;
 pub use triggers::create::create;
 pub use triggers::pre_token::{Minted, pre_token_generation};
 pub use triggers::verify::{TokenKeys, Verdict, verify};
-
-/// Seconds since the Unix epoch, from the system clock. Binaries call it once per invocation
-/// and pass the result down; the engine never reads a clock itself.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}

@@ -72,7 +72,7 @@ async fn handler(
             token,
             body: &body,
         },
-        custom_auth::unix_now(),
+        aws_io::unix_now(),
     )
     .await;
     let mut response = ApiGatewayV2httpResponse::default();

@@ -25,7 +25,7 @@ async fn handler(
     event: LambdaEvent<Incoming<PreTokenGenerationEvent>>,
 ) -> Result<PreTokenGenerationEvent, TokenError> {
     let Incoming(mut payload) = event.payload;
-    let now = custom_auth::unix_now();
+    let now = aws_io::unix_now();
     if let Err(e) = custom_auth::pre_token_generation(config, &mut payload, store, now).await {
         tracing::warn!(trigger = "pre-token", error = ?e, "no tokens");
         return Err(TokenError(e));

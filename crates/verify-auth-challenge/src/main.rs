@@ -41,7 +41,7 @@ async fn handler(
     event: LambdaEvent<Incoming<VerifyAuthChallengeEvent>>,
 ) -> Result<VerifyAuthChallengeEvent, Infallible> {
     let Incoming(mut payload) = event.payload;
-    let now = custom_auth::unix_now();
+    let now = aws_io::unix_now();
     // Boxed: the check's future is large and lambda_runtime's layers move the handler's future
     // by value; on the heap it is not copied down the stack (peak stack -8 KiB, BENCHMARKS.md).
     let _ = Box::pin(custom_auth::verify(
