@@ -13,7 +13,6 @@
 pub mod api;
 pub mod notice;
 pub mod register;
-pub mod sign_in;
 mod store;
 
 use base64::Engine as _;

@@ -11,4 +11,5 @@ pub mod captcha;
 pub mod choice;
 pub mod magic;
 pub mod otp;
+pub mod passkey;
 pub mod token;

@@ -13,11 +13,11 @@ use crate::config::{Config, Step};
 use crate::error::AuthError;
 use crate::events::CreateAuthChallengeEvent;
 use crate::flow::{CUSTOM_CHALLENGE, Position, choose_metadata, walk};
-use crate::passkey::{PasskeyStore, sign_in as passkey};
+use crate::passkey::PasskeyStore;
 use crate::ports::CodeSender;
 use crate::state::StateStore;
 use crate::steps::round::{Created, Round, decoy_seed, private, public};
-use crate::steps::{account, captcha, choice, magic, otp};
+use crate::steps::{account, captcha, choice, magic, otp, passkey};
 
 /// Runs the Create trigger at time `now` (Unix seconds): fills `event.response`. With a state
 /// store configured, the first round of a code step first counts a send in `store` (one

@@ -167,7 +167,7 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
             })
         }
         Step::Passkey => {
-            crate::passkey::sign_in::check(config, event, answer, now).map(|used| Passed {
+            crate::steps::passkey::check(config, event, answer, now).map(|used| Passed {
                 step,
                 token: Some(used),
             })

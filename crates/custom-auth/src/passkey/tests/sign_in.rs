@@ -7,10 +7,10 @@ use super::*;
 use crate::config::Config;
 use crate::events::{CreateAuthChallengeEvent, VerifyAuthChallengeEvent};
 use crate::keys::owner_key;
-use crate::passkey::sign_in::{check, private};
 use crate::state::{Admission, Limits, MemoryStore, StateStore};
 use crate::steps::answer::PasskeyRejection;
 use crate::steps::answer::Wrong;
+use crate::steps::passkey::{check, private};
 use crate::testing::{config_with, fixture};
 
 /// A Verify event of `f`'s user answering `answer` to a round with `private` parameters.

@@ -32,12 +32,12 @@ use webauthn_rp::{
     NonDiscoverableCredentialRequestOptions,
 };
 
-use super::register::{encode_dynamic, transports};
-use super::{PasskeyStore, PasskeyUse, USER_HANDLE_BYTES, b64, unb64, user_handle};
 use crate::config::Config;
 use crate::error::AuthError;
 use crate::events::VerifyAuthChallengeEvent;
 use crate::keys::{hmac_sha256, keyed_hash, owner_key};
+use crate::passkey::register::{encode_dynamic, transports};
+use crate::passkey::{PasskeyStore, PasskeyUse, USER_HANDLE_BYTES, b64, unb64, user_handle};
 use crate::state::OneTime;
 use crate::steps::answer::{PasskeyRejection, Wrong};
 use crate::steps::round::{Round, public};
