@@ -36,7 +36,7 @@ use crate::keys::{hmac_sha256, spent_key, user_key};
 use crate::ports::{Channel, CodeMessage, CodeSender};
 use crate::state::{OneTime, SendGate, StateStore};
 use crate::steps::answer::{LinkRejection, Wrong};
-use crate::steps::otp;
+use crate::steps::destination;
 use crate::steps::round::{Round, private, public};
 
 pub use crate::config::magic_link::{
@@ -269,7 +269,7 @@ pub(crate) async fn challenge<S: CodeSender>(
             .private
             .insert(private::LINK_KEY.to_owned(), URL_SAFE_NO_PAD.encode(der));
     }
-    let to = otp::address(round, crate::config::Step::EmailOtp);
+    let to = destination::address(round, crate::config::Step::EmailOtp);
     let meta = &request.client_metadata;
     let asked = meta.get(metadata::INTENT).map(String::as_str) == Some(REQUEST);
     let url = meta.get(metadata::URL).filter(|u| settings.allows(u));
