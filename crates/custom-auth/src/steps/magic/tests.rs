@@ -1,7 +1,11 @@
 //! Unit tests of magic links: proofs, the mail, the round and the check.
 
+use super::mail::html_escape;
+use super::proof::signature;
 use super::*;
 use crate::config::env::ConfigError;
+use crate::ports::Channel;
+use crate::steps::answer::LinkRejection;
 
 fn settings() -> LinkSettings {
     LinkSettings {
