@@ -20,6 +20,7 @@ pub mod ports;
 pub mod state;
 pub mod steps;
 pub mod store;
+pub mod token_keys;
 pub mod triggers;
 
 #[cfg(test)]

@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 
-use crate::config::Config;
-use crate::events::VerifyAuthChallengeEvent;
+use crate::error::AuthError;
 use crate::keys::choice_key;
+use crate::ports::{CaptchaVerifier, JwksFetcher};
 use crate::state::OneTime;
-use crate::steps::answer::Wrong;
-use crate::steps::round::{Round, private, public};
+use crate::steps::answer::{Answer, Checked, VerifyIo, Wrong};
+use crate::steps::round::{CreateIo, Round, private, public};
 
 /// How long a recorded account choice waits for Pre Token Generation: longer than any sign-in
 /// (each round's session lasts at most 15 minutes).
@@ -59,7 +59,10 @@ pub(crate) fn decoy_accounts(seed: &[u8; 32]) -> String {
 
 /// Builds the round: the accounts to choose from, publicly and privately (Verify checks the
 /// answer against exactly what was offered).
-pub(crate) fn challenge(round: &mut Round<'_>) {
+pub(crate) async fn challenge<S, St, R>(
+    round: &mut Round<'_>,
+    _: &mut CreateIo<'_, S, St, R>,
+) -> Result<(), AuthError> {
     let (step, seed) = (round.step, round.seed);
     let unknown = round.unknown();
     let attrs = &round.request.user_attributes;
@@ -78,18 +81,18 @@ pub(crate) fn challenge(round: &mut Round<'_>) {
         .public
         .insert(public::ACCOUNTS.to_owned(), accounts.clone());
     round.private.insert(private::ACCOUNTS.to_owned(), accounts);
+    Ok(())
 }
 
 /// Checks the chosen account id against those the round offered. With the account claim on,
 /// the choice is recorded for this sign-in (named by the client's sign-in id) so Pre Token
 /// Generation can put it in the tokens: the returned record, written with the admission.
-pub(crate) fn check(
-    config: &Config,
-    event: &VerifyAuthChallengeEvent,
-    params: &HashMap<String, String>,
-    answer: &str,
-    now: u64,
-) -> Result<Option<OneTime>, Wrong> {
+pub(crate) async fn check(
+    answer: &Answer<'_>,
+    _: &VerifyIo<'_, impl CaptchaVerifier, impl JwksFetcher>,
+) -> Checked {
+    let (config, event, params, now) = (answer.config, answer.event, answer.params, answer.now);
+    let answer = answer.text;
     let offered = params.get(private::ACCOUNTS).map(String::as_str);
     let accounts = parse_accounts(offered).ok_or(Wrong::Mismatch)?;
     if !accounts.contains_key(answer) {

@@ -1,10 +1,48 @@
-//! The contract of a step kind, Verify's side: why an answer is wrong. A step kind's `check`
-//! reads the answer against its round's private parameters and says [`Wrong`] when it does not
-//! pass; Verify logs the reason, never shows it, and counts it towards the lockout when
+//! The contract of a step kind, Verify's side. Verify hands every step kind's `check` the same
+//! two arguments: the [`Answer`] (the answer, its round's private parameters, the event, the
+//! time) and the [`VerifyIo`] (what it may call). The check says [`Checked`]: right, with the
+//! one-time record the store writes with the admission, if any; or [`Wrong`], with the reason.
+//! Verify logs the reason, never shows it, and counts it towards the lockout when
 //! [`Wrong::counts_as_failure`]. The reasons of the step kinds with their own checks
 //! ([`LinkRejection`], [`PasskeyRejection`]) live here too, so the contract imports no step.
 
+use std::collections::HashMap;
+
+use crate::config::Config;
+use crate::events::VerifyAuthChallengeEvent;
 use crate::jwt::TokenRejection;
+use crate::state::OneTime;
+use crate::token_keys::TokenKeys;
+
+/// The answer a step kind checks, with everything it is checked against.
+pub(crate) struct Answer<'a> {
+    pub config: &'a Config,
+    pub event: &'a VerifyAuthChallengeEvent,
+    /// The round's private parameters, as Create wrote them (Cognito keeps them).
+    pub params: &'a HashMap<String, String>,
+    /// The answer: a non-empty string of at most `MAX_ANSWER_BYTES`.
+    pub text: &'a str,
+    /// The time of the invocation (Unix seconds).
+    pub now: u64,
+}
+
+impl Answer<'_> {
+    /// Whether Cognito says the user does not exist (a decoy round: no answer passes).
+    pub fn unknown(&self) -> bool {
+        self.event.request.user_not_found
+    }
+}
+
+/// What a step kind's check may call: the CAPTCHA provider and the signed-token keys.
+pub(crate) struct VerifyIo<'a, C, F> {
+    pub captcha: &'a C,
+    pub keys: &'a TokenKeys<F>,
+}
+
+/// What a check says: right, with the one-time record to write once with the admission (a
+/// spent token, link or challenge, a chosen account, a passkey's new counter), if the step
+/// kind has one; or wrong, and why.
+pub(crate) type Checked = Result<Option<OneTime>, Wrong>;
 
 /// How far in the future a code's issue time may lie (clock skew between trigger instances).
 /// A code issued later than that was not issued by our Create: it is refused.

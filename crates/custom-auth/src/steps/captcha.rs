@@ -2,12 +2,15 @@
 //! token with the provider's siteverify.
 
 use crate::error::AuthError;
-use crate::ports::CaptchaVerifier;
-use crate::steps::answer::Wrong;
-use crate::steps::round::{Round, public};
+use crate::ports::{CaptchaVerifier, JwksFetcher};
+use crate::steps::answer::{Answer, Checked, VerifyIo, Wrong};
+use crate::steps::round::{CreateIo, Round, public};
 
-/// Builds the round: the site key the client's widget needs.
-pub(crate) fn challenge(round: &mut Round<'_>) -> Result<(), AuthError> {
+/// Builds the round: the site key the client's widget needs. Nothing is called.
+pub(crate) async fn challenge<S, St, R>(
+    round: &mut Round<'_>,
+    _: &mut CreateIo<'_, S, St, R>,
+) -> Result<(), AuthError> {
     let site_key = round.config.captcha.as_ref().map(|c| c.site_key.clone());
     round.public.insert(
         public::SITE_KEY.to_owned(),
@@ -18,9 +21,12 @@ pub(crate) fn challenge(round: &mut Round<'_>) -> Result<(), AuthError> {
 
 /// Checks the widget token. It holds no secret of the user, so decoys are checked like real
 /// rounds: a solved CAPTCHA refused only for unknown names would reveal which names exist.
-pub(crate) async fn check(verifier: &impl CaptchaVerifier, answer: &str) -> Result<(), Wrong> {
-    match verifier.siteverify(answer).await {
-        Ok(true) => Ok(()),
+pub(crate) async fn check(
+    answer: &Answer<'_>,
+    io: &VerifyIo<'_, impl CaptchaVerifier, impl JwksFetcher>,
+) -> Checked {
+    match io.captcha.siteverify(answer.text).await {
+        Ok(true) => Ok(None),
         Ok(false) => Err(Wrong::CaptchaRejected),
         Err(_) => Err(Wrong::Dependency),
     }

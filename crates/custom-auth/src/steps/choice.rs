@@ -12,6 +12,9 @@
 use std::collections::HashMap;
 
 use crate::config::Step;
+use crate::ports::{CaptchaVerifier, JwksFetcher};
+use crate::steps::answer::{Answer, Checked, VerifyIo, Wrong};
+use crate::steps::round::private;
 
 /// The `ClientMetadata` key that repeats the pick.
 pub const CHOICE_KEY: &str = "choice";
@@ -38,9 +41,26 @@ pub fn parse_options(json: &str) -> Option<Vec<Step>> {
     names.iter().map(|n| Step::from_name(n)).collect()
 }
 
+/// Checks a `CHOOSE` answer against the alternatives the round offered (its private
+/// parameters) and the client's metadata. A pick holds no secret: the decoy checks it like a
+/// real one.
+pub(crate) async fn check(
+    answer: &Answer<'_>,
+    _: &VerifyIo<'_, impl CaptchaVerifier, impl JwksFetcher>,
+) -> Checked {
+    let offered = answer
+        .params
+        .get(private::OPTIONS)
+        .and_then(|o| parse_options(o))
+        .ok_or(Wrong::MissingParameters)?;
+    pick(answer.text, &offered, &answer.event.request.client_metadata)
+        .map(|_| None)
+        .ok_or(Wrong::NotOffered)
+}
+
 /// The pick a `CHOOSE` answer names, if `offered` has it and the client's metadata repeats
 /// it exactly.
-pub fn check(
+pub fn pick(
     answer: &str,
     offered: &[Step],
     client_metadata: &HashMap<String, String>,
@@ -110,7 +130,7 @@ mod tests {
             ("EMAIL-OTP", meta("EMAIL-OTP"), None),
         ];
         for (answer, metadata, want) in table {
-            assert_eq!(check(answer, &offered, &metadata), want, "{answer:?}");
+            assert_eq!(pick(answer, &offered, &metadata), want, "{answer:?}");
         }
         assert_eq!(chosen(&meta("sms-otp"), &offered), Some(Step::SmsOtp));
         assert_eq!(chosen(&meta("sms-otp"), &[Step::EmailOtp]), None);

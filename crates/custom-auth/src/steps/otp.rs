@@ -7,8 +7,6 @@
 //! reads them back from the step's first round: the same code, the same age, nothing sent
 //! again. Only triggers ever see metadata; no log shows it.
 
-use std::collections::HashMap;
-
 use rand::{CryptoRng, Rng};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -16,11 +14,11 @@ use subtle::ConstantTimeEq;
 use crate::config::{Config, Step};
 use crate::error::AuthError;
 use crate::keys::user_key;
-use crate::ports::{Channel, CodeMessage, CodeSender};
+use crate::ports::{CaptchaVerifier, Channel, CodeMessage, CodeSender, JwksFetcher};
 use crate::state::{SendGate, StateStore};
-use crate::steps::answer::{MAX_ISSUE_SKEW_SECONDS, Wrong};
+use crate::steps::answer::{Answer, Checked, MAX_ISSUE_SKEW_SECONDS, VerifyIo, Wrong};
 use crate::steps::destination::address;
-use crate::steps::round::{Round, private};
+use crate::steps::round::{CreateIo, Round, private};
 
 /// A fresh code of `length` digits, each uniform over 0..=9.
 pub fn generate_code(rng: &mut impl CryptoRng, length: usize) -> String {
@@ -90,19 +88,17 @@ fn stored_code(metadata: &str, owner: &Owner, tag: &str, length: usize) -> Optio
 /// Builds a code round: the masked destination, and on the step's first round a fresh code,
 /// counted against the send limit (with the state store) and sent, or a decoy send when there
 /// is nowhere to send; on a retry the first round's code, read back from its metadata.
-pub(crate) async fn challenge<S: CodeSender>(
+pub(crate) async fn challenge(
     round: &mut Round<'_>,
-    sender: &S,
-    store: &impl StateStore,
-    rng: &mut impl CryptoRng,
-    now: u64,
+    io: &mut CreateIo<'_, impl CodeSender, impl StateStore, impl CryptoRng>,
 ) -> Result<(), AuthError> {
-    let (config, step, tag, request, user) = (
+    let (config, step, tag, request, user, now) = (
         round.config,
         round.step,
         round.tag,
         round.request,
         round.user,
+        round.now,
     );
     let attrs = &request.user_attributes;
     let first_round = round.first_round;
@@ -129,7 +125,7 @@ pub(crate) async fn challenge<S: CodeSender>(
         None => {
             if let Some(state) = &config.state {
                 let user = user_key(&state.key, owner.pool, user);
-                match store.record_send(&user, now, &state.limits).await {
+                match io.store.record_send(&user, now, &state.limits).await {
                     Ok(SendGate::Allowed) => {}
                     // (A link's interval does not apply to codes.)
                     Ok(SendGate::OverLimit | SendGate::TooSoon) => {
@@ -139,16 +135,16 @@ pub(crate) async fn challenge<S: CodeSender>(
                     Err(e) => return Err(AuthError::State(e)),
                 }
             }
-            let code = generate_code(rng, config.otp_length);
+            let code = generate_code(io.rng, config.otp_length);
             match destination {
                 Some(to) if !round.created.decoy => {
-                    sender
+                    io.sender
                         .send(&message(config, channel, to, &code))
                         .await
                         .map_err(AuthError::Delivery)?;
                     round.created.sent = true;
                 }
-                _ => sender.imitate_send().await,
+                _ => io.sender.imitate_send().await,
             }
             (now, code)
         }
@@ -182,13 +178,16 @@ fn message(config: &Config, channel: Channel, to: &str, code: &str) -> CodeMessa
 /// Checks an answer against the round's code: equal (compared in constant time, before
 /// anything else, so timing says nothing about expiry or decoys), not expired, not from the
 /// future, and never for an unknown user.
-pub(crate) fn check(
-    config: &Config,
-    params: &HashMap<String, String>,
-    answer: &str,
-    unknown: bool,
-    now: u64,
-) -> Result<(), Wrong> {
+pub(crate) async fn check(
+    answer: &Answer<'_>,
+    _: &VerifyIo<'_, impl CaptchaVerifier, impl JwksFetcher>,
+) -> Checked {
+    check_code(answer).map(|()| None)
+}
+
+fn check_code(answer: &Answer<'_>) -> Result<(), Wrong> {
+    let (config, params, now) = (answer.config, answer.params, answer.now);
+    let (unknown, answer) = (answer.unknown(), answer.text);
     let code = params.get(private::CODE).ok_or(Wrong::MissingParameters)?;
     let issued_at: u64 = params
         .get(private::ISSUED_AT)

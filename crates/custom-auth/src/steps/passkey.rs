@@ -38,9 +38,10 @@ use crate::events::VerifyAuthChallengeEvent;
 use crate::keys::{hmac_sha256, keyed_hash, owner_key};
 use crate::passkey::register::{encode_dynamic, transports};
 use crate::passkey::{PasskeyStore, PasskeyUse, USER_HANDLE_BYTES, b64, unb64, user_handle};
+use crate::ports::{CaptchaVerifier, JwksFetcher};
 use crate::state::OneTime;
-use crate::steps::answer::{PasskeyRejection, Wrong};
-use crate::steps::round::{Round, public};
+use crate::steps::answer::{Answer, Checked, PasskeyRejection, VerifyIo, Wrong};
+use crate::steps::round::{CreateIo, Round, public};
 
 /// A stored public key, decoded.
 type StoredKey = CompressedPubKey<[u8; 32], [u8; 32], [u8; 48], Vec<u8>>;
@@ -56,10 +57,11 @@ pub mod private {
 }
 
 /// Builds the `PASSKEY` round: see the module documentation.
-pub(crate) async fn challenge(
+pub(crate) async fn challenge<S, R>(
     round: &mut Round<'_>,
-    store: &impl PasskeyStore,
+    io: &mut CreateIo<'_, S, impl PasskeyStore, R>,
 ) -> Result<(), AuthError> {
+    let store = io.store;
     let config = round.config;
     let (Some(settings), Some(state)) = (&config.passkey, &config.state) else {
         return Err(AuthError::Misconfigured);
@@ -161,10 +163,18 @@ fn decoy_transports() -> AuthTransports {
         .add(AuthenticatorTransport::Hybrid)
 }
 
+/// Checks a `PASSKEY` answer: see [`assertion`].
+pub(crate) async fn check(
+    answer: &Answer<'_>,
+    _: &VerifyIo<'_, impl CaptchaVerifier, impl JwksFetcher>,
+) -> Checked {
+    assertion(answer.config, answer.event, answer.text, answer.now).map(Some)
+}
+
 /// Checks a `PASSKEY` answer (the browser's `PublicKeyCredential.toJSON()` of `get`) at
 /// `now`; on success, the one-time record that spends the challenge and writes the
 /// passkey's new counter with the admission.
-pub(crate) fn check(
+pub(crate) fn assertion(
     config: &Config,
     event: &VerifyAuthChallengeEvent,
     answer: &str,

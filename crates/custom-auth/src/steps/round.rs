@@ -84,7 +84,7 @@ pub(crate) fn decoy_seed(pool: &str, user: &str) -> [u8; 32] {
 }
 
 /// The round Create is building: what the step modules read (the configuration, the request,
-/// who signs in) and what they fill (parameters, metadata, the outcome for the log).
+/// who signs in, the time) and what they fill (parameters, metadata, the outcome for the log).
 pub(crate) struct Round<'a> {
     pub config: &'a Config,
     pub step: Step,
@@ -96,10 +96,21 @@ pub(crate) struct Round<'a> {
     pub user: &'a str,
     /// Stable pseudo-random bytes of pool and user name, for decoys.
     pub seed: [u8; 32],
+    /// The time of the invocation (Unix seconds).
+    pub now: u64,
     pub public: HashMap<String, String>,
     pub private: HashMap<String, String>,
     pub metadata: String,
     pub created: Created,
+}
+
+/// What a step kind's round may call: the sender of codes and links (and the signer of links),
+/// the stores, and the random generator. Every step kind's `challenge` takes the same two
+/// arguments, `(&mut Round, &mut CreateIo)`, whatever of this it uses.
+pub(crate) struct CreateIo<'a, S, St, R> {
+    pub sender: &'a S,
+    pub store: &'a St,
+    pub rng: &'a mut R,
 }
 
 impl Round<'_> {

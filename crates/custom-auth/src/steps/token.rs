@@ -2,71 +2,22 @@
 //! round needs nothing beyond what every round has; its check verifies the token with a key
 //! that fixes the algorithm ([`crate::jwt`]), and with the state store spends it once.
 
-use crate::config::{Config, TokenKeySource};
-use crate::events::VerifyAuthChallengeEvent;
-use crate::jwt::{JwksCache, TokenRejection, TokenRules, VerifyingKey, token_kid, verify_token};
+use crate::jwt::{TokenRejection, TokenRules, token_kid, verify_token};
 use crate::keys::token_key;
-use crate::ports::JwksFetcher;
+use crate::ports::{CaptchaVerifier, JwksFetcher};
 use crate::state::OneTime;
-use crate::steps::answer::Wrong;
-
-/// The keys of the `signed-token` step: a fixed key, or a JWKS endpoint behind a cache that
-/// outlives invocations.
-pub struct TokenKeys<F> {
-    source: Option<TokenKeySource>,
-    cache: JwksCache,
-    fetcher: F,
-}
-
-impl<F: JwksFetcher> TokenKeys<F> {
-    /// Keys as configured; `fetcher` is used only for a JWKS source.
-    pub fn new(config: &Config, fetcher: F) -> TokenKeys<F> {
-        TokenKeys {
-            source: config.signed_token.as_ref().map(|s| s.keys.clone()),
-            cache: JwksCache::new(),
-            fetcher,
-        }
-    }
-
-    /// The key for a token with header `kid`. A JWKS source needs a `kid`; an unknown one
-    /// triggers at most one rate-limited refetch; a failed fetch falls back to cached keys.
-    pub async fn key(&self, kid: Option<&str>, now: u64) -> Option<VerifyingKey> {
-        match self.source.as_ref()? {
-            TokenKeySource::Static(key) => Some(key.clone()),
-            TokenKeySource::Jwks(_) => {
-                let kid = kid?;
-                if let Some(key) = self.cache.get(kid, now) {
-                    return Some(key);
-                }
-                if self.cache.begin_fetch(now) {
-                    match self.fetcher.fetch().await {
-                        Ok(doc) => {
-                            if !self.cache.store(&doc, now) {
-                                tracing::warn!("JWKS document unusable; keeping cached keys");
-                            }
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "JWKS fetch failed; keeping cached keys")
-                        }
-                    }
-                }
-                self.cache.get_stale(kid)
-            }
-        }
-    }
-}
+use crate::steps::answer::{Answer, Checked, VerifyIo, Wrong};
 
 /// Checks the token: a known key, the signature, `sub` equal to the user's, `exp`, `nbf`, the
 /// configured issuer and audience; never passing for an unknown user. With the state store,
 /// the token must name itself (`jti`): the returned record spends it, with the admission.
-pub(crate) async fn check<F: JwksFetcher>(
-    config: &Config,
-    keys: &TokenKeys<F>,
-    event: &VerifyAuthChallengeEvent,
-    answer: &str,
-    now: u64,
-) -> Result<Option<OneTime>, Wrong> {
-    let unknown = event.request.user_not_found;
+pub(crate) async fn check(
+    answer: &Answer<'_>,
+    io: &VerifyIo<'_, impl CaptchaVerifier, impl JwksFetcher>,
+) -> Checked {
+    let (config, keys, event, now) = (answer.config, io.keys, answer.event, answer.now);
+    let unknown = answer.unknown();
+    let answer = answer.text;
     let settings = config.signed_token.as_ref().ok_or(Wrong::UnknownStep)?;
     let kid = token_kid(answer).map_err(Wrong::Token)?;
     let key = keys

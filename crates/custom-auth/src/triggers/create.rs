@@ -1,9 +1,12 @@
 //! The Create Auth Challenge trigger: build the challenge of the step the session stands at.
 //!
 //! This module walks the session, writes what every round has (the tag, the attempt, the
-//! attempts left, the tag as metadata) and hands the rest to the step's own module: codes in
+//! attempts left, the tag as metadata) and hands the rest to the step kind's `challenge`, each
+//! with the same two arguments (the [`Round`] and the [`CreateIo`]): codes in
 //! [`crate::steps::otp`], accounts in [`crate::steps::account`], the CAPTCHA site key in
-//! [`crate::steps::captcha`], a pick in [`crate::steps::choice`]; the signed-token round needs nothing more.
+//! [`crate::steps::captcha`], links in [`crate::steps::magic`], passkeys in
+//! [`crate::steps::passkey`]. A `CHOOSE` round is the flow's, not a step kind's: it is built
+//! here from [`crate::steps::choice`]'s offer.
 
 use std::collections::HashMap;
 
@@ -16,7 +19,7 @@ use crate::flow::{CUSTOM_CHALLENGE, Position, choose_metadata, walk};
 use crate::passkey::PasskeyStore;
 use crate::ports::CodeSender;
 use crate::state::StateStore;
-use crate::steps::round::{Created, Round, decoy_seed, private, public};
+use crate::steps::round::{CreateIo, Created, Round, decoy_seed, private, public};
 use crate::steps::{account, captcha, choice, magic, otp, passkey};
 
 /// Runs the Create trigger at time `now` (Unix seconds): fills `event.response`. With a state
@@ -79,6 +82,7 @@ pub async fn create<S: CodeSender>(
         pool,
         user,
         seed: decoy_seed(pool, user),
+        now,
         public: round_parameters(config, tag, attempt),
         private: HashMap::from([
             (private::STEP.to_owned(), tag.to_owned()),
@@ -93,15 +97,15 @@ pub async fn create<S: CodeSender>(
         },
     };
 
+    let io = &mut CreateIo { sender, store, rng };
     match step {
-        Step::EmailOtp | Step::SmsOtp => {
-            otp::challenge(&mut round, sender, store, rng, now).await?;
-        }
-        Step::Captcha => captcha::challenge(&mut round)?,
-        Step::SelectAccount => account::challenge(&mut round),
+        Step::EmailOtp | Step::SmsOtp => otp::challenge(&mut round, io).await?,
+        Step::Captcha => captcha::challenge(&mut round, io).await?,
+        Step::SelectAccount => account::challenge(&mut round, io).await?,
+        // The signed-token round needs nothing beyond what every round has.
         Step::SignedToken => {}
-        Step::MagicLink => magic::challenge(&mut round, sender, store, rng, now).await?,
-        Step::Passkey => passkey::challenge(&mut round, store).await?,
+        Step::MagicLink => magic::challenge(&mut round, io).await?,
+        Step::Passkey => passkey::challenge(&mut round, io).await?,
         Step::Password | Step::Choose => return Err(AuthError::SessionOutOfPlace),
     }
     let Round {

@@ -1,6 +1,8 @@
 //! The Verify Auth Challenge Response trigger: is the answer right?
 //!
-//! Every doubt is a wrong answer: a missing or unknown step, a non-string, empty or oversized
+//! This module finds the round's step kind, hands its `check` the [`Answer`] and the
+//! [`VerifyIo`] (the same two arguments for every step kind), and settles the verdict with the
+//! state store. Every doubt is a wrong answer: a missing or unknown step, a non-string, empty or oversized
 //! answer, an expired code, a dependency that fails or times out. Verify never errors on the
 //! answer path; Define then counts the wrong answer against the step's attempts.
 
@@ -9,14 +11,10 @@ use crate::events::VerifyAuthChallengeEvent;
 use crate::keys::user_key;
 use crate::ports::{CaptchaVerifier, JwksFetcher};
 use crate::state::{Admission, OneTime, StateStore};
-use crate::steps::account;
-use crate::steps::answer::Wrong;
-use crate::steps::captcha;
-use crate::steps::choice;
-use crate::steps::otp;
+use crate::steps::answer::{Answer, VerifyIo, Wrong};
 use crate::steps::round::private;
-use crate::steps::token;
-pub use crate::steps::token::TokenKeys;
+use crate::steps::{account, captcha, choice, magic, otp, passkey, token};
+pub use crate::token_keys::TokenKeys;
 
 /// Largest answer accepted, in bytes.
 pub const MAX_ANSWER_BYTES: usize = 4096;
@@ -24,15 +22,9 @@ pub const MAX_ANSWER_BYTES: usize = 4096;
 /// A right answer, before the state store has its say.
 struct Passed {
     step: Step,
-    /// The record to write once with the admission: the signed token to spend, when the store
-    /// makes tokens single-use, or the account chosen in this sign-in.
-    token: Option<OneTime>,
-}
-
-impl From<Step> for Passed {
-    fn from(step: Step) -> Passed {
-        Passed { step, token: None }
-    }
+    /// The record to write once with the admission, if the step kind hands one
+    /// ([`crate::steps::answer::Checked`]).
+    record: Option<OneTime>,
 }
 
 /// The outcome of Verify.
@@ -95,7 +87,7 @@ async fn settle(
     );
     let verdict = match judged {
         Ok(passed) => match store
-            .admit(&user, passed.token.as_ref(), now, &state.limits)
+            .admit(&user, passed.record.as_ref(), now, &state.limits)
             .await
         {
             Ok(Admission::Admitted) => Ok(passed.step),
@@ -150,41 +142,24 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
         .and_then(|t| Step::from_tag(t))
         .filter(|s| flow.contains(*s))
         .ok_or(Wrong::UnknownStep)?;
-    let answer = answer_text(event).ok_or(Wrong::BadAnswer)?;
-    let unknown = event.request.user_not_found;
-    match step {
-        Step::EmailOtp | Step::SmsOtp => {
-            otp::check(config, params, answer, unknown, now).map(|()| step.into())
-        }
-        Step::Captcha => captcha::check(captcha, answer).await.map(|()| step.into()),
-        Step::SelectAccount => {
-            account::check(config, event, params, answer, now).map(|token| Passed { step, token })
-        }
-        Step::MagicLink => {
-            crate::steps::magic::check_answer(config, event, answer, now).map(|link| Passed {
-                step,
-                token: Some(link),
-            })
-        }
-        Step::Passkey => {
-            crate::steps::passkey::check(config, event, answer, now).map(|used| Passed {
-                step,
-                token: Some(used),
-            })
-        }
-        Step::SignedToken => token::check(config, keys, event, answer, now)
-            .await
-            .map(|token| Passed { step, token }),
-        // A pick holds no secret: the decoy checks it like a real one.
-        Step::Choose => {
-            let offered = params
-                .get(private::OPTIONS)
-                .and_then(|o| choice::parse_options(o))
-                .ok_or(Wrong::MissingParameters)?;
-            choice::check(answer, &offered, &event.request.client_metadata)
-                .map(|_| step.into())
-                .ok_or(Wrong::NotOffered)
-        }
+    let text = answer_text(event).ok_or(Wrong::BadAnswer)?;
+    let answer = &Answer {
+        config,
+        event,
+        params,
+        text,
+        now,
+    };
+    let io = &VerifyIo { captcha, keys };
+    let record = match step {
+        Step::EmailOtp | Step::SmsOtp => otp::check(answer, io).await,
+        Step::Captcha => captcha::check(answer, io).await,
+        Step::SelectAccount => account::check(answer, io).await,
+        Step::MagicLink => magic::check(answer, io).await,
+        Step::Passkey => passkey::check(answer, io).await,
+        Step::SignedToken => token::check(answer, io).await,
+        Step::Choose => choice::check(answer, io).await,
         Step::Password => Err(Wrong::UnknownStep),
-    }
+    }?;
+    Ok(Passed { step, record })
 }

@@ -10,7 +10,7 @@ use crate::keys::owner_key;
 use crate::state::{Admission, Limits, MemoryStore, StateStore};
 use crate::steps::answer::PasskeyRejection;
 use crate::steps::answer::Wrong;
-use crate::steps::passkey::{check, private};
+use crate::steps::passkey::{assertion, private};
 use crate::testing::{config_with, fixture};
 
 /// A Verify event of `f`'s user answering `answer` to a round with `private` parameters.
@@ -47,7 +47,7 @@ fn sign_in(
     private: &Value,
     answer: &Value,
 ) -> Result<crate::state::OneTime, Wrong> {
-    check(
+    assertion(
         config,
         &verify_event(f, private, answer, None),
         &answer.to_string(),
@@ -208,7 +208,7 @@ fn each_sign_in_check_refuses_its_own_tampering() {
         ),
     ];
     for (why, config, private, answer, want) in cases {
-        let got = check(
+        let got = assertion(
             config,
             &verify_event(&f, private, answer, None),
             &answer_text(answer),
@@ -262,12 +262,12 @@ fn another_users_passkey_is_refused() {
     // authenticator returns Ann's user handle, not Jane's.
     let event = verify_event(&jane, &round(&ann), ann_answer, Some("jane"));
     assert_eq!(
-        check(&config("required"), &event, &ann_answer.to_string(), now()).map(|_| ()),
+        assertion(&config("required"), &event, &ann_answer.to_string(), now()).map(|_| ()),
         Err(Wrong::Passkey(PasskeyRejection::Ceremony))
     );
     // As Ann, it passes.
     let event = verify_event(&ann, &round(&ann), ann_answer, None);
-    assert!(check(&config("required"), &event, &ann_answer.to_string(), now()).is_ok());
+    assert!(assertion(&config("required"), &event, &ann_answer.to_string(), now()).is_ok());
 }
 
 #[test]
@@ -277,7 +277,7 @@ fn unknown_users_never_pass() {
     let mut event = verify_event(&f, &round(&f), answer, None);
     event.request.user_not_found = true;
     assert_eq!(
-        check(&config("required"), &event, &answer.to_string(), now()).map(|_| ()),
+        assertion(&config("required"), &event, &answer.to_string(), now()).map(|_| ()),
         Err(Wrong::Decoy)
     );
 }
@@ -527,10 +527,10 @@ async fn a_new_user_under_an_old_name_inherits_no_passkey() {
     let answer = &f["signIn"]["answer"];
     let event = verify_event(&f, &round(&f), answer, Some(new_sub));
     assert_eq!(
-        check(&config("required"), &event, &answer.to_string(), now()).map(|_| ()),
+        assertion(&config("required"), &event, &answer.to_string(), now()).map(|_| ()),
         Err(Wrong::Passkey(PasskeyRejection::Ceremony))
     );
     // The old Jane's would have passed.
     let event = verify_event(&f, &round(&f), answer, None);
-    assert!(check(&config("required"), &event, &answer.to_string(), now()).is_ok());
+    assert!(assertion(&config("required"), &event, &answer.to_string(), now()).is_ok());
 }

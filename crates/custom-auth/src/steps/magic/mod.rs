@@ -29,19 +29,18 @@ use rand::CryptoRng;
 
 use crate::config::env::Secret;
 use crate::error::AuthError;
-use crate::events::VerifyAuthChallengeEvent;
 use crate::keys::{hmac_sha256, spent_key, user_key};
-use crate::ports::CodeSender;
+use crate::ports::{CaptchaVerifier, CodeSender, JwksFetcher};
 use crate::state::{OneTime, SendGate, StateStore};
-use crate::steps::answer::Wrong;
+use crate::steps::answer::{Answer, Checked, VerifyIo, Wrong};
 use crate::steps::destination;
-use crate::steps::round::{Round, private, public};
+use crate::steps::round::{CreateIo, Round, private, public};
 
 mod mail;
 mod proof;
 
 pub use mail::{FRAGMENT, link, message};
-pub use proof::{LinkClaims, MAX_PROOF_BYTES, check, issue, issue_hmac, open};
+pub use proof::{LinkClaims, MAX_PROOF_BYTES, check as check_proof, issue, issue_hmac, open};
 
 pub use crate::config::magic_link::{
     DEFAULT_MIN_INTERVAL_SECONDS, DEFAULT_SUBJECT, DEFAULT_TTL_SECONDS, KMS_VERSION, LinkKey,
@@ -82,14 +81,12 @@ fn random_id(rng: &mut impl CryptoRng) -> String {
 /// answer asked for one (`ClientMetadata`), a link: counted against the send limit and the
 /// least interval between links, signed and e-mailed. Unknown users and users without a
 /// verified address are counted the same and get the same round; nothing is sent to them.
-pub(crate) async fn challenge<S: CodeSender>(
+pub(crate) async fn challenge(
     round: &mut Round<'_>,
-    sender: &S,
-    store: &impl StateStore,
-    rng: &mut impl CryptoRng,
-    now: u64,
+    io: &mut CreateIo<'_, impl CodeSender, impl StateStore, impl CryptoRng>,
 ) -> Result<(), AuthError> {
-    let (config, request, user) = (round.config, round.request, round.user);
+    let (config, request, user, now) = (round.config, round.request, round.user, round.now);
+    let (sender, store) = (io.sender, io.store);
     let settings = config.magic_link.as_ref().ok_or(AuthError::Misconfigured)?;
     let state = config.state.as_ref().ok_or(AuthError::Misconfigured)?;
     if let LinkKey::Kms(_) = settings.key {
@@ -112,7 +109,7 @@ pub(crate) async fn challenge<S: CodeSender>(
         (true, None) => "bad-url",
         (true, Some(url)) => {
             let key = user_key(&state.key, round.pool, user);
-            let id = random_id(rng);
+            let id = random_id(io.rng);
             match store
                 .record_link(
                     &key,
@@ -166,12 +163,12 @@ pub(crate) async fn challenge<S: CodeSender>(
 /// Judges a `MAGIC_LINK` answer: a request is wrong (but no failure); a proof passes if it
 /// checks for this pool, user and page, and is then spent with the admission, only if it is the
 /// user's newest link.
-pub(crate) fn check_answer(
-    config: &crate::config::Config,
-    event: &VerifyAuthChallengeEvent,
-    answer: &str,
-    now: u64,
-) -> Result<OneTime, Wrong> {
+pub(crate) async fn check(
+    answer: &Answer<'_>,
+    _: &VerifyIo<'_, impl CaptchaVerifier, impl JwksFetcher>,
+) -> Checked {
+    let (config, event, now) = (answer.config, answer.event, answer.now);
+    let answer = answer.text;
     let settings = config.magic_link.as_ref().ok_or(Wrong::MissingParameters)?;
     let state = config.state.as_ref().ok_or(Wrong::MissingParameters)?;
     if answer.trim() == REQUEST {
@@ -187,7 +184,7 @@ pub(crate) fn check_answer(
         ),
         LinkKey::Hmac(_) => None,
     };
-    let claims = check(
+    let claims = check_proof(
         settings,
         answer,
         header.user_pool_id.as_deref().unwrap_or_default(),
@@ -200,13 +197,13 @@ pub(crate) fn check_answer(
     if event.request.user_not_found {
         return Err(Wrong::Decoy);
     }
-    Ok(OneTime {
+    Ok(Some(OneTime {
         key: spent_key(&state.key, &claims.id),
         expires_at: claims.expires_at,
         value: None,
         newest_link: Some(link_number(&state.key, &claims.id)),
         passkey: None,
-    })
+    }))
 }
 
 /// The KMS key's public half that Create put in the round ([`private::LINK_KEY`]).

@@ -39,7 +39,7 @@ fn claims() -> LinkClaims {
 }
 
 fn check_at(proof: &str, user: &str, url: &str, now: u64) -> Result<LinkClaims, LinkRejection> {
-    check(&settings(), proof, "us-east-1_pool", user, url, now, None)
+    check_proof(&settings(), proof, "us-east-1_pool", user, url, now, None)
 }
 
 #[test]
@@ -84,7 +84,7 @@ fn a_proof_checks_for_its_pool_user_page_and_time_only() {
     ];
     for (pool, user, page, now, why) in cases {
         assert_eq!(
-            check(&s, &proof, pool, user, page, now, None),
+            check_proof(&s, &proof, pool, user, page, now, None),
             Err(why),
             "{pool} {user} {page} {now}"
         );
