@@ -359,7 +359,7 @@ impl StateStore for DynamoStore {
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 );
-            unlocked = match token.newest_link {
+            unlocked = match token.newest_link() {
                 Some(id) => unlocked
                     .condition_expression(format!("{NOT_LOCKED} AND linkId = :linkId"))
                     .expression_attribute_values(":linkId", number(id)),
@@ -371,15 +371,15 @@ impl StateStore for DynamoStore {
                 .item(attr::KEY, AttributeValue::S(token.key.clone()))
                 .item(attr::EXPIRES_AT, number(token.expires_at))
                 .condition_expression("attribute_not_exists(pk)");
-            if let Some(value) = &token.value {
-                spend = spend.item(attr::VALUE, AttributeValue::S(value.clone()));
+            if let Some(value) = token.value() {
+                spend = spend.item(attr::VALUE, AttributeValue::S(value.to_owned()));
             }
             let spend = spend.build().map_err(|_| DependencyError::Failed)?;
             let mut transaction = client
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().condition_check(unlocked).build())
                 .transact_items(TransactWriteItem::builder().put(spend).build());
-            if let Some(used) = &token.passkey {
+            if let Some(used) = token.passkey() {
                 // A passkey's new counter, only if it still exists and the counter grew.
                 let update = use_update(&self.table, used)?;
                 transaction =
@@ -401,7 +401,7 @@ impl StateStore for DynamoStore {
                         let before = reasons.first().map(|r| r.item());
                         let locked = match before {
                             Some(Some(item)) => record(Some(item))?.locked(now, limits),
-                            _ => token.newest_link.is_none(),
+                            _ => token.newest_link().is_none(),
                         };
                         Ok(if locked {
                             Admission::Locked

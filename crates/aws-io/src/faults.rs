@@ -21,9 +21,7 @@ async fn calls(store: &DynamoStore) -> Vec<(&'static str, String, Duration)> {
     let token = OneTime {
         key: "t#1".into(),
         expires_at: 2_000_000_000,
-        value: None,
-        newest_link: None,
-        passkey: None,
+        kind: custom_auth::state::OneTimeKind::Spent,
     };
     let mut out = Vec::new();
     let started = Instant::now();
@@ -46,7 +44,7 @@ async fn calls(store: &DynamoStore) -> Vec<(&'static str, String, Duration)> {
     // Passkeys: Create's read, Verify's counter write (in the admission), the API's calls.
     let used = OneTime {
         key: "a#1".into(),
-        passkey: Some(PasskeyUse {
+        kind: custom_auth::state::OneTimeKind::PasskeyUse(PasskeyUse {
             owner: "p#1".into(),
             id: vec![1, 2, 3],
             sign_count: 7,
@@ -181,9 +179,7 @@ async fn answers_are_read_as_the_rules_say() {
     let token = OneTime {
         key: "t#1".into(),
         expires_at: now + 60,
-        value: None,
-        newest_link: None,
-        passkey: None,
+        kind: custom_auth::state::OneTimeKind::Spent,
     };
     for (reasons, want) in [
         (

@@ -118,25 +118,62 @@ pub enum Admission {
     Replayed,
 }
 
-/// A record written at most once, with the admission of a right answer: a spent signed token
-/// (key [`token_key`], no value, kept until the token's `exp`), or the account chosen in a
-/// sign-in (key [`choice_key`], the account as value, until Pre Token Generation takes it).
+/// A record written at most once, with the admission of a right answer, under a key no record
+/// has ([`Admission::Replayed`] otherwise). Step kinds make them (a spent signed token, link or
+/// passkey challenge; the account chosen in a sign-in); the store knows only their [`OneTimeKind`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OneTime {
-    /// The record's store key.
+    /// The record's store key (a keyed hash: [`crate::keys`]).
     pub key: String,
     /// When the record may go.
     pub expires_at: u64,
-    /// What the record holds, if anything.
-    pub value: Option<String>,
-    /// For a magic link: its number, which must be the user's newest link's
-    /// ([`UserRecord::link_id`]), checked in the same atomic request ([`Admission::Replayed`]
-    /// otherwise: a newer link replaced it).
-    pub newest_link: Option<u64>,
-    /// For a passkey: the credential's new counter and state, written in the same atomic
-    /// request only if the credential still exists and [`PasskeyUse::counter_ok`] holds
-    /// ([`Admission::Replayed`] otherwise).
-    pub passkey: Option<PasskeyUse>,
+    /// What else the record holds or asks of the same atomic request.
+    pub kind: OneTimeKind,
+}
+
+/// The kinds of one-time record, by what the store does with them beyond writing the key once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OneTimeKind {
+    /// Nothing more: the key marks something spent (a signed token, until its `exp`; a
+    /// passkey challenge).
+    Spent,
+    /// A value kept for a later trigger, which takes it once ([`StateStore::take`]): the
+    /// account chosen in a sign-in, for Pre Token Generation.
+    Value(String),
+    /// A link's number, which must be the user's newest link's ([`UserRecord::link_id`]),
+    /// checked in the same atomic request ([`Admission::Replayed`] otherwise: a newer link
+    /// replaced it).
+    NewestLink(u64),
+    /// A passkey's new counter and state, written in the same atomic request only if the
+    /// credential still exists and [`PasskeyUse::counter_ok`] holds ([`Admission::Replayed`]
+    /// otherwise).
+    PasskeyUse(PasskeyUse),
+}
+
+impl OneTime {
+    /// The value the record keeps, if it is [`OneTimeKind::Value`].
+    pub fn value(&self) -> Option<&str> {
+        match &self.kind {
+            OneTimeKind::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The link number that must be the user's newest, if it is [`OneTimeKind::NewestLink`].
+    pub fn newest_link(&self) -> Option<u64> {
+        match self.kind {
+            OneTimeKind::NewestLink(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The passkey's use, if it is [`OneTimeKind::PasskeyUse`].
+    pub fn passkey(&self) -> Option<&PasskeyUse> {
+        match &self.kind {
+            OneTimeKind::PasskeyUse(used) => Some(used),
+            _ => None,
+        }
+    }
 }
 
 /// The state that outlives a sign-in. Every method is one atomic decision; an adapter that
@@ -354,7 +391,7 @@ impl StateStore for MemoryStore {
         }
         if let Some(record) = record {
             if record
-                .newest_link
+                .newest_link()
                 .is_some_and(|link| link != before.link_id)
             {
                 return Ok(Admission::Replayed);
@@ -364,7 +401,7 @@ impl StateStore for MemoryStore {
             if records.contains_key(&record.key) {
                 return Ok(Admission::Replayed);
             }
-            if let Some(used) = &record.passkey {
+            if let Some(used) = record.passkey() {
                 let mut passkeys = self.passkeys.lock().map_err(|_| DependencyError::Failed)?;
                 let stored = passkeys
                     .get_mut(&used.owner)
@@ -380,7 +417,7 @@ impl StateStore for MemoryStore {
             }
             records.insert(
                 record.key.clone(),
-                (record.expires_at, record.value.clone(), None),
+                (record.expires_at, record.value().map(str::to_owned), None),
             );
         }
         Ok(Admission::Admitted)

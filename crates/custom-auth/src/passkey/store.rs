@@ -127,9 +127,7 @@ pub mod conformance {
         OneTime {
             key: format!("a#{owner}-{challenge}"),
             expires_at: now + 60,
-            value: None,
-            newest_link: None,
-            passkey: Some(PasskeyUse {
+            kind: crate::state::OneTimeKind::PasskeyUse(PasskeyUse {
                 owner: owner.to_owned(),
                 id: id.to_vec(),
                 sign_count,
@@ -238,8 +236,8 @@ pub mod conformance {
         assert_eq!(
             held[0].dynamic,
             used(&jane, &a, 3, "", 0)
-                .passkey
-                .map(|p| p.dynamic)
+                .passkey()
+                .map(|p| p.dynamic.clone())
                 .unwrap_or_default()
         );
         assert_eq!(held[0].last_used_at, Some(now + 5), "a's last use written");

@@ -85,9 +85,7 @@ pub async fn check(store: &impl StateStore, prefix: &str) {
     let token = |n: u32| OneTime {
         key: format!("t#{prefix}-{n}"),
         expires_at: t0 + 1000,
-        value: None,
-        newest_link: None,
-        passkey: None,
+        kind: OneTimeKind::Spent,
     };
     let user = user.as_str();
     let spend = |t: OneTime, now| async move { store.admit(user, Some(&t), now, &LIMITS).await };
@@ -108,9 +106,7 @@ pub async fn check(store: &impl StateStore, prefix: &str) {
     let choice = |n: u32, account: &str| OneTime {
         key: format!("c#{prefix}-{n}"),
         expires_at: t0 + 100,
-        value: Some(account.to_owned()),
-        newest_link: None,
-        passkey: None,
+        kind: OneTimeKind::Value(account.to_owned()),
     };
     let admit = |c: OneTime| {
         let user = user.clone();
@@ -156,9 +152,7 @@ async fn check_links(store: &impl StateStore, prefix: &str, t0: u64) {
         let record = OneTime {
             key: format!("l#{prefix}-{key}"),
             expires_at: issued + 900,
-            value: None,
-            newest_link: Some(n),
-            passkey: None,
+            kind: OneTimeKind::NewestLink(n),
         };
         store.admit(user, Some(&record), now, &LIMITS).await
     };
@@ -234,9 +228,7 @@ async fn check_links(store: &impl StateStore, prefix: &str, t0: u64) {
         let record = OneTime {
             key: format!("l#{prefix}-quick-{n}"),
             expires_at: t0 + 900,
-            value: None,
-            newest_link: Some(n),
-            passkey: None,
+            kind: OneTimeKind::NewestLink(n),
         };
         store.admit(other, Some(&record), t0 + 1, &LIMITS).await
     };

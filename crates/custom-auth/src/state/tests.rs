@@ -141,9 +141,7 @@ fn tokens_are_used_once_until_they_expire() {
     let t = OneTime {
         key: "t#1".into(),
         expires_at: 2000,
-        value: None,
-        newest_link: None,
-        passkey: None,
+        kind: OneTimeKind::Spent,
     };
     let admit = |tok: &OneTime, now| block_on(store.admit("u", Some(tok), now, &LIMITS)).unwrap();
     assert_eq!(admit(&t, 1000), Admission::Admitted);
@@ -152,9 +150,7 @@ fn tokens_are_used_once_until_they_expire() {
     let other = OneTime {
         key: "t#2".into(),
         expires_at: 2000,
-        value: None,
-        newest_link: None,
-        passkey: None,
+        kind: OneTimeKind::Spent,
     };
     assert_eq!(admit(&other, 1001), Admission::Admitted);
     // Locked wins over a fresh token, and the token is not spent by the refusal.
@@ -164,9 +160,7 @@ fn tokens_are_used_once_until_they_expire() {
     let fresh = OneTime {
         key: "t#3".into(),
         expires_at: 3000,
-        value: None,
-        newest_link: None,
-        passkey: None,
+        kind: OneTimeKind::Spent,
     };
     assert_eq!(admit(&fresh, 1600), Admission::Locked);
     assert_eq!(admit(&fresh, 1800), Admission::Admitted);

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::error::AuthError;
 use crate::keys::choice_key;
 use crate::ports::{CaptchaVerifier, JwksFetcher};
-use crate::state::OneTime;
+use crate::state::{OneTime, OneTimeKind};
 use crate::steps::answer::{Answer, Checked, VerifyIo, Wrong};
 use crate::steps::round::{CreateIo, Round, private, public};
 
@@ -112,9 +112,7 @@ pub(crate) async fn check(
                     id,
                 ),
                 expires_at: now.saturating_add(CHOICE_TTL_SECONDS),
-                value: Some(answer.to_owned()),
-                newest_link: None,
-                passkey: None,
+                kind: OneTimeKind::Value(answer.to_owned()),
             })
         }
         _ => None,

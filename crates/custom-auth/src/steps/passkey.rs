@@ -39,7 +39,7 @@ use crate::keys::{hmac_sha256, keyed_hash, owner_key};
 use crate::passkey::register::{encode_dynamic, transports};
 use crate::passkey::{PasskeyStore, PasskeyUse, USER_HANDLE_BYTES, b64, unb64, user_handle};
 use crate::ports::{CaptchaVerifier, JwksFetcher};
-use crate::state::OneTime;
+use crate::state::{OneTime, OneTimeKind};
 use crate::steps::answer::{Answer, Checked, PasskeyRejection, VerifyIo, Wrong};
 use crate::steps::round::{CreateIo, Round, public};
 
@@ -264,8 +264,6 @@ pub(crate) fn assertion(
             )
         ),
         expires_at: now.saturating_add(settings.timeout_seconds.into()),
-        value: None,
-        newest_link: None,
-        passkey: Some(used),
+        kind: OneTimeKind::PasskeyUse(used),
     })
 }

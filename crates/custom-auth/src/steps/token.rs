@@ -5,7 +5,7 @@
 use crate::jwt::{TokenRejection, TokenRules, token_kid, verify_token};
 use crate::keys::token_key;
 use crate::ports::{CaptchaVerifier, JwksFetcher};
-use crate::state::OneTime;
+use crate::state::{OneTime, OneTimeKind};
 use crate::steps::answer::{Answer, Checked, VerifyIo, Wrong};
 
 /// Checks the token: a known key, the signature, `sub` equal to the user's, `exp`, `nbf`, the
@@ -46,9 +46,7 @@ pub(crate) async fn check(
             Some(OneTime {
                 key: token_key(&state.key, &facts.issuer, &id),
                 expires_at: facts.expires_at,
-                value: None,
-                newest_link: None,
-                passkey: None,
+                kind: OneTimeKind::Spent,
             })
         }
     };

@@ -149,9 +149,7 @@ mod tests {
         let record = OneTime {
             key: choice_key(&state.key, POOL, user, id),
             expires_at: NOW + 60,
-            value: Some(account.to_owned()),
-            newest_link: None,
-            passkey: None,
+            kind: crate::state::OneTimeKind::Value(account.to_owned()),
         };
         let admitted = block_on(store.admit("u#x", Some(&record), NOW, &state.limits));
         assert_eq!(admitted, Ok(crate::state::Admission::Admitted));

@@ -62,7 +62,7 @@ fn assertions_of_each_algorithm_pass_and_name_the_counter_to_write() {
         let answer = &f["signIn"]["answer"];
         let record = sign_in(&config("required"), &f, &round(&f), answer)
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        let used = record.passkey.expect("a passkey use");
+        let used = record.passkey().cloned().expect("a passkey use");
         assert_eq!(b64(&used.id), f["passkey"]["id"], "{name}");
         let (pool, user) = caller(&f);
         assert_eq!(used.owner, owner_key(&key(), &pool, &user));
@@ -287,7 +287,7 @@ async fn the_store_writes_each_use_once_and_only_with_a_growing_counter() {
     let f = load("es256");
     let answer = &f["signIn"]["answer"];
     let record = sign_in(&config("required"), &f, &round(&f), answer).unwrap();
-    let used = record.passkey.clone().unwrap();
+    let used = record.passkey().cloned().unwrap();
     let store = MemoryStore::default();
     let passkey = StoredPasskey {
         id: used.id.clone(),
@@ -330,7 +330,7 @@ async fn the_store_writes_each_use_once_and_only_with_a_growing_counter() {
     assert_eq!(store.remove_passkey(&used.owner, &used.id).await, Ok(true));
     let later = crate::state::OneTime {
         key: "a#third".into(),
-        passkey: Some(PasskeyUse {
+        kind: crate::state::OneTimeKind::PasskeyUse(PasskeyUse {
             sign_count: used.sign_count + 1,
             ..used.clone()
         }),

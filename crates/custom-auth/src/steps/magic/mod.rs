@@ -31,7 +31,7 @@ use crate::config::env::Secret;
 use crate::error::AuthError;
 use crate::keys::{hmac_sha256, spent_key, user_key};
 use crate::ports::{CaptchaVerifier, CodeSender, JwksFetcher};
-use crate::state::{OneTime, SendGate, StateStore};
+use crate::state::{OneTime, OneTimeKind, SendGate, StateStore};
 use crate::steps::answer::{Answer, Checked, VerifyIo, Wrong};
 use crate::steps::destination;
 use crate::steps::round::{CreateIo, Round, private, public};
@@ -200,9 +200,7 @@ pub(crate) async fn check(
     Ok(Some(OneTime {
         key: spent_key(&state.key, &claims.id),
         expires_at: claims.expires_at,
-        value: None,
-        newest_link: Some(link_number(&state.key, &claims.id)),
-        passkey: None,
+        kind: OneTimeKind::NewestLink(link_number(&state.key, &claims.id)),
     }))
 }
 
