@@ -634,11 +634,13 @@ fn state_across_sign_ins(aws: &LocalAws) -> Vec<String> {
     assert!(!table.is_empty(), "the stack has no state table");
     let store = aws_io::DynamoStore::at_endpoint(&table, &aws.endpoint());
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(custom_auth::state::conformance::check(&store, "e2e"));
-    runtime.block_on(custom_auth::state::conformance::check_concurrent_sends(
+    runtime.block_on(custom_auth::store::conformance::check(&store, "e2e"));
+    runtime.block_on(custom_auth::store::conformance::check_concurrent_sends(
         &store, "e2e", 20,
     ));
-    runtime.block_on(custom_auth::passkey::conformance::check(&store, "e2e"));
+    runtime.block_on(custom_auth::store::passkeys::conformance::check(
+        &store, "e2e",
+    ));
     println!(
         "state store: the conformance scripts (limits, passkeys) passed against the local DynamoDB"
     );

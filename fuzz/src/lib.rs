@@ -10,7 +10,7 @@ use custom_auth::ports::{
     CaptchaVerifier, CodeMessage, CodeSender, DependencyError, JwksFetcher, Mailer, TokenCheck,
     TokenStatus,
 };
-use custom_auth::state::{Admission, Limits, SendGate, StateStore, OneTime};
+use custom_auth::store::{Admission, Limits, SendGate, StateStore, OneTime};
 
 /// The HS256 secret the `signed-token` step trusts in the fuzz configuration.
 pub const HS_SECRET: &str = "fuzz-hs256-secret-of-32-bytes-or-more!!";

@@ -1,4 +1,4 @@
-//! The state store on Amazon DynamoDB: the adapter of `custom_auth::state::StateStore`.
+//! The state store on Amazon DynamoDB: the adapter of `custom_auth::store::StateStore`.
 //!
 //! One table, partition key `pk` (string), TTL attribute `expiresAt`. A user's item
 //! (`u#<keyed hash>`) holds `sends` / `sendsUntil` (codes in the running send window and its
@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use custom_auth::ports::DependencyError;
-use custom_auth::state::{
+use custom_auth::store::{
     Admission, Limits, OneTime, SendGate, StateSettings, StateStore, TAKE_GRACE_SECONDS, UserRecord,
 };
 use tokio::sync::OnceCell;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use custom_auth::passkey::{PasskeyStore, PasskeyUse, StoredPasskey};
 use custom_auth::ports::DependencyError;
-use custom_auth::state::{Admission, Limits, OneTime, SendGate, StateStore};
+use custom_auth::store::{Admission, Limits, OneTime, SendGate, StateStore};
 use test_support::{Behaviour, FakeServer, dynamodb, refused_url};
 
 use crate::dynamo::DynamoStore;
@@ -21,7 +21,7 @@ async fn calls(store: &DynamoStore) -> Vec<(&'static str, String, Duration)> {
     let token = OneTime {
         key: "t#1".into(),
         expires_at: 2_000_000_000,
-        kind: custom_auth::state::OneTimeKind::Spent,
+        kind: custom_auth::store::OneTimeKind::Spent,
     };
     let mut out = Vec::new();
     let started = Instant::now();
@@ -44,7 +44,7 @@ async fn calls(store: &DynamoStore) -> Vec<(&'static str, String, Duration)> {
     // Passkeys: Create's read, Verify's counter write (in the admission), the API's calls.
     let used = OneTime {
         key: "a#1".into(),
-        kind: custom_auth::state::OneTimeKind::PasskeyUse(PasskeyUse {
+        kind: custom_auth::store::OneTimeKind::PasskeyUse(PasskeyUse {
             owner: "p#1".into(),
             id: vec![1, 2, 3],
             sign_count: 7,
@@ -179,7 +179,7 @@ async fn answers_are_read_as_the_rules_say() {
     let token = OneTime {
         key: "t#1".into(),
         expires_at: now + 60,
-        kind: custom_auth::state::OneTimeKind::Spent,
+        kind: custom_auth::store::OneTimeKind::Spent,
     };
     for (reasons, want) in [
         (

@@ -17,7 +17,7 @@ use custom_auth::events::{
     CreateAuthChallengeEvent, DefineAuthChallengeEvent, VerifyAuthChallengeEvent,
 };
 use custom_auth::ports::{CaptchaVerifier, CodeMessage, CodeSender, DependencyError, NoJwks};
-use custom_auth::state::NoStore;
+use custom_auth::store::NoStore;
 use custom_auth::{Config, TokenKeys};
 use rand::SeedableRng;
 use rand::rngs::StdRng;

@@ -86,7 +86,7 @@ async fn delivery_faults_are_bounded_trigger_errors() {
             &config,
             &mut event,
             &sender,
-            &custom_auth::state::NoStore,
+            &custom_auth::store::NoStore,
             &mut rng,
             1_767_225_600,
         )

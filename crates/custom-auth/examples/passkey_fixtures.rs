@@ -16,7 +16,7 @@ use custom_auth::keys::owner_key;
 use custom_auth::passkey::register::{self, Caller};
 use custom_auth::passkey::{PasskeyStore, b64};
 use custom_auth::ports::{CodeMessage, CodeSender, DependencyError};
-use custom_auth::state::MemoryStore;
+use custom_auth::store::MemoryStore;
 use serde_json::{Value, json};
 
 /// The page's port in the fixtures: their origin is `http://localhost:4700`.

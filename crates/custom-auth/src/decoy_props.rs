@@ -11,8 +11,8 @@ use rand::rngs::StdRng;
 use crate::config::Config;
 use crate::events::CreateAuthChallengeEvent;
 use crate::flow::CUSTOM_CHALLENGE;
-use crate::state::MemoryStore;
 use crate::steps::round::public;
+use crate::store::MemoryStore;
 use crate::testing::{config_with, fakes, fixture};
 use crate::triggers::create::create;
 

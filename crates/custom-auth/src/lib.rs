@@ -2,7 +2,7 @@
 //!
 //! Pure code, shared by the trigger binaries, in layers that import only downward: the
 //! vocabulary (`events`, `ports`, `error`, `keys`, `jwt`, `config`), the stores' ports and rules
-//! ([`store`], [`state`]), the step kinds on their contract ([`steps`]), the pure walk and
+//! ([`store`]), the step kinds on their contract ([`steps`]), the pure walk and
 //! Define's decision ([`flow`]), and the triggers on top ([`triggers`]: challenge construction,
 //! answer checking, the tokens' claims). Every I/O stays behind the traits of [`ports`] and the
 //! stores' ports; the clock and the random generator are parameters.
@@ -17,7 +17,6 @@ pub mod logging;
 pub mod names;
 pub mod passkey;
 pub mod ports;
-pub mod state;
 pub mod steps;
 pub mod store;
 pub mod token_keys;

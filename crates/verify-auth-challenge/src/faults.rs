@@ -58,7 +58,7 @@ async fn run(
         &mut event,
         &captcha,
         keys,
-        &custom_auth::state::NoStore,
+        &custom_auth::store::NoStore,
         now,
     )
     .await;

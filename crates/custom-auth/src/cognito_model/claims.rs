@@ -67,7 +67,7 @@ fn two_sign_ins_of_one_user_each_get_their_own_choice() {
     assert!(!choose(phone, "acct-2002"), "one choice per sign-in");
     assert_eq!(mint(laptop, T0), Some(Value::String("acct-2002".into())));
     assert_eq!(mint(phone, T0), Some(Value::String("acct-1001".into())));
-    let later = T0 + crate::state::TAKE_GRACE_SECONDS + 1;
+    let later = T0 + crate::store::TAKE_GRACE_SECONDS + 1;
     assert_eq!(
         mint(phone, later),
         None,

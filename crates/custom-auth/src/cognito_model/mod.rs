@@ -15,10 +15,10 @@ use crate::events::{
     ChallengeResult, CreateAuthChallengeEvent, DefineAuthChallengeEvent, VerifyAuthChallengeEvent,
 };
 use crate::flow::{CUSTOM_CHALLENGE, Decision, PASSWORD_VERIFIER, SRP_A, define};
-use crate::state::{Limits, MemoryStore, NoStore};
 use crate::steps::choice;
 use crate::steps::magic;
 use crate::steps::round::{private, public};
+use crate::store::{Limits, MemoryStore, NoStore};
 use crate::testing::{Capture, config, config_with, entry, fakes, fixture, keys};
 use crate::triggers::create::create;
 use crate::triggers::verify::{TokenKeys, verify};

@@ -39,7 +39,7 @@ use super::notice::{self, Change};
 use super::register::{self, Caller, RegistrationError};
 use crate::config::env::{ConfigError, number};
 use crate::ports::{Mailer, TokenCheck, TokenStatus};
-use crate::state::StateSettings;
+use crate::store::StateSettings;
 use crate::store::passkeys::PasskeyStore;
 
 /// Default of `PASSKEY_REGISTRATION_MAX_AGE_SECONDS`: Keycloak's default for re-authenticating

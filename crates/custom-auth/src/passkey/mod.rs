@@ -13,7 +13,6 @@
 pub mod api;
 pub mod notice;
 pub mod register;
-mod store;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -24,8 +23,6 @@ use crate::keys::hmac_sha256;
 
 pub use crate::config::passkey::{PasskeySettings, Verification};
 pub use crate::store::passkeys::{Added, PasskeyStore, PasskeyUse, StoredPasskey};
-#[cfg(any(test, feature = "conformance"))]
-pub use store::conformance;
 
 /// Length of the user handle the authenticator keeps (bytes).
 pub const USER_HANDLE_BYTES: usize = 32;

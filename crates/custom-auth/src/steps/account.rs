@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use crate::error::AuthError;
 use crate::keys::choice_key;
 use crate::ports::{CaptchaVerifier, JwksFetcher};
-use crate::state::{OneTime, OneTimeKind};
 use crate::steps::answer::{Answer, Checked, VerifyIo, Wrong};
 use crate::steps::round::{CreateIo, Round, private, public};
+use crate::store::{OneTime, OneTimeKind};
 
 /// How long a recorded account choice waits for Pre Token Generation: longer than any sign-in
 /// (each round's session lasts at most 15 minutes).

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use crate::config::Config;
 use crate::events::VerifyAuthChallengeEvent;
 use crate::jwt::TokenRejection;
-use crate::state::OneTime;
+use crate::store::OneTime;
 use crate::token_keys::TokenKeys;
 
 /// The answer a step kind checks, with everything it is checked against.

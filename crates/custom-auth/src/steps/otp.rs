@@ -15,10 +15,10 @@ use crate::config::{Config, Step};
 use crate::error::AuthError;
 use crate::keys::user_key;
 use crate::ports::{CaptchaVerifier, Channel, CodeMessage, CodeSender, JwksFetcher};
-use crate::state::{SendGate, StateStore};
 use crate::steps::answer::{Answer, Checked, MAX_ISSUE_SKEW_SECONDS, VerifyIo, Wrong};
 use crate::steps::destination::address;
 use crate::steps::round::{CreateIo, Round, private};
+use crate::store::{SendGate, StateStore};
 
 /// A fresh code of `length` digits, each uniform over 0..=9.
 pub fn generate_code(rng: &mut impl CryptoRng, length: usize) -> String {

@@ -39,9 +39,9 @@ use crate::keys::{hmac_sha256, keyed_hash, owner_key};
 use crate::passkey::register::{encode_dynamic, transports};
 use crate::passkey::{PasskeyStore, PasskeyUse, USER_HANDLE_BYTES, b64, unb64, user_handle};
 use crate::ports::{CaptchaVerifier, JwksFetcher};
-use crate::state::{OneTime, OneTimeKind};
 use crate::steps::answer::{Answer, Checked, PasskeyRejection, VerifyIo, Wrong};
 use crate::steps::round::{CreateIo, Round, public};
+use crate::store::{OneTime, OneTimeKind};
 
 /// A stored public key, decoded.
 type StoredKey = CompressedPubKey<[u8; 32], [u8; 32], [u8; 48], Vec<u8>>;

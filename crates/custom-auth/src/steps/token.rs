@@ -5,8 +5,8 @@
 use crate::jwt::{TokenRejection, TokenRules, token_kid, verify_token};
 use crate::keys::token_key;
 use crate::ports::{CaptchaVerifier, JwksFetcher};
-use crate::state::{OneTime, OneTimeKind};
 use crate::steps::answer::{Answer, Checked, VerifyIo, Wrong};
+use crate::store::{OneTime, OneTimeKind};
 
 /// Checks the token: a known key, the signature, `sub` equal to the user's, `exp`, `nbf`, the
 /// configured issuer and audience; never passing for an unknown user. With the state store,

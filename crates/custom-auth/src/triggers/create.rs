@@ -18,9 +18,9 @@ use crate::events::CreateAuthChallengeEvent;
 use crate::flow::{CUSTOM_CHALLENGE, Position, choose_metadata, walk};
 use crate::passkey::PasskeyStore;
 use crate::ports::CodeSender;
-use crate::state::StateStore;
 use crate::steps::round::{CreateIo, Created, Round, decoy_seed, private, public};
 use crate::steps::{account, captcha, choice, magic, otp, passkey};
+use crate::store::StateStore;
 
 /// Runs the Create trigger at time `now` (Unix seconds): fills `event.response`. With a state
 /// store configured, the first round of a code step first counts a send in `store` (one

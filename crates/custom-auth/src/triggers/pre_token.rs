@@ -19,8 +19,8 @@ use crate::config::{Config, Step};
 use crate::error::AuthError;
 use crate::events::{PreTokenGenerationEvent, PreTokenGenerationSource};
 use crate::keys::choice_key;
-use crate::state::StateStore;
 use crate::steps::account::{parse_accounts, sign_in_id};
+use crate::store::StateStore;
 
 /// The user attribute that lists the accounts a user may act for.
 pub const ACCOUNTS_ATTRIBUTE: &str = "custom:accounts";
@@ -117,8 +117,8 @@ mod tests {
     use super::*;
     use crate::events::PreTokenGenerationEvent;
     use crate::ports::DependencyError;
-    use crate::state::{MemoryStore, OneTime, StateStore};
     use crate::steps::account::SIGN_IN_ID;
+    use crate::store::{MemoryStore, OneTime, StateStore};
     use crate::testing::{config_with, fixture};
 
     const NOW: u64 = 1_800_000_000;
@@ -149,10 +149,10 @@ mod tests {
         let record = OneTime {
             key: choice_key(&state.key, POOL, user, id),
             expires_at: NOW + 60,
-            kind: crate::state::OneTimeKind::Value(account.to_owned()),
+            kind: crate::store::OneTimeKind::Value(account.to_owned()),
         };
         let admitted = block_on(store.admit("u#x", Some(&record), NOW, &state.limits));
-        assert_eq!(admitted, Ok(crate::state::Admission::Admitted));
+        assert_eq!(admitted, Ok(crate::store::Admission::Admitted));
         store
     }
 
@@ -209,7 +209,7 @@ mod tests {
         assert_eq!(again, Ok(Minted::WithAccount));
         assert_eq!(added(&event).0, Some(Value::String("acct-2002".into())));
         let mut late: PreTokenGenerationEvent = fixture("pre-token/authentication.json");
-        let later = NOW + crate::state::TAKE_GRACE_SECONDS + 1;
+        let later = NOW + crate::store::TAKE_GRACE_SECONDS + 1;
         let got = block_on(pre_token_generation(&config, &mut late, &store, later));
         assert_eq!(got, Err(AuthError::NoChoice));
     }

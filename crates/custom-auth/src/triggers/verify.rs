@@ -10,10 +10,10 @@ use crate::config::{Config, Step};
 use crate::events::VerifyAuthChallengeEvent;
 use crate::keys::user_key;
 use crate::ports::{CaptchaVerifier, JwksFetcher};
-use crate::state::{Admission, OneTime, StateStore};
 use crate::steps::answer::{Answer, VerifyIo, Wrong};
 use crate::steps::round::private;
 use crate::steps::{account, captcha, choice, magic, otp, passkey, token};
+use crate::store::{Admission, OneTime, StateStore};
 pub use crate::token_keys::TokenKeys;
 
 /// Largest answer accepted, in bytes.

@@ -16,8 +16,8 @@ use super::register::{Caller, RegistrationError, check_registration};
 use super::*;
 use crate::config::Config;
 use crate::keys::owner_key;
-use crate::state::MemoryStore;
 use crate::steps::answer::Wrong;
+use crate::store::MemoryStore;
 use crate::testing::{config_with, fixture};
 
 pub(super) const STATE_KEY: &str = "passkey-fixture-state-key-0123456789abcdef";

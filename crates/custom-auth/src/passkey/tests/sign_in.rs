@@ -7,10 +7,10 @@ use super::*;
 use crate::config::Config;
 use crate::events::{CreateAuthChallengeEvent, VerifyAuthChallengeEvent};
 use crate::keys::owner_key;
-use crate::state::{Admission, Limits, MemoryStore, StateStore};
 use crate::steps::answer::PasskeyRejection;
 use crate::steps::answer::Wrong;
 use crate::steps::passkey::{assertion, private};
+use crate::store::{Admission, Limits, MemoryStore, StateStore};
 use crate::testing::{config_with, fixture};
 
 /// A Verify event of `f`'s user answering `answer` to a round with `private` parameters.
@@ -46,7 +46,7 @@ fn sign_in(
     f: &Value,
     private: &Value,
     answer: &Value,
-) -> Result<crate::state::OneTime, Wrong> {
+) -> Result<crate::store::OneTime, Wrong> {
     assertion(
         config,
         &verify_event(f, private, answer, None),
@@ -318,7 +318,7 @@ async fn the_store_writes_each_use_once_and_only_with_a_growing_counter() {
         Ok(Admission::Replayed)
     );
     // A new challenge with the same counter (a clone racing the original): refused.
-    let clone = crate::state::OneTime {
+    let clone = crate::store::OneTime {
         key: "a#another-challenge".into(),
         ..record.clone()
     };
@@ -328,9 +328,9 @@ async fn the_store_writes_each_use_once_and_only_with_a_growing_counter() {
     );
     // A deleted passkey cannot be used.
     assert_eq!(store.remove_passkey(&used.owner, &used.id).await, Ok(true));
-    let later = crate::state::OneTime {
+    let later = crate::store::OneTime {
         key: "a#third".into(),
-        kind: crate::state::OneTimeKind::PasskeyUse(PasskeyUse {
+        kind: crate::store::OneTimeKind::PasskeyUse(PasskeyUse {
             sign_count: used.sign_count + 1,
             ..used.clone()
         }),

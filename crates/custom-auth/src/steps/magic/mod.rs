@@ -31,10 +31,10 @@ use crate::config::env::Secret;
 use crate::error::AuthError;
 use crate::keys::{hmac_sha256, spent_key, user_key};
 use crate::ports::{CaptchaVerifier, CodeSender, JwksFetcher};
-use crate::state::{OneTime, OneTimeKind, SendGate, StateStore};
 use crate::steps::answer::{Answer, Checked, VerifyIo, Wrong};
 use crate::steps::destination;
 use crate::steps::round::{CreateIo, Round, private, public};
+use crate::store::{OneTime, OneTimeKind, SendGate, StateStore};
 
 mod mail;
 mod proof;

@@ -1,6 +1,7 @@
 //! Unit tests of the state store's rules and the in-memory adapter.
 
 use super::*;
+use crate::ports::DependencyError;
 
 fn block_on<F: Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
@@ -178,10 +179,7 @@ fn the_memory_store_conforms() {
 
 #[test]
 fn a_failing_store_fails() {
-    let store = MemoryStore {
-        fail: Some(DependencyError::Timeout),
-        ..MemoryStore::default()
-    };
+    let store = MemoryStore::failing(DependencyError::Timeout);
     assert!(block_on(store.record_send("u", 1, &LIMITS)).is_err());
     assert!(block_on(store.record_failure("u", 1, &LIMITS)).is_err());
     assert!(block_on(store.admit("u", None, 1, &LIMITS)).is_err());

@@ -113,3 +113,8 @@ pub trait PasskeyStore: Sync {
         now: u64,
     ) -> impl Future<Output = Result<Option<String>, DependencyError>> + Send;
 }
+
+/// The rules every [`PasskeyStore`] adapter must follow (with the passkey part of
+/// [`crate::store::StateStore::admit`]), as one scripted run.
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
