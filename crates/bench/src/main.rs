@@ -21,7 +21,7 @@ struct Function {
     extra: &'static [(&'static str, &'static str)],
 }
 
-const FUNCTIONS: [Function; 9] = [
+const FUNCTIONS: [Function; 10] = [
     Function {
         label: "hello-world baseline",
         bin: "hello-lambda",
@@ -103,7 +103,20 @@ const FUNCTIONS: [Function; 9] = [
         state: false,
         extra: &bench::PASSKEY_CONFIG,
     },
+    // The second baseline: hello-world reading the state key by ARN at start, as the rows
+    // with the store do. Functions that read a secret at start are budgeted against it.
+    Function {
+        label: "hello-world + secret read baseline",
+        bin: "hello-secret",
+        event: "define/multi-step-mid.json",
+        flow: FLOW,
+        state: true,
+        extra: &[],
+    },
 ];
+
+/// The row of the baseline that reads a secret at start.
+const SECRET_BASELINE: usize = 9;
 
 /// Made at run time from `events/passkey/es256.json` ([`bench::passkey_verify_event`]).
 const PASSKEY_EVENT: &str = "(passkey assertion)";
@@ -274,14 +287,26 @@ async fn main() -> Result<(), String> {
     let r = |i: usize| init[i].as_secs_f64() / init[0].as_secs_f64();
     let rf = |i: usize| first[i].as_secs_f64() / first[0].as_secs_f64();
     let rr = |i: usize| rss[i] / rss[0];
+    // Against the baseline that reads a secret at start: the functions that must read one.
+    let rs = |i: usize| init[i].as_secs_f64() / init[SECRET_BASELINE].as_secs_f64();
     // Verify links the AWS SDK (DynamoDB) since the state store: its cold start budget is
-    // 1.3x (was 1.25x without the SDK).
+    // 1.3x (was 1.25x without the SDK). With the store it reads the state key at start
+    // (issue 26), as does Pre Token Generation: both are measured against the baseline that
+    // makes the same read, so the budget weighs our code, not the mandated request.
     let budgets: Vec<(String, f64, f64)> = [
         ("cold start define".to_owned(), r(1), 1.25),
         ("cold start verify".to_owned(), r(3), 1.3),
-        ("cold start verify (state store)".to_owned(), r(5), 1.3),
+        (
+            "cold start verify (state store) against the secret baseline".to_owned(),
+            rs(5),
+            1.3,
+        ),
         ("cold start create".to_owned(), r(2), 2.5),
-        ("cold start pre-token".to_owned(), r(6), 1.25),
+        (
+            "cold start pre-token against the secret baseline".to_owned(),
+            rs(6),
+            1.25,
+        ),
         ("cold start passkey-api".to_owned(), r(8), 1.5),
         ("init + first invocation of create".to_owned(), rf(2), 3.0),
         (
@@ -300,6 +325,13 @@ async fn main() -> Result<(), String> {
     )
     .collect();
     println!("\n## Budget (ratios from this run)\n");
+    println!(
+        "- (reported) the secret read at start, secret baseline ÷ baseline: init {:.2}×, init + 1st {:.2}×; verify (state store) {:.2}×, pre-token {:.2}× of the plain baseline",
+        r(SECRET_BASELINE),
+        rf(SECRET_BASELINE),
+        r(5),
+        r(6)
+    );
     for (what, value, max) in budgets {
         println!("- {what} ≤ {max}×: {value:.2}× {}", verdict(value <= max));
     }
