@@ -316,13 +316,6 @@ async fn main() -> Result<(), String> {
         ),
     ]
     .into_iter()
-    .chain(
-        FUNCTIONS
-            .iter()
-            .enumerate()
-            .skip(1)
-            .map(|(i, f)| (format!("peak RSS {}", f.label), rr(i), 2.0)),
-    )
     .collect();
     println!("\n## Budget (ratios from this run)\n");
     println!(
@@ -334,6 +327,11 @@ async fn main() -> Result<(), String> {
     );
     for (what, value, max) in budgets {
         println!("- {what} ≤ {max}×: {value:.2}× {}", verdict(value <= max));
+    }
+    // Peak RSS is reported, not budgeted: issue 27 retired its 2x budget (a 6 MiB function in a
+    // 128 MB sandbox costs and starts as a 3 MiB one).
+    for (i, f) in FUNCTIONS.iter().enumerate().skip(1) {
+        println!("- (reported) peak RSS {}: {:.2}×", f.label, rr(i));
     }
     logic_table();
     size_table();
