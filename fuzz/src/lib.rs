@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use custom_auth::Config;
-use custom_auth::passkey::{Added, PasskeyStore, StoredPasskey};
+use custom_auth::passkey::{Added, Discovered, Holder, PasskeyStore, StoredPasskey};
 use custom_auth::passkey::api::ApiConfig;
 use custom_auth::ports::{
     CaptchaVerifier, CodeMessage, CodeSender, DependencyError, JwksFetcher, Mailer, TokenCheck,
@@ -172,8 +172,17 @@ impl PasskeyStore for Gate {
     async fn passkeys(&self, _: &str) -> Result<Vec<StoredPasskey>, DependencyError> {
         Ok(Vec::new())
     }
-    async fn add_passkey(&self, _: &str, _: &StoredPasskey, _: usize) -> Result<Added, DependencyError> {
+    async fn add_passkey(
+        &self,
+        _: &str,
+        _: &StoredPasskey,
+        _: &Holder,
+        _: usize,
+    ) -> Result<Added, DependencyError> {
         if self.0 { Err(DependencyError::Failed) } else { Ok(Added::Added) }
+    }
+    async fn discover(&self, _: &[u8]) -> Result<Option<Discovered>, DependencyError> {
+        if self.0 { Err(DependencyError::Failed) } else { Ok(None) }
     }
     async fn remove_passkey(&self, _: &str, _: &[u8]) -> Result<bool, DependencyError> {
         Ok(!self.0)

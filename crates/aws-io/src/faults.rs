@@ -72,8 +72,15 @@ async fn calls(store: &DynamoStore) -> Vec<(&'static str, String, Duration)> {
         last_used_at: None,
     };
     let started = Instant::now();
-    let r = store.add_passkey("p#1", &passkey, 10).await;
+    let holder = custom_auth::passkey::Holder {
+        user: "jane".into(),
+        handle: vec![7; 32],
+    };
+    let r = store.add_passkey("p#1", &passkey, &holder, 10).await;
     out.push(("add_passkey", format!("{r:?}"), started.elapsed()));
+    let started = Instant::now();
+    let r = store.discover(&[1, 2, 3]).await;
+    out.push(("discover", format!("{r:?}"), started.elapsed()));
     let started = Instant::now();
     let r = store.remove_passkey("p#1", &[1, 2, 3]).await;
     out.push(("remove_passkey", format!("{r:?}"), started.elapsed()));

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Update};
-use custom_auth::passkey::{PasskeyUse, StoredPasskey, b64, unb64};
+use custom_auth::passkey::{Discovered, Holder, PasskeyUse, StoredPasskey, b64, unb64};
 use custom_auth::ports::DependencyError;
 use sha2::{Digest, Sha256};
 
@@ -18,6 +18,12 @@ pub(crate) const KEY: &str = "pk";
 pub(crate) const EXPIRES_AT: &str = "expiresAt";
 pub(crate) const VALUE: &str = "value";
 pub(crate) const OWNER: &str = "owner";
+/// A claim's holder: the sign-in name, the user handle (base64url), the public key and the
+/// registration's dynamic state (base64url).
+pub(crate) const HOLDER: &str = "user";
+pub(crate) const HANDLE: &str = "handle";
+pub(crate) const PUBLIC_KEY: &str = "publicKey";
+pub(crate) const DYNAMIC: &str = "dynamic";
 
 /// The attribute of `field` (one of `c t m a n d u`) of credential `id`.
 pub(crate) fn attr(field: char, id: &[u8]) -> String {
@@ -88,6 +94,36 @@ pub(crate) fn passkeys_of(
     // Oldest first, as the user added them.
     out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     Ok(out)
+}
+
+/// The passkey a claim item finds: `None` without an item, or for a claim written before
+/// claims kept their holder (such a passkey signs in by name only); garbage fails closed.
+pub(crate) fn discovered_of(
+    item: Option<&HashMap<String, AttributeValue>>,
+) -> Result<Option<Discovered>, DependencyError> {
+    let Some(item) = item else {
+        return Ok(None);
+    };
+    let text = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(v)) => Ok(Some(v.as_str())),
+        None => Ok(None),
+        Some(_) => Err(DependencyError::Failed),
+    };
+    let (Some(owner), Some(user)) = (text(OWNER)?, text(HOLDER)?) else {
+        return Ok(None);
+    };
+    let bytes = |name: &str| -> Result<Vec<u8>, DependencyError> {
+        text(name)?.and_then(unb64).ok_or(DependencyError::Failed)
+    };
+    Ok(Some(Discovered {
+        owner: owner.to_owned(),
+        holder: Holder {
+            user: user.to_owned(),
+            handle: bytes(HANDLE)?,
+        },
+        public_key: bytes(PUBLIC_KEY)?,
+        dynamic: bytes(DYNAMIC)?,
+    }))
 }
 
 /// The update that records a passkey's use, if it still exists and its counter allows it

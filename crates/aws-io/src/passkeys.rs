@@ -6,20 +6,23 @@
 //! transports, `m_<id>` its name, `a_<id>` its registration time, `n_<id>` its signature
 //! counter, `d_<id>` its dynamic state, `u_<id>` its last use; and `passkeys`, how many it
 //! holds. One item keeps listing, the limit on their number and each counter update to one
-//! request. A claim item `k#<sha-256 of the id>` makes an id unique across users. A pending
-//! registration is `r#<keyed hash>`, expiring with the ceremony.
+//! request. A claim item `k#<sha-256 of the id>` makes an id unique across users, and holds
+//! what finds the passkey by its id alone (a sign-in without a name): the owner, the holder's
+//! sign-in name and user handle, the public key and the dynamic state of the registration.
+//! A pending registration is `r#<keyed hash>`, expiring with the ceremony.
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
 };
-use custom_auth::passkey::{Added, PasskeyStore, StoredPasskey, b64};
+use custom_auth::passkey::{Added, Discovered, Holder, PasskeyStore, StoredPasskey, b64};
 use custom_auth::ports::DependencyError;
 
 use crate::dynamo::DynamoStore;
 use crate::dynamo_call::{bounded, failed, number, sdk_failed};
 use crate::passkey_items::{
-    EXPIRES_AT, KEY, OWNER, VALUE, claim, named, passkeys_of, pending, refused, s,
+    DYNAMIC, EXPIRES_AT, HANDLE, HOLDER, KEY, OWNER, PUBLIC_KEY, VALUE, claim, discovered_of,
+    named, passkeys_of, pending, refused, s,
 };
 
 impl DynamoStore {
@@ -69,6 +72,7 @@ impl PasskeyStore for DynamoStore {
         &self,
         owner: &str,
         passkey: &StoredPasskey,
+        holder: &Holder,
         max: usize,
     ) -> Result<Added, DependencyError> {
         bounded(async {
@@ -77,6 +81,10 @@ impl PasskeyStore for DynamoStore {
                 .table_name(&self.table)
                 .item(KEY, s(&claim(id)))
                 .item(OWNER, s(owner))
+                .item(HOLDER, s(&holder.user))
+                .item(HANDLE, s(&b64(&holder.handle)))
+                .item(PUBLIC_KEY, s(&b64(&passkey.public_key)))
+                .item(DYNAMIC, s(&b64(&passkey.dynamic)))
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
                 .map_err(|_| DependencyError::Failed)?;
@@ -114,6 +122,23 @@ impl PasskeyStore for DynamoStore {
                 Some([false, true]) => Ok(Added::TooMany),
                 Some(_) => Err(failed("TransactWriteItems", Some("TransactionCanceled"))),
             }
+        })
+        .await
+    }
+
+    async fn discover(&self, id: &[u8]) -> Result<Option<Discovered>, DependencyError> {
+        bounded(async {
+            let read = self
+                .client()
+                .await
+                .get_item()
+                .table_name(&self.table)
+                .key(KEY, s(&claim(id)))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| sdk_failed("GetItem", &e))?;
+            discovered_of(read.item())
         })
         .await
     }

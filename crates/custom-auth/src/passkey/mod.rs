@@ -22,7 +22,9 @@ use crate::config::env::Secret;
 use crate::keys::hmac_sha256;
 
 pub use crate::config::passkey::{PasskeySettings, Verification};
-pub use crate::store::passkeys::{Added, PasskeyStore, PasskeyUse, StoredPasskey};
+pub use crate::store::passkeys::{
+    Added, Discovered, Holder, PasskeyStore, PasskeyUse, StoredPasskey,
+};
 
 /// Length of the user handle the authenticator keeps (bytes).
 pub const USER_HANDLE_BYTES: usize = 32;

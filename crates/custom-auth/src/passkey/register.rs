@@ -20,7 +20,7 @@ use webauthn_rp::response::register::DynamicState;
 use webauthn_rp::{PublicKeyCredentialCreationOptions, Registration, RegistrationServerState};
 
 use super::{
-    Added, MAX_PASSKEYS, MAX_RESPONSE_BYTES, PasskeySettings, PasskeyStore, StoredPasskey,
+    Added, Holder, MAX_PASSKEYS, MAX_RESPONSE_BYTES, PasskeySettings, PasskeyStore, StoredPasskey,
     USER_HANDLE_BYTES, algorithms, b64, unb64, user_handle,
 };
 use crate::config::env::Secret;
@@ -232,7 +232,14 @@ pub async fn finish(
             p
         },
     )?;
-    match store.add_passkey(&owner, &passkey, MAX_PASSKEYS).await? {
+    let holder = Holder {
+        user: caller.user.to_owned(),
+        handle: user_handle(key, caller.pool, caller.sub).to_vec(),
+    };
+    match store
+        .add_passkey(&owner, &passkey, &holder, MAX_PASSKEYS)
+        .await?
+    {
         Added::Added => Ok(Listed::from(&passkey)),
         Added::Duplicate => Err(RegistrationError::Duplicate),
         Added::TooMany => Err(RegistrationError::TooMany),

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use crate::config::state::Limits;
 use crate::ports::DependencyError;
-use crate::store::passkeys::{Added, PasskeyStore, StoredPasskey};
+use crate::store::passkeys::{Added, Discovered, Holder, PasskeyStore, StoredPasskey};
 use crate::store::port::{OneTime, StateStore, TAKE_GRACE_SECONDS};
 use crate::store::rules::{Admission, SendGate, UserRecord, count_send};
 
@@ -23,6 +23,8 @@ pub struct MemoryStore {
     records: Mutex<HashMap<String, Held>>,
     /// Passkeys by owner key ([`crate::store::passkeys::PasskeyStore`]).
     pub(crate) passkeys: Mutex<HashMap<String, Vec<StoredPasskey>>>,
+    /// Who holds each passkey, by credential id: its owner key and [`Holder`].
+    holders: Mutex<HashMap<Vec<u8>, (String, Holder)>>,
     /// Pending passkey registrations by owner key: expiry and state.
     pub(crate) registrations: Mutex<HashMap<String, (u64, String)>>,
     /// When set, every call fails with this error (fault tests).
@@ -176,10 +178,12 @@ impl PasskeyStore for MemoryStore {
         &self,
         owner: &str,
         passkey: &StoredPasskey,
+        holder: &Holder,
         max: usize,
     ) -> Result<Added, DependencyError> {
         self.check()?;
         let mut held = self.passkeys.lock().map_err(|_| DependencyError::Failed)?;
+        let mut holders = self.holders.lock().map_err(|_| DependencyError::Failed)?;
         if held.values().flatten().any(|p| p.id == passkey.id) {
             return Ok(Added::Duplicate);
         }
@@ -188,7 +192,26 @@ impl PasskeyStore for MemoryStore {
             return Ok(Added::TooMany);
         }
         mine.push(passkey.clone());
+        holders.insert(passkey.id.clone(), (owner.to_owned(), holder.clone()));
         Ok(Added::Added)
+    }
+
+    async fn discover(&self, id: &[u8]) -> Result<Option<Discovered>, DependencyError> {
+        self.check()?;
+        let held = self.passkeys.lock().map_err(|_| DependencyError::Failed)?;
+        let holders = self.holders.lock().map_err(|_| DependencyError::Failed)?;
+        let Some((owner, holder)) = holders.get(id) else {
+            return Ok(None);
+        };
+        Ok(held
+            .get(owner)
+            .and_then(|mine| mine.iter().find(|p| p.id == id))
+            .map(|p| Discovered {
+                owner: owner.clone(),
+                holder: holder.clone(),
+                public_key: p.public_key.clone(),
+                dynamic: p.dynamic.clone(),
+            }))
     }
 
     async fn remove_passkey(&self, owner: &str, id: &[u8]) -> Result<bool, DependencyError> {
@@ -199,7 +222,12 @@ impl PasskeyStore for MemoryStore {
         };
         let before = mine.len();
         mine.retain(|p| p.id != id);
-        Ok(mine.len() < before)
+        let removed = mine.len() < before;
+        if removed {
+            let mut holders = self.holders.lock().map_err(|_| DependencyError::Failed)?;
+            holders.remove(id);
+        }
+        Ok(removed)
     }
 
     async fn begin_registration(

@@ -2,7 +2,7 @@
 
 use crate::config::state::Limits;
 use crate::ports::DependencyError;
-use crate::store::passkeys::{Added, PasskeyStore, StoredPasskey};
+use crate::store::passkeys::{Added, Discovered, Holder, PasskeyStore, StoredPasskey};
 use crate::store::port::{OneTime, StateStore};
 use crate::store::rules::{Admission, SendGate};
 
@@ -58,8 +58,12 @@ impl PasskeyStore for NoStore {
         &self,
         _: &str,
         _: &StoredPasskey,
+        _: &Holder,
         _: usize,
     ) -> Result<Added, DependencyError> {
+        Err(DependencyError::Failed)
+    }
+    async fn discover(&self, _: &[u8]) -> Result<Option<Discovered>, DependencyError> {
         Err(DependencyError::Failed)
     }
     async fn remove_passkey(&self, _: &str, _: &[u8]) -> Result<bool, DependencyError> {

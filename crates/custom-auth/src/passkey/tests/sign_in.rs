@@ -300,7 +300,9 @@ async fn the_store_writes_each_use_once_and_only_with_a_growing_counter() {
         last_used_at: None,
     };
     assert_eq!(
-        store.add_passkey(&used.owner, &passkey, MAX_PASSKEYS).await,
+        store
+            .add_passkey(&used.owner, &passkey, &test_holder(), MAX_PASSKEYS)
+            .await,
         Ok(Added::Added)
     );
     let limits = Limits::default();
@@ -441,7 +443,7 @@ async fn create_offers_the_users_passkeys_and_stable_decoys_otherwise() {
     let passkey = stored(&f, "Fixture");
     let owner = owner_key(&key(), "us-east-1_Fixtures", "jane");
     store
-        .add_passkey(&owner, &passkey, MAX_PASSKEYS)
+        .add_passkey(&owner, &passkey, &test_holder(), MAX_PASSKEYS)
         .await
         .unwrap();
 
@@ -493,7 +495,12 @@ async fn a_new_user_under_an_old_name_inherits_no_passkey() {
     let passkey = stored(&f, "Old Jane's laptop");
     let (pool, old_sub) = caller(&f);
     store
-        .add_passkey(&owner_key(&key(), &pool, &old_sub), &passkey, MAX_PASSKEYS)
+        .add_passkey(
+            &owner_key(&key(), &pool, &old_sub),
+            &passkey,
+            &test_holder(),
+            MAX_PASSKEYS,
+        )
         .await
         .unwrap();
     let new_sub = "0b9e6a52-7c1d-4f3e-9a2b-5d4c3b2a1f00";
@@ -533,4 +540,12 @@ async fn a_new_user_under_an_old_name_inherits_no_passkey() {
     // The old Jane's would have passed.
     let event = verify_event(&f, &round(&f), answer, None);
     assert!(assertion(&config("required"), &event, &answer.to_string(), now()).is_ok());
+}
+
+/// A holder for passkeys added directly to the store (the tests here sign in by name).
+fn test_holder() -> crate::passkey::Holder {
+    crate::passkey::Holder {
+        user: "jane".into(),
+        handle: vec![0; 32],
+    }
 }

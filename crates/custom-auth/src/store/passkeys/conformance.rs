@@ -3,7 +3,7 @@
 //! [`MemoryStore`], the end-to-end test against DynamoDB. `prefix` keeps runs on a shared table
 //! apart. Panics, naming the step, on the first difference.
 
-use super::{Added, PasskeyStore, PasskeyUse, StoredPasskey};
+use super::{Added, Discovered, Holder, PasskeyStore, PasskeyUse, StoredPasskey};
 use crate::store::{Admission, Limits, OneTime, StateStore};
 
 fn passkey(id: &[u8], sign_count: u32) -> StoredPasskey {
@@ -16,6 +16,13 @@ fn passkey(id: &[u8], sign_count: u32) -> StoredPasskey {
         name: format!("Key {}", id[0]),
         created_at: 1_767_225_600 + u64::from(id[0]),
         last_used_at: None,
+    }
+}
+
+fn holder(prefix: &str, name: &str) -> Holder {
+    Holder {
+        user: format!("{prefix}-{name}"),
+        handle: format!("handle of {name}").into_bytes(),
     }
 }
 
@@ -42,32 +49,59 @@ pub async fn check(store: &(impl PasskeyStore + StateStore), prefix: &str) {
     let limits = Limits::default();
     let a = [1u8, 0xaa, 0xbb];
     let b = [2u8, 0xcc];
+    let (jane_holds, ann_holds) = (holder(prefix, "jane"), holder(prefix, "ann"));
     assert_eq!(store.passkeys(&jane).await, Ok(vec![]), "no passkeys yet");
 
     assert_eq!(
-        store.add_passkey(&jane, &passkey(&a, 1), 2).await,
+        store
+            .add_passkey(&jane, &passkey(&a, 1), &jane_holds, 2)
+            .await,
         Ok(Added::Added),
         "add"
     );
     assert_eq!(
-        store.add_passkey(&jane, &passkey(&a, 1), 2).await,
+        store
+            .add_passkey(&jane, &passkey(&a, 1), &jane_holds, 2)
+            .await,
         Ok(Added::Duplicate),
         "the same id again"
     );
     assert_eq!(
-        store.add_passkey(&ann, &passkey(&a, 1), 2).await,
+        store
+            .add_passkey(&ann, &passkey(&a, 1), &ann_holds, 2)
+            .await,
         Ok(Added::Duplicate),
         "the same id for another user"
     );
     assert_eq!(
-        store.add_passkey(&jane, &passkey(&b, 0), 2).await,
+        store
+            .add_passkey(&jane, &passkey(&b, 0), &jane_holds, 2)
+            .await,
         Ok(Added::Added),
         "a second"
     );
     assert_eq!(
-        store.add_passkey(&jane, &passkey(&[3, 3], 0), 2).await,
+        store
+            .add_passkey(&jane, &passkey(&[3, 3], 0), &jane_holds, 2)
+            .await,
         Ok(Added::TooMany),
         "over the limit"
+    );
+    // Found by its id alone, with who holds it; an id nobody registered finds nothing.
+    assert_eq!(
+        store.discover(&a).await,
+        Ok(Some(Discovered {
+            owner: jane.clone(),
+            holder: jane_holds.clone(),
+            public_key: passkey(&a, 1).public_key,
+            dynamic: passkey(&a, 1).dynamic,
+        })),
+        "discover a"
+    );
+    assert_eq!(
+        store.discover(&[9, 9, 9]).await,
+        Ok(None),
+        "discover no one's"
     );
     let held = store.passkeys(&jane).await.expect("list");
     assert_eq!(
@@ -160,9 +194,24 @@ pub async fn check(store: &(impl PasskeyStore + StateStore), prefix: &str) {
         "one left"
     );
     assert_eq!(
-        store.add_passkey(&ann, &passkey(&a, 1), 2).await,
+        store.discover(&a).await,
+        Ok(None),
+        "a removed passkey is not found"
+    );
+    assert_eq!(
+        store
+            .add_passkey(&ann, &passkey(&a, 1), &ann_holds, 2)
+            .await,
         Ok(Added::Added),
         "a removed id may be registered again"
+    );
+    assert_eq!(
+        store
+            .discover(&a)
+            .await
+            .map(|d| d.map(|d| (d.owner, d.holder))),
+        Ok(Some((ann.clone(), ann_holds.clone()))),
+        "found as Ann's now"
     );
     assert_eq!(store.remove_passkey(&ann, &a).await, Ok(true));
     assert_eq!(store.remove_passkey(&jane, &b).await, Ok(true));

@@ -60,6 +60,35 @@ impl PasskeyUse {
     }
 }
 
+/// Who holds a passkey, as a sign-in without a name needs it: kept with the credential's
+/// claim (the store's record that its id is taken), so that the credential id alone finds it.
+/// Nothing in it is secret, but it maps a credential to a sign-in name: only a valid assertion
+/// over a challenge the service issued may learn it ([`crate::passkey::discover`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holder {
+    /// The sign-in name the passkey was registered under (the access token's `username`;
+    /// Cognito's user names never change).
+    pub user: String,
+    /// The WebAuthn user handle the passkey carries ([`crate::passkey::user_handle`]: a keyed
+    /// hash of pool and `sub`), which its assertions must repeat.
+    pub handle: Vec<u8>,
+}
+
+/// A passkey found by its credential id alone: who holds it, and what its assertions are
+/// checked with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Discovered {
+    /// The holder's passkeys' store key ([`crate::keys::owner_key`]).
+    pub owner: String,
+    /// The holder.
+    pub holder: Holder,
+    /// The public key and static state, as [`StoredPasskey::public_key`].
+    pub public_key: Vec<u8>,
+    /// A dynamic state of the passkey ([`StoredPasskey::dynamic`]; an adapter may keep the one
+    /// of its registration: the counter is checked, and written, by Verify's admission).
+    pub dynamic: Vec<u8>,
+}
+
 /// What adding a passkey did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Added {
@@ -80,14 +109,22 @@ pub trait PasskeyStore: Sync {
         owner: &str,
     ) -> impl Future<Output = Result<Vec<StoredPasskey>, DependencyError>> + Send;
 
-    /// Adds `passkey` to `owner`'s, if its id is registered nowhere and the user holds fewer
-    /// than `max`.
+    /// Adds `passkey` to `owner`'s, held by `holder`, if its id is registered nowhere and the
+    /// user holds fewer than `max`.
     fn add_passkey(
         &self,
         owner: &str,
         passkey: &StoredPasskey,
+        holder: &Holder,
         max: usize,
     ) -> impl Future<Output = Result<Added, DependencyError>> + Send;
+
+    /// The passkey with credential id `id`, and who holds it; `None` if no passkey has that
+    /// id (never registered, deleted, or registered before holders were kept).
+    fn discover(
+        &self,
+        id: &[u8],
+    ) -> impl Future<Output = Result<Option<Discovered>, DependencyError>> + Send;
 
     /// Removes `owner`'s passkey `id`; `false` if the user has none with that id.
     fn remove_passkey(
