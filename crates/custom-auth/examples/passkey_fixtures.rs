@@ -4,6 +4,12 @@
 //! `PASSKEY` round built by the real Create, for each algorithm we ask for.
 //!
 //!   cargo run -p custom-auth --example passkey_fixtures     (needs `make web chromium`)
+//!   cargo run -p custom-auth --example passkey_fixtures -- discoverable
+//!
+//! The second captures only `es256-discoverable.json`: a passkey signing in without a name
+//! (a discoverable ceremony from `passkey::discover::options`, answered with the user handle),
+//! beside the round Create builds for its holder, so both the name route and Verify's path
+//! without a name are tested on a real assertion.
 //!
 //! The authenticator's private keys land in the fixtures: test keys, which sign nothing real.
 
@@ -66,6 +72,17 @@ fn authenticator(input: Value) -> Value {
 }
 
 async fn capture(name: &str, alg: i64, user: &str, verification: &str, verified: bool) {
+    capture_with(name, alg, user, verification, verified, false).await;
+}
+
+async fn capture_with(
+    name: &str,
+    alg: i64,
+    user: &str,
+    verification: &str,
+    verified: bool,
+    discoverable: bool,
+) {
     let config = config(verification);
     let settings = config.passkey.as_ref().expect("passkey settings");
     let key = &config.state.as_ref().expect("state").key;
@@ -128,7 +145,7 @@ async fn capture(name: &str, alg: i64, user: &str, verification: &str, verified:
         "port": PORT, "ceremony": "get", "options": options, "userVerified": verified,
         "credentials": created["credentials"],
     }));
-    let fixture = json!({
+    let mut fixture = json!({
         "comment": "Captured by `cargo run -p custom-auth --example passkey_fixtures` from headless Chromium's virtual authenticator. Test keys only.",
         "origin": created["origin"], "alg": alg, "pool": POOL, "user": user, "sub": SUB,
         "verification": verification,
@@ -145,6 +162,21 @@ async fn capture(name: &str, alg: i64, user: &str, verification: &str, verified:
         },
         "authenticator": got["credentials"],
     });
+    if discoverable {
+        // Signing in without a name: the service's options and sealed state, and the
+        // authenticator's answer with the user handle it keeps.
+        let (options, state) =
+            custom_auth::passkey::discover::options(settings, key).expect("discoverable options");
+        let got = authenticator(json!({
+            "port": PORT, "ceremony": "get", "options": options, "userVerified": verified,
+            "credentials": created["credentials"],
+        }));
+        let handle = custom_auth::passkey::user_handle(key, POOL, SUB);
+        fixture["holder"] = json!({"user": user, "handle": b64(&handle)});
+        fixture["discoverable"] = json!({
+            "options": options, "state": state, "answer": got["response"],
+        });
+    }
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/passkey");
     std::fs::create_dir_all(root).expect("mkdir");
     std::fs::write(
@@ -157,6 +189,10 @@ async fn capture(name: &str, alg: i64, user: &str, verification: &str, verified:
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    if std::env::args().nth(1).as_deref() == Some("discoverable") {
+        capture_with("es256-discoverable", -7, "jane", "required", true, true).await;
+        return;
+    }
     capture("es256", -7, "jane", "required", true).await;
     capture("eddsa", -8, "jane", "required", true).await;
     capture("rs256", -257, "jane", "required", true).await;

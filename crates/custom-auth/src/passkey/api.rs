@@ -7,6 +7,12 @@
 //! | `POST /passkeys`             | completes it: `{credential, name?}`     | 201, the passkey  |
 //! | `GET /passkeys`              | lists the caller's passkeys             | 200, `{passkeys}` |
 //! | `DELETE /passkeys/{id}`      | deletes one of the caller's passkeys    | 204               |
+//! | `POST /passkeys/sign-in/options` | public: a sign-in without a name, its options | 200, `{options, state}` |
+//! | `POST /passkeys/sign-in/name`    | public: `{credential, state}`, the name of the passkey's holder | 200, `{username}` |
+//!
+//! The two `sign-in` routes are public (no token: the person is not signed in yet) and
+//! throttled by API Gateway ([`super::discover`] says why they give nothing away and store
+//! nothing).
 //!
 //! The API's JWT authorizer has checked the access token (signature, issuer: the stack's pool,
 //! audience: its app clients, expiry); the caller is the token's `sub` (and `username`) in the
@@ -35,6 +41,7 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::PasskeySettings;
+use super::discover::{self, NameError};
 use super::notice::{self, Change};
 use super::register::{self, Caller, RegistrationError};
 use crate::config::env::{ConfigError, number};
@@ -189,6 +196,8 @@ pub async fn handle(
     let path = request.path.trim_end_matches('/');
     let route = match (request.method, path.strip_prefix("/passkeys")) {
         ("POST", Some("/registration")) => Route::Start,
+        ("POST", Some("/sign-in/options")) => Route::SignInOptions,
+        ("POST", Some("/sign-in/name")) => Route::SignInName,
         ("POST", Some("")) => Route::Finish,
         ("GET", Some("")) => Route::List,
         ("DELETE", Some(rest)) if rest.len() > 1 && rest.starts_with('/') => {
@@ -196,6 +205,17 @@ pub async fn handle(
         }
         _ => Route::None,
     };
+    if let Route::SignInOptions | Route::SignInName = route {
+        let response = sign_in(config, store, route, request.body).await;
+        tracing::info!(
+            function = "passkey-api",
+            method = request.method,
+            route = route.name(),
+            status = response.status,
+            "request answered"
+        );
+        return response;
+    }
     let outcome = match (caller(request.claims), route) {
         (None, _) => Err(RegistrationError::SignedOut),
         (Some(_), Route::None) => Ok(ApiResponse::error(404, "no such route", "no-route")),
@@ -229,7 +249,9 @@ pub async fn handle(
                             (done, Some((Change::Removed, name)))
                         })
                     }
-                    Route::List | Route::None => Err(RegistrationError::BadRequest),
+                    Route::List | Route::None | Route::SignInOptions | Route::SignInName => {
+                        Err(RegistrationError::BadRequest)
+                    }
                 };
                 match changed {
                     Ok((response, Some((change, name)))) => {
@@ -252,6 +274,30 @@ pub async fn handle(
         "request answered"
     );
     response
+}
+
+/// The public routes of a sign-in without a name ([`super::discover`]): nothing of the
+/// caller is asked, and every refusal of a name is one answer.
+async fn sign_in(
+    config: &ApiConfig,
+    store: &impl PasskeyStore,
+    route: Route<'_>,
+    body: &[u8],
+) -> ApiResponse {
+    let (settings, key) = (&config.passkey, &config.state.key);
+    if let Route::SignInOptions = route {
+        return match discover::options(settings, key) {
+            Some((options, state)) => {
+                ApiResponse::json(200, json!({ "options": options, "state": state }))
+            }
+            None => ApiResponse::error(503, "the service is unavailable; try again", "unavailable"),
+        };
+    }
+    match discover::name(settings, key, store, body).await {
+        Ok(username) => ApiResponse::json(200, json!({ "username": username })),
+        Err(e @ NameError::Refused) => ApiResponse::error(400, &e.to_string(), "refused"),
+        Err(e @ NameError::Unavailable) => ApiResponse::error(503, &e.to_string(), "unavailable"),
+    }
 }
 
 /// The checks of a route that changes passkeys: a fresh sign-in (the token's `auth_time`),
@@ -317,6 +363,8 @@ enum Route<'a> {
     List,
     /// With the credential id (base64url) from the path.
     Delete(&'a str),
+    SignInOptions,
+    SignInName,
     None,
 }
 
@@ -327,6 +375,8 @@ impl Route<'_> {
             Route::Finish => "finish",
             Route::List => "list",
             Route::Delete(_) => "delete",
+            Route::SignInOptions => "sign-in-options",
+            Route::SignInName => "sign-in-name",
             Route::None => "none",
         }
     }

@@ -11,6 +11,7 @@
 //! signature counter once in Verify, in the same atomic request that admits the answer.
 
 pub mod api;
+pub mod discover;
 pub mod notice;
 pub mod register;
 

@@ -24,7 +24,7 @@ use webauthn_rp::request::auth::{
 };
 use webauthn_rp::request::register::UserHandle;
 use webauthn_rp::request::{Credentials as _, PublicKeyCredentialDescriptor};
-use webauthn_rp::response::auth::NonDiscoverableAuthentication;
+use webauthn_rp::response::auth::{DiscoverableAuthentication, NonDiscoverableAuthentication};
 use webauthn_rp::response::register::{CompressedPubKey, DynamicState, StaticState};
 use webauthn_rp::response::{AuthTransports, AuthenticatorTransport, CredentialId};
 use webauthn_rp::{
@@ -36,6 +36,7 @@ use crate::config::Config;
 use crate::error::AuthError;
 use crate::events::VerifyAuthChallengeEvent;
 use crate::keys::{hmac_sha256, keyed_hash, owner_key};
+use crate::passkey::discover;
 use crate::passkey::register::{encode_dynamic, transports};
 use crate::passkey::{PasskeyStore, PasskeyUse, USER_HANDLE_BYTES, b64, unb64, user_handle};
 use crate::ports::{CaptchaVerifier, JwksFetcher};
@@ -168,7 +169,110 @@ pub(crate) async fn check(
     answer: &Answer<'_>,
     _: &VerifyIo<'_, impl CaptchaVerifier, impl JwksFetcher>,
 ) -> Checked {
-    assertion(answer.config, answer.event, answer.text, answer.now).map(Some)
+    match discover::parse_answer(answer.text.as_bytes()) {
+        Some((response, sealed)) => {
+            discoverable(answer.config, answer.event, &response, &sealed, answer.now)
+        }
+        None => assertion(answer.config, answer.event, answer.text, answer.now),
+    }
+    .map(Some)
+}
+
+/// Checks an answer without a name typed ([`discover::SignInAnswer`]): the assertion of a
+/// discoverable ceremony over a challenge the service issued and sealed, by one of the
+/// passkeys this round offered (this user's: a passkey found for a name that has changed hands
+/// since is not among them), with every check of a named round, the user handle included. On
+/// success, the same record as a named round's: the challenge spent, the counter written.
+pub(crate) fn discoverable(
+    config: &Config,
+    event: &VerifyAuthChallengeEvent,
+    response: &DiscoverableAuthentication<USER_HANDLE_BYTES>,
+    sealed: &str,
+    now: u64,
+) -> Result<OneTime, Wrong> {
+    let (Some(settings), Some(state)) = (&config.passkey, &config.state) else {
+        return Err(Wrong::MissingParameters);
+    };
+    let params = &event.request.private_challenge_parameters;
+    let header = &event.cognito_event_user_pools_header;
+    let pool = header.user_pool_id.as_deref().unwrap_or_default();
+    let sub = event
+        .request
+        .user_attributes
+        .get("sub")
+        .map_or("", String::as_str);
+    // A state the service did not seal carries a challenge it did not issue.
+    let server =
+        discover::open(&state.key, sealed).ok_or(Wrong::Passkey(PasskeyRejection::Challenge))?;
+    let challenge = response
+        .challenge_relaxed()
+        .map_err(|_| Wrong::Passkey(PasskeyRejection::Malformed))?
+        .0
+        .to_le_bytes();
+    if event.request.user_not_found || sub.is_empty() {
+        return Err(Wrong::Decoy);
+    }
+    let id = response.raw_id().as_ref().to_vec();
+    let (public_key, dynamic) = offered_key(params, &id)?;
+    let after = discover::verify(
+        settings,
+        server,
+        response,
+        user_handle(&state.key, pool, sub),
+        &public_key,
+        &dynamic,
+    )
+    .ok_or(Wrong::Passkey(PasskeyRejection::Ceremony))?;
+    let used = PasskeyUse {
+        owner: owner_key(&state.key, pool, sub),
+        id,
+        sign_count: after.sign_count,
+        dynamic: encode_dynamic(after),
+        used_at: now,
+    };
+    Ok(spend(state, settings, &challenge, used, now))
+}
+
+/// The public key and dynamic state of the passkey `id` among those the round offered
+/// (`NotOffered` if it is not one of them).
+fn offered_key(
+    params: &std::collections::HashMap<String, String>,
+    id: &[u8],
+) -> Result<(Vec<u8>, Vec<u8>), Wrong> {
+    let offered: Vec<[String; 3]> = params
+        .get(private::PASSKEYS)
+        .and_then(|p| serde_json::from_str(p).ok())
+        .ok_or(Wrong::MissingParameters)?;
+    let [_, public_key, dynamic] = offered
+        .iter()
+        .find(|[offered_id, _, _]| unb64(offered_id).as_deref() == Some(id))
+        .ok_or(Wrong::Passkey(PasskeyRejection::NotOffered))?;
+    let public_key = unb64(public_key).ok_or(Wrong::MissingParameters)?;
+    let dynamic = unb64(dynamic).ok_or(Wrong::MissingParameters)?;
+    Ok((public_key, dynamic))
+}
+
+/// The record a passkey answer hands the store: its challenge spent (each challenge signs in
+/// once) and the passkey's use written, in the admission's one atomic request.
+fn spend(
+    state: &crate::config::state::StateSettings,
+    settings: &crate::config::passkey::PasskeySettings,
+    challenge: &[u8],
+    used: PasskeyUse,
+    now: u64,
+) -> OneTime {
+    OneTime {
+        key: format!(
+            "a#{}",
+            keyed_hash(
+                state.key.expose().as_bytes(),
+                "passkey challenge",
+                &[&b64(challenge)]
+            )
+        ),
+        expires_at: now.saturating_add(settings.timeout_seconds.into()),
+        kind: OneTimeKind::PasskeyUse(used),
+    }
 }
 
 /// Checks a `PASSKEY` answer (the browser's `PublicKeyCredential.toJSON()` of `get`) at
@@ -254,16 +358,5 @@ pub(crate) fn assertion(
         dynamic: encode_dynamic(after),
         used_at: now,
     };
-    Ok(OneTime {
-        key: format!(
-            "a#{}",
-            keyed_hash(
-                state.key.expose().as_bytes(),
-                "passkey challenge",
-                &[&b64(&challenge)]
-            )
-        ),
-        expires_at: now.saturating_add(settings.timeout_seconds.into()),
-        kind: OneTimeKind::PasskeyUse(used),
-    })
+    Ok(spend(state, settings, &challenge, used, now))
 }

@@ -377,3 +377,68 @@ async fn every_added_or_deleted_passkey_is_mailed_to_the_verified_address() {
     .await;
     assert_eq!(status, 204, "a mail that fails changes nothing");
 }
+
+#[tokio::test]
+async fn signing_in_without_a_name_is_public_and_names_only_a_verified_holder() {
+    let f = load("es256-discoverable");
+    let store = MemoryStore::default();
+    let (pool, sub) = caller(&f);
+    let mut jane = claims("jane", "access");
+    jane.insert("sub".into(), sub.clone());
+    let owner = owner_key(&key(), &pool, &sub);
+    store
+        .begin_registration(&owner, &registration_state(&f), now() + 60)
+        .await
+        .unwrap();
+    let finish = json!({"credential": f["registration"]["credential"], "name": "Phone"});
+    let (status, created) = call(&store, &jane, "POST", "/passkeys", &finish.to_string()).await;
+    assert_eq!(status, 201, "{created}");
+    // The registration kept who holds the passkey: the name and the handle it carries.
+    let id = unb64(f["passkey"]["id"].as_str().unwrap()).unwrap();
+    let found = store.discover(&id).await.unwrap().expect("discoverable");
+    assert_eq!(
+        found.holder,
+        Holder {
+            user: "jane".into(),
+            handle: user_handle(&key(), &pool, &sub).to_vec(),
+        }
+    );
+    assert_eq!(found.owner, owner);
+
+    // No token needed for the two sign-in routes.
+    let nobody = Claims::new();
+    let (status, body) = call(&store, &nobody, "POST", "/passkeys/sign-in/options", "").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["options"]["challenge"].is_string(), "{body}");
+    assert_eq!(body["options"]["allowCredentials"], json!([]));
+    assert!(
+        crate::passkey::discover::open(&key(), body["state"].as_str().unwrap()).is_some(),
+        "a state sealed under the key"
+    );
+    let state = super::discover::fresh_state(&f, &key());
+    let signed = json!({"credential": f["discoverable"]["answer"], "state": state});
+    let (status, body) = call(
+        &store,
+        &nobody,
+        "POST",
+        "/passkeys/sign-in/name",
+        &signed.to_string(),
+    )
+    .await;
+    assert_eq!((status, body), (200, json!({"username": "jane"})));
+    let refused = json!({"error": "the passkey could not be verified", "code": "refused"});
+    for body in [
+        "",
+        "{}",
+        "jane",
+        &json!({"credential": {}, "state": state}).to_string(),
+    ] {
+        let answer = call(&store, &nobody, "POST", "/passkeys/sign-in/name", body).await;
+        assert_eq!(answer, (400, refused.clone()), "{body:?}");
+    }
+    // Every other route still needs a token.
+    let (status, _) = call(&store, &nobody, "GET", "/passkeys", "").await;
+    assert_eq!(status, 401);
+    let (status, _) = call(&store, &nobody, "GET", "/passkeys/sign-in/options", "").await;
+    assert_eq!(status, 401, "only POST is public");
+}

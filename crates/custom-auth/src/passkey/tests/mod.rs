@@ -230,5 +230,6 @@ fn user_handles_and_keys_are_the_persons_and_hide_who_it_is() {
 }
 
 mod api;
+mod discover;
 mod registration;
 mod sign_in;

@@ -14,7 +14,7 @@ use crate::store::{Admission, Limits, MemoryStore, StateStore};
 use crate::testing::{config_with, fixture};
 
 /// A Verify event of `f`'s user answering `answer` to a round with `private` parameters.
-fn verify_event(
+pub(super) fn verify_event(
     f: &Value,
     private: &Value,
     answer: &Value,
@@ -371,7 +371,7 @@ fn counters_must_grow_unless_the_authenticator_keeps_none() {
 }
 
 /// The fixture's passkey as the store keeps it, named `name`.
-fn stored(f: &Value, name: &str) -> StoredPasskey {
+pub(super) fn stored(f: &Value, name: &str) -> StoredPasskey {
     StoredPasskey {
         id: unb64(f["passkey"]["id"].as_str().unwrap()).unwrap(),
         public_key: unb64(f["passkey"]["publicKey"].as_str().unwrap()).unwrap(),
