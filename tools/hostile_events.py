@@ -665,6 +665,10 @@ case("verify", "link-extra-claim", link_verify(proof({**link_claims(), "admin": 
 # corpus's AUTH_STATE_KEY makes other user handles: even the untouched answer is wrong here.
 PASSKEY = json.loads((ROOT / "events" / "passkey" / "es256.json").read_text())
 PASSKEY_OTHER = json.loads((ROOT / "events" / "passkey" / "es256-other-user.json").read_text())
+# A sign-in without a name: an assertion of a discoverable ceremony and the state the service
+# sealed for it (under the fixtures' key, not this corpus's, and long expired).
+DISCOVERABLE = json.loads((ROOT / "events" / "passkey" / "es256-discoverable.json").read_text())
+NO_NAME = {"credential": DISCOVERABLE["discoverable"]["answer"], "state": DISCOVERABLE["discoverable"]["state"]}
 
 
 def on_passkey_client(event):
@@ -732,6 +736,14 @@ case("verify", "passkey-other-user", passkey_verify(PASSKEY_OTHER["signIn"]["ans
      "another user's authenticator answering")
 case("verify", "passkey-unknown-user", passkey_verify(ANSWER, userNotFound=True), "wrong",
      "an unknown user's decoy round")
+case("verify", "passkey-no-name-captured", passkey_verify(NO_NAME), "wrong",
+     "a genuine assertion without a name, its state sealed under another key (and expired)")
+case("verify", "passkey-no-name-forged-state", passkey_verify({**NO_NAME, "state": "AAAA.AAAA"}), "wrong",
+     "a state with a MAC the service never made")
+case("verify", "passkey-no-name-no-state", passkey_verify({"credential": NO_NAME["credential"]}), "wrong",
+     "an assertion without a name and no state: read as a named round's, whose challenge it is not")
+case("verify", "passkey-no-name-state-garbage", passkey_verify({**NO_NAME, "state": "%" * 600}), "wrong",
+     "a state that is not base64url, and too long")
 case("verify", "passkey-wrong-client", verify_event(copy.deepcopy(PASSKEY["signIn"]["private"]),
                                                     json.dumps(ANSWER)),
      "wrong", "a PASSKEY round on a client whose flow has no passkey")
@@ -823,6 +835,25 @@ api_case("no-sub", api_event("GET", "/passkeys", claims={"token_use": "access", 
 api_case("delete-not-base64", api_event("DELETE", "/passkeys/%%%"), "status:404", "an id that is not base64url")
 api_case("delete-traversal", api_event("DELETE", "/passkeys/../../etc"), "status:404", "a path with dots")
 api_case("delete-huge-id", api_event("DELETE", "/passkeys/" + "A" * 3000), "status:404", "a 3000-character id")
+# Signing in without a name: two public routes, no authorizer, no claims.
+api_case("sign-in-options-public", api_event("POST", "/passkeys/sign-in/options", claims=False, token=None),
+         "status:200", "the options of a sign-in without a name need no token (and store nothing)")
+api_case("sign-in-options-get", api_event("GET", "/passkeys/sign-in/options", claims=False, token=None),
+         "status:401", "only POST is public: GET on the path is a token route")
+api_case("sign-in-name-captured", api_event("POST", "/passkeys/sign-in/name", json.dumps(NO_NAME), claims=False,
+                                            token=None), "status:400",
+         "a genuine assertion with a state sealed under another key: no name")
+api_case("sign-in-name-forged-state", api_event("POST", "/passkeys/sign-in/name",
+                                                json.dumps({**NO_NAME, "state": "AAAA.AAAA"}), claims=False,
+                                                token=None), "status:400", "a state the service did not seal")
+api_case("sign-in-name-not-json", api_event("POST", "/passkeys/sign-in/name", "jane", claims=False, token=None),
+         "status:400", "a body that is not JSON (a name, say)")
+api_case("sign-in-name-oversized", api_event("POST", "/passkeys/sign-in/name",
+                                             json.dumps({"credential": "A" * 20000, "state": "A"}), claims=False,
+                                             token=None), "status:400", "a 20 KB body")
+api_case("sign-in-name-bare-assertion", api_event("POST", "/passkeys/sign-in/name",
+                                                  json.dumps(NO_NAME["credential"]), claims=False, token=None),
+         "status:400", "an assertion without its state")
 api_case("cognito-event", verify_event(OTP_PRIVATE, CODE), "error",
          "a Cognito trigger event sent to the API: not an HTTP API event (refused without quoting it)")
 api_case("null-event", None, "error", "the payload is JSON null")

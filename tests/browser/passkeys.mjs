@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 
-import { virtualAuthenticator as authenticator } from './webauthn.mjs';
+import { virtualAuthenticator as authenticator, present } from './webauthn.mjs';
 
 /** The signed-in page's access token (Amplify keeps it in sessionStorage). */
 async function accessToken(page) {
@@ -45,15 +45,26 @@ export async function passkeys(t) {
     assert.equal((await t.claims(page))['cognito:username'], who.name);
   }
 
-  /** Starts `who`'s sign-in on `page` and answers the passkey round with the authenticator. */
-  async function withPasskey(page, who) {
+  /**
+   * Starts `who`'s sign-in on `page` by name and answers the passkey round with the
+   * authenticator (`auth`, touched from the round on, when it waits for a touch).
+   */
+  async function withPasskey(page, who, auth) {
     await t.startSignIn(page, undefined, who.name);
     await page.getByRole('heading', { name: 'How do you want to sign in?' }).waitFor();
     await page.getByLabel('Use a passkey').check();
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Use your passkey' }).waitFor();
     assert.equal(await t.focused(page), 'answer-submit', 'focus on the button to press');
+    if (auth) {
+      await present(auth, true);
+    }
     await page.getByRole('button', { name: 'Use my passkey' }).click();
+  }
+
+  /** The name field's value: what the person typed (nothing, for a sign-in without a name). */
+  async function typedName(page) {
+    return page.evaluate(() => document.getElementById('username').value);
   }
 
   async function addPasskey(page, name) {
@@ -98,10 +109,27 @@ export async function passkeys(t) {
   const patId = listed.body.passkeys[0].id;
   assert.equal(toBase64(patId), held[0].credentialId, 'the API lists the authenticator\'s credential');
 
-  // Signed out, Pat signs in with the passkey alone.
+  // Signed out, Pat picks the passkey the name field offers (autofill: a conditional WebAuthn
+  // request, which Chromium's virtual authenticator answers at once, as a person would pick
+  // it from the suggestions): signed in with no name typed and no other click.
+  assert.equal(await page.getByLabel('User name').getAttribute('autocomplete'), 'username webauthn');
+  assert.equal(await page.evaluate(() => PublicKeyCredential.isConditionalMediationAvailable()), true,
+    'headless Chromium offers conditional mediation');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'You are signed in' }).waitFor();
+  assert.equal((await t.claims(page))['cognito:username'], user.name);
+  assert.equal(await typedName(page), '', 'no name typed');
+  await t.shot(page, 'passkey-no-name');
+  log('passkey|email-otp: signed out, signed in again by autofill: the passkey alone, no name typed');
+
+  // Signed out with the authenticator waiting for a touch (the autofill request stays open),
+  // Pat types the name instead and uses the passkey in its round: the named way still works.
+  await present(mine, false);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('status').filter({ hasText: 'You are signed out.' }).waitFor();
-  await withPasskey(page, user);
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
+  await t.shot(page, 'passkey-start');
+  await withPasskey(page, user, mine);
   const seen = await t.claims(page);
   const signedInAt = Date.now();
   assert.equal(seen['cognito:username'], user.name);
@@ -121,9 +149,24 @@ export async function passkeys(t) {
   assert.deepEqual(quinns.body.passkeys.map((p) => p.name), ['Quinn key']);
   assert.equal((await call('GET', '/passkeys', patToken)).body.passkeys.length, 1, 'Pat\'s passkey is still there');
 
-  // Quinn's authenticator, asked for Pat: it holds no passkey Pat's round offers.
+  // Quinn's passkey, without a name, signs in as Quinn: by autofill, then by the button.
   await other_page.getByRole('button', { name: 'Sign out' }).click();
-  await withPasskey(other_page, user);
+  await other_page.getByRole('heading', { name: 'You are signed in' }).waitFor();
+  assert.equal((await t.claims(other_page))['cognito:username'], other.name, 'Quinn, not Pat');
+  await present(quinnKey, false);
+  await other_page.getByRole('button', { name: 'Sign out' }).click();
+  await other_page.getByRole('status').filter({ hasText: 'You are signed out.' }).waitFor();
+  await present(quinnKey, true);
+  await other_page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await other_page.getByRole('heading', { name: 'You are signed in' }).waitFor();
+  assert.equal((await t.claims(other_page))['cognito:username'], other.name, 'Quinn, by the button');
+  assert.equal(await typedName(other_page), '', 'no name typed');
+  log('passkeys: without a name, each passkey signs in its own holder (autofill and button)');
+
+  // Quinn's authenticator, asked for Pat by name: it holds no passkey Pat's round offers.
+  await present(quinnKey, false);
+  await other_page.getByRole('button', { name: 'Sign out' }).click();
+  await withPasskey(other_page, user, quinnKey);
   await other_page.getByRole('alert').filter({ hasText: 'No passkey was used' }).waitFor();
   await t.shot(other_page, 'passkey-none-here');
 
@@ -131,12 +174,20 @@ export async function passkeys(t) {
   // Quinn's user handle): the answer reaches Verify, which refuses it.
   const [quinnCredential] = (await quinnKey.cdp.send('WebAuthn.getCredentials', { authenticatorId: quinnKey.authenticatorId })).credentials;
   const { context: forged, page: forged_page } = await t.open(browser, base, STACK, t.DESKTOP);
-  const fake = await authenticator(forged, forged_page);
+  const fake = await authenticator(forged, forged_page, { presence: false });
   await fake.cdp.send('WebAuthn.addCredential', {
     authenticatorId: fake.authenticatorId,
     credential: { ...quinnCredential, credentialId: held[0].credentialId, signCount: 100 },
   });
-  await withPasskey(forged_page, user);
+  // Without a name, the service names no one for it: Pat's passkey carries Pat's user handle,
+  // and the key is not Pat's.
+  await present(fake, true);
+  await forged_page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await forged_page.getByRole('alert').filter({ hasText: 'That passkey could not sign you in.' }).waitFor();
+  assert.equal(await t.holdsTokens(forged_page), false);
+  await t.shot(forged_page, 'passkey-no-name-refused');
+  await present(fake, false);
+  await withPasskey(forged_page, user, fake);
   await forged_page.getByRole('alert').filter({ hasText: 'That passkey was not accepted.' }).waitFor();
   await t.shot(forged_page, 'passkey-refused');
   await forged.close();
@@ -161,6 +212,12 @@ export async function passkeys(t) {
   await page.getByRole('status').filter({ hasText: 'Passkey "Test laptop" deleted.' }).waitFor();
   assert.equal((await call('GET', '/passkeys', await accessToken(page))).body.passkeys.length, 0);
   await notice(user.email, 'The passkey "Test laptop" was removed from your account');
+  // The authenticator still holds the deleted passkey and offers it; the service no longer
+  // knows it, so it signs no one in.
+  await present(mine, true);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('alert').filter({ hasText: 'That passkey could not sign you in.' }).waitFor();
+  assert.equal(await t.holdsTokens(page), false, 'a deleted passkey signs no one in');
   await laptop.close();
   log('passkeys: a stale sign-in is refused; the page signs in again and deletes; notices mailed');
 

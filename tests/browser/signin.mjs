@@ -114,7 +114,7 @@ async function startSignIn(page, password, name = user.name) {
   } else {
     assert.equal(await page.getByLabel('Password').isVisible(), false, 'no password field for this flow');
   }
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 /**
@@ -423,7 +423,7 @@ try {
       stack: passkeyStack, endpoint, userPoolId: input.stacks[passkeyStack].userPoolId,
       // WebAuthn wants a domain: the same server, by name.
       base: server.url.replace('//127.0.0.1:', '//localhost:'),
-      open, claims, shot, focused, startSignIn, mails, newCode, DESKTOP,
+      open, claims, shot, focused, startSignIn, mails, newCode, holdsTokens, DESKTOP,
     });
   }
   console.log(JSON.stringify({ codes, proofs }));

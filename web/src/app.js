@@ -9,6 +9,7 @@ import { cognitoUserPoolsTokenProvider } from '@aws-amplify/auth/cognito';
 
 import {
   INVALID_LINK,
+  PASSKEY_WITHOUT_NAME_REFUSED,
   afterChoiceHint,
   claimRows,
   configProblem,
@@ -21,6 +22,7 @@ import {
   optionLabel,
   passkeyApiAction,
   passkeyRow,
+  startsWithPasskey,
   startsWithPassword,
 } from './words.js';
 
@@ -38,8 +40,16 @@ let config = null;
  * the person has signed in again.
  */
 let pendingPasskey = null;
+/**
+ * The start view's autofill request (a conditional WebAuthn `get`) while it waits: aborted
+ * whenever the page leaves the start view, because a browser runs one WebAuthn request at a time.
+ */
+let autofill = null;
 
 function show(section) {
+  if (section !== 'start') {
+    stopAutofill();
+  }
   for (const id of ['start', 'challenge', 'link-confirm', 'signed-in', 'broken']) {
     $(id).hidden = id !== section;
   }
@@ -66,17 +76,122 @@ function pageUrl() {
   return `${location.origin}${location.pathname}`;
 }
 
-function showStart() {
-  current = { signInId: '', view: null, chose: false };
+/**
+ * The start view. `offerPasskeys`: also ask the browser to offer this site's passkeys in the name
+ * field's suggestions (autofill), where it can; not after a failure, so a passkey the service
+ * refuses is not offered again and again.
+ */
+function showStart(offerPasskeys = false) {
+  current = { signInId: '', view: null, chose: false, discovered: null };
   $('password-row').hidden = !startsWithPassword(config.flow);
   $('password').required = startsWithPassword(config.flow);
   $('password').value = '';
+  $('passkey-sign-in').hidden = !passkeyFirst();
   show('start');
   $('username').focus();
+  if (offerPasskeys) {
+    startAutofill();
+  }
+}
+
+/** Whether this page can sign in with a passkey before a name is known. */
+function passkeyFirst() {
+  return Boolean(config.passkeyApi) && startsWithPasskey(config.flow)
+    && Boolean(window.PublicKeyCredential?.parseRequestOptionsFromJSON);
+}
+
+function stopAutofill() {
+  autofill?.abort();
+  autofill = null;
+}
+
+async function startAutofill() {
+  stopAutofill();
+  if (!passkeyFirst() || !(await PublicKeyCredential.isConditionalMediationAvailable?.())) {
+    return;
+  }
+  const controller = new AbortController();
+  autofill = controller;
+  await passkeyWithoutName('conditional', controller.signal);
+}
+
+/**
+ * Signs in with a passkey before any name is typed: the service's options, the browser's
+ * ceremony (`conditional`: the passkey the person picks from the name field's suggestions;
+ * `optional`: the browser's own dialog, from the button), then the service names the passkey's
+ * holder, and the sign-in starts under that name. Its passkey round is answered with this
+ * assertion (the choice's pick too): one touch in all.
+ */
+async function passkeyWithoutName(mediation, signal) {
+  let discovered;
+  try {
+    const { options, state } = await publicApi('/passkeys/sign-in/options');
+    const credential = await navigator.credentials.get({
+      mediation,
+      signal,
+      publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options),
+    });
+    discovered = JSON.stringify({ credential: credential.toJSON(), state });
+  } catch (error) {
+    if (signal?.aborted || error?.name === 'AbortError') {
+      return; // a name typed, the button pressed, or the page moved on
+    }
+    console.error(`passkey: ${error?.name ?? 'error'}`);
+    if (mediation !== 'conditional') {
+      setError(explainPasskeyError(error));
+    }
+    return;
+  } finally {
+    if (autofill?.signal === signal) {
+      autofill = null;
+    }
+  }
+  const form = $('start');
+  busy(form, true);
+  setError('');
+  setStatus('Checking your passkey…');
+  try {
+    const { username } = await publicApi('/passkeys/sign-in/name', discovered);
+    current = { signInId: newSignInId(), view: null, chose: false, discovered };
+    const result = await signIn({
+      username,
+      options: {
+        authFlowType: 'CUSTOM_WITHOUT_SRP',
+        clientMetadata: { signInId: current.signInId },
+      },
+    });
+    await next(result);
+  } catch (error) {
+    if (error?.refused) {
+      console.error('passkey: refused');
+      setStatus('');
+      setError(PASSKEY_WITHOUT_NAME_REFUSED);
+      $('username').focus();
+    } else {
+      fail(error);
+    }
+  } finally {
+    busy(form, false);
+  }
+}
+
+/** A call to a public route of the passkey API (no token): the JSON answer, or throws. */
+async function publicApi(path, body) {
+  const response = await fetch(`${config.passkeyApi.replace(/\/$/, '')}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: body ?? '{}',
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw { name: 'PasskeyApiError', refused: response.status === 400, message: answer.error ?? `HTTP ${response.status}` };
+  }
+  return answer;
 }
 
 async function begin(event) {
   event.preventDefault();
+  stopAutofill();
   const form = $('start');
   setError('');
   busy(form, true);
@@ -115,6 +230,22 @@ async function next(result) {
 function showChallenge(params) {
   const view = describeChallenge(params);
   current.view = view;
+  if (current.discovered) {
+    // Started with a passkey and no name: pick the passkey branch, and answer its round with
+    // the assertion the person made already. Once: a refused answer shows the round as usual.
+    if (view.kind === 'CHOOSE' && view.options?.includes('passkey')) {
+      current.chose = true;
+      respond('passkey', { choice: 'passkey' });
+      return;
+    }
+    const discovered = current.discovered;
+    current.discovered = null;
+    if (view.kind === 'PASSKEY' && !view.retry) {
+      setStatus('Signing in with your passkey…');
+      respond(discovered, {});
+      return;
+    }
+  }
   if (view.kind === 'MAGIC_LINK' && link?.proof) {
     // Opened from a link: answer with its proof, once. If it fails, the round comes back and
     // offers a new link.
@@ -470,7 +601,7 @@ async function leave() {
   }
   setError('');
   setStatus('You are signed out.');
-  showStart();
+  showStart(true);
 }
 
 async function main() {
@@ -507,7 +638,12 @@ async function main() {
   }
   $('start').addEventListener('submit', begin);
   $('challenge').addEventListener('submit', answer);
-  $('restart').addEventListener('click', () => { setError(''); setStatus(''); showStart(); });
+  $('restart').addEventListener('click', () => { setError(''); setStatus(''); showStart(true); });
+  $('passkey-sign-in').addEventListener('click', () => {
+    stopAutofill();
+    setError('');
+    passkeyWithoutName('optional');
+  });
   $('sign-out').addEventListener('click', leave);
   $('passkey-add').addEventListener('submit', addPasskey);
   $('link-continue').addEventListener('click', redeemLink);
@@ -560,7 +696,7 @@ async function resume(error) {
   } catch {
     // No session in this browser: sign in.
   }
-  showStart();
+  showStart(!error);
   setError(error);
 }
 

@@ -325,6 +325,19 @@ export function startsWithPassword(flow) {
 }
 
 /**
+ * Whether the flow's first stage offers a passkey (`passkey`, or a choice such as
+ * `passkey|email-otp`): then a passkey can start the sign-in without a name typed.
+ */
+export function startsWithPasskey(flow) {
+  const first = String(flow ?? '').split(',')[0];
+  return first.split('|').some((step) => step.trim() === 'passkey');
+}
+
+/** A passkey the service could not tie to an account (deleted, not this site's, or forged). */
+export const PASSKEY_WITHOUT_NAME_REFUSED =
+  'That passkey could not sign you in. Type your user name to continue.';
+
+/**
  * A browser's refusal of a passkey ceremony (a DOMException) in plain words. `NotAllowedError` is
  * all a browser says when the person cancels, the time runs out, or no passkey of this account is
  * on the device: it never tells which, so that a page cannot probe for passkeys.

@@ -18,6 +18,7 @@ import {
   newSignInId,
   passkeyApiAction,
   optionLabel,
+  startsWithPasskey,
   startsWithPassword,
 } from './words.js';
 
@@ -204,4 +205,20 @@ test('passkey rounds: the request options, a button, and the browser\'s refusals
   const row = passkeyRow({ name: 'Laptop', createdAt: 1767225600, lastUsedAt: null }, 'en-GB');
   assert.deepEqual(row, { name: 'Laptop', detail: 'added 1 Jan 2026, never used' });
   assert.match(passkeyRow({ name: 'Key', createdAt: 1767225600, lastUsedAt: 1767312000 }, 'en-GB').detail, /last used 2 Jan 2026/);
+});
+
+test('a passkey can start the sign-in when the first stage offers one', () => {
+  for (const [flow, want] of [
+    ['passkey', true],
+    ['passkey|email-otp', true],
+    [' email-otp | passkey ,select-account', true],
+    ['passkey,email-otp', true],
+    ['password,passkey', false],
+    ['email-otp,passkey', false],
+    ['passkeys', false],
+    ['', false],
+    [undefined, false],
+  ]) {
+    assert.equal(startsWithPasskey(flow), want, String(flow));
+  }
 });
