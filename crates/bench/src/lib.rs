@@ -9,12 +9,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// One cold start.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Cold {
     /// `exec` to the first `GET .../next`.
     pub init: Duration,
     /// `exec` to the first response.
     pub init_and_first: Duration,
+    /// The first response's body: what the row measured, for the harness to check.
+    pub first: Vec<u8>,
 }
 
 /// A warm run.
@@ -88,6 +90,7 @@ pub async fn cold(bin: &Path, env: &[(String, String)], event: &[u8]) -> Result<
         Ok(Cold {
             init: first_next - started,
             init_and_first: reply.at - started,
+            first: reply.body,
         })
     }
     .await;
@@ -214,4 +217,94 @@ fn future_state(state: &str) -> Result<String, String> {
     }
     at.copy_from_slice(&4_000_000_000u64.to_le_bytes());
     Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The state key of the passkey rows ([`PASSKEY_CONFIG`]), the fixtures' own.
+const PASSKEY_STATE_KEY: &str = "passkey-fixture-state-key-0123456789abcdef";
+
+/// A sign-in without a name, from `events/passkey/es256-discoverable.json`: the assertion and
+/// its discoverable state (expiry moved into the future), sealed under the rows' state key as
+/// the passkey API seals it. As JSON: `{"credential": ..., "state": ...}`.
+fn no_name_answer(fixture: &serde_json::Value) -> Result<serde_json::Value, String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let sealed = fixture["discoverable"]["state"]
+        .as_str()
+        .ok_or("no discoverable state")?;
+    let (state, _) = sealed.split_once('.').ok_or("state: not sealed")?;
+    let state = URL_SAFE_NO_PAD
+        .decode(future_state(state)?)
+        .map_err(|_| "state: not base64url")?;
+    let key = custom_auth::config::env::Secret::new(PASSKEY_STATE_KEY);
+    Ok(serde_json::json!({
+        "credential": fixture["discoverable"]["answer"],
+        "state": custom_auth::passkey::discover::seal(&key, &state),
+    }))
+}
+
+fn read_json(root: &Path, name: &str) -> Result<serde_json::Value, String> {
+    let text = std::fs::read(root.join("events").join(name)).map_err(|e| format!("{name}: {e}"))?;
+    serde_json::from_slice(&text).map_err(|e| format!("{name}: {e}"))
+}
+
+/// A Verify event answering a `PASSKEY` round without a name typed: the discoverable
+/// fixture's assertion over a sealed challenge, against the round Create built for its holder.
+pub fn passkey_no_name_verify_event(root: &Path) -> Result<Vec<u8>, String> {
+    let fixture = read_json(root, "passkey/es256-discoverable.json")?;
+    let mut event = read_json(root, "verify/email-otp-correct.json")?;
+    let mut private = fixture["signIn"]["private"].clone();
+    let state = private["passkeyState"].as_str().ok_or("no passkeyState")?;
+    private["passkeyState"] = serde_json::Value::String(future_state(state)?);
+    event["userPoolId"] = fixture["pool"].clone();
+    event["userName"] = fixture["user"].clone();
+    event["request"]["userAttributes"]["sub"] = fixture["sub"].clone();
+    event["request"]["privateChallengeParameters"] = private;
+    event["request"]["challengeAnswer"] = no_name_answer(&fixture)?.to_string().into();
+    serde_json::to_vec(&event).map_err(|e| e.to_string())
+}
+
+/// A public call to the passkey API (no authorizer, no token): `POST path` with `body`.
+pub fn passkey_public_event(root: &Path, path: &str, body: &str) -> Result<Vec<u8>, String> {
+    let mut event = read_json(root, "hostile/valid/passkey-api.json")?;
+    event["routeKey"] = format!("POST {path}").into();
+    event["rawPath"] = path.into();
+    event["requestContext"]["routeKey"] = format!("POST {path}").into();
+    event["requestContext"]["http"]["method"] = "POST".into();
+    event["requestContext"]["http"]["path"] = path.into();
+    if let Some(context) = event["requestContext"].as_object_mut() {
+        context.remove("authorizer");
+    }
+    if let Some(headers) = event["headers"].as_object_mut() {
+        headers.remove("authorization");
+    }
+    event["body"] = body.into();
+    serde_json::to_vec(&event).map_err(|e| e.to_string())
+}
+
+/// The name route's call: the discoverable fixture's assertion and sealed state.
+pub fn passkey_name_event(root: &Path) -> Result<Vec<u8>, String> {
+    let fixture = read_json(root, "passkey/es256-discoverable.json")?;
+    passkey_public_event(
+        root,
+        "/passkeys/sign-in/name",
+        &no_name_answer(&fixture)?.to_string(),
+    )
+}
+
+/// DynamoDB's answer to the name route's one `GetItem`: the claim item of the discoverable
+/// fixture's passkey (its holder, public key and dynamic state), as the adapter writes it.
+pub fn passkey_claim_item(root: &Path) -> Result<String, String> {
+    let fixture = read_json(root, "passkey/es256-discoverable.json")?;
+    let s = |v: &serde_json::Value| serde_json::json!({ "S": v });
+    Ok(serde_json::json!({
+        "Item": {
+            "pk": {"S": "k#bench"},
+            "owner": {"S": "p#bench"},
+            "user": s(&fixture["holder"]["user"]),
+            "handle": s(&fixture["holder"]["handle"]),
+            "publicKey": s(&fixture["passkey"]["publicKey"]),
+            "dynamic": s(&fixture["passkey"]["dynamic"]),
+        }
+    })
+    .to_string())
 }

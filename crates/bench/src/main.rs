@@ -21,7 +21,7 @@ struct Function {
     extra: &'static [(&'static str, &'static str)],
 }
 
-const FUNCTIONS: [Function; 10] = [
+const FUNCTIONS: [Function; 13] = [
     Function {
         label: "hello-world baseline",
         bin: "hello-lambda",
@@ -113,10 +113,45 @@ const FUNCTIONS: [Function; 10] = [
         state: true,
         extra: &[],
     },
+    // Signing in without a name (issue 28): Verify's check of an assertion over a sealed
+    // challenge (every WebAuthn check, one P-256 signature, one DynamoDB transaction), and the
+    // API's two public routes: the options (no store request), the name (one GetItem of the
+    // passkey's claim, then every WebAuthn check and the signature).
+    Function {
+        label: "verify (passkey without a name, ES256, state store)",
+        bin: "verify-auth-challenge",
+        event: NO_NAME_VERIFY_EVENT,
+        flow: "passkey",
+        state: false,
+        extra: &bench::PASSKEY_CONFIG,
+    },
+    Function {
+        label: "passkey-api (sign-in options)",
+        bin: "passkey-api",
+        event: SIGN_IN_OPTIONS_EVENT,
+        flow: "passkey",
+        state: false,
+        extra: &bench::PASSKEY_CONFIG,
+    },
+    Function {
+        label: "passkey-api (sign-in name)",
+        bin: "passkey-api",
+        event: SIGN_IN_NAME_EVENT,
+        flow: "passkey",
+        state: false,
+        extra: &bench::PASSKEY_CONFIG,
+    },
 ];
 
 /// The row of the baseline that reads a secret at start.
 const SECRET_BASELINE: usize = 9;
+
+/// Made at run time from `events/passkey/es256-discoverable.json`
+/// ([`bench::passkey_no_name_verify_event`], [`bench::passkey_name_event`]), and the options
+/// call of a sign-in without a name.
+const NO_NAME_VERIFY_EVENT: &str = "(passkey assertion without a name)";
+const SIGN_IN_OPTIONS_EVENT: &str = "(sign-in options)";
+const SIGN_IN_NAME_EVENT: &str = "(sign-in name)";
 
 /// Made at run time from `events/passkey/es256.json` ([`bench::passkey_verify_event`]).
 const PASSKEY_EVENT: &str = "(passkey assertion)";
@@ -186,8 +221,14 @@ async fn main() -> Result<(), String> {
     let events: Vec<Vec<u8>> = FUNCTIONS
         .iter()
         .map(|f| {
-            if f.event == PASSKEY_EVENT {
-                return bench::passkey_verify_event(&root());
+            match f.event {
+                PASSKEY_EVENT => return bench::passkey_verify_event(&root()),
+                NO_NAME_VERIFY_EVENT => return bench::passkey_no_name_verify_event(&root()),
+                SIGN_IN_OPTIONS_EVENT => {
+                    return bench::passkey_public_event(&root(), "/passkeys/sign-in/options", "");
+                }
+                SIGN_IN_NAME_EVENT => return bench::passkey_name_event(&root()),
+                _ => {}
             }
             std::fs::read(root().join("events").join(f.event))
                 .map_err(|e| format!("{}: {e}", f.event))
@@ -217,12 +258,22 @@ async fn main() -> Result<(), String> {
         ),
     ]))
     .await;
+    // The name route's DynamoDB: the passkey's claim item for its one GetItem.
+    let claims = test_support::FakeServer::start(Behaviour::Respond(
+        200,
+        "application/x-amz-json-1.0",
+        bench::passkey_claim_item(&root())?,
+    ))
+    .await;
     let env_for = |f: &Function| {
         let mut env = bench::lambda_env(f.bin);
         env.extend(CONFIG.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         env.push(("AUTH_FLOW".into(), f.flow.into()));
         env.push(("AWS_ENDPOINT_URL".into(), aws.url.clone()));
         env.extend(f.extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        if f.event == SIGN_IN_NAME_EVENT {
+            env.push(("AWS_ENDPOINT_URL".into(), claims.url.clone()));
+        }
         if f.state {
             env.push(("AUTH_STATE_TABLE".into(), "bench-state".into()));
             env.push(("AUTH_STATE_KEY_ARN".into(), STATE_KEY_ARN.into()));
@@ -238,6 +289,25 @@ async fn main() -> Result<(), String> {
     for _ in 0..runs {
         for (i, f) in FUNCTIONS.iter().enumerate() {
             colds[i].push(cold(&bin_dir.join(f.bin), &env_for(f), &events[i]).await?);
+        }
+    }
+    // Each row measures the path it names: the passkey rows' answers pass (a refused assertion
+    // would skip the signature and time less).
+    for (i, f) in FUNCTIONS.iter().enumerate() {
+        let body =
+            String::from_utf8_lossy(colds[i].first().map_or(&[][..], |c| &c.first)).into_owned();
+        let want = match f.event {
+            PASSKEY_EVENT | NO_NAME_VERIFY_EVENT => Some("\"answerCorrect\":true"),
+            SIGN_IN_OPTIONS_EVENT | SIGN_IN_NAME_EVENT => Some("\"statusCode\":200"),
+            _ => None,
+        };
+        if let Some(want) = want
+            && !body.contains(want)
+        {
+            return Err(format!(
+                "{}: the first answer lacks {want}: {body}",
+                f.label
+            ));
         }
     }
     eprintln!("warm: {invocations} invocations of each function");
@@ -308,6 +378,11 @@ async fn main() -> Result<(), String> {
             1.25,
         ),
         ("cold start passkey-api".to_owned(), r(8), 1.5),
+        (
+            "cold start passkey-api (sign-in name)".to_owned(),
+            r(12),
+            1.5,
+        ),
         ("init + first invocation of create".to_owned(), rf(2), 3.0),
         (
             "init + first invocation of create (state store)".to_owned(),
