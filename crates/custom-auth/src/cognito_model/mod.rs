@@ -31,6 +31,7 @@ mod flows;
 mod limits;
 mod links;
 mod manifest;
+mod passkeys;
 
 const T0: u64 = 1_800_000_000;
 const SUB: &str = "7d3f0c1e-0000-4000-8000-000000000001";
@@ -82,6 +83,8 @@ struct Cognito {
     choice_metadata: ChoiceMetadata,
     /// The page the client names in `ClientMetadata` `redirectUri` at a `MAGIC_LINK` round.
     link_page: String,
+    /// The user pool the events name (`None`: the fixtures' own).
+    pool: Option<String>,
 }
 
 /// How the client repeats its pick in `ClientMetadata`.
@@ -135,6 +138,7 @@ impl Cognito {
             access_claims: HashMap::new(),
             choice_metadata: ChoiceMetadata::Same,
             link_page: "https://app.example.com/signin".into(),
+            pool: None,
         }
     }
 
@@ -190,6 +194,9 @@ impl Cognito {
             c.request.user_attributes = self.attributes.clone();
             c.request.challenge_name = Some(CUSTOM_CHALLENGE.into());
             c.cognito_event_user_pools_header.user_name = Some(self.user_name.clone());
+            if let Some(pool) = &self.pool {
+                c.cognito_event_user_pools_header.user_pool_id = Some(pool.clone());
+            }
             c.request.client_metadata = responded.clone();
             if let Err(e) = create(
                 &self.config,
@@ -219,6 +226,9 @@ impl Cognito {
             v.request.user_not_found = self.user_not_found;
             v.request.user_attributes = self.attributes.clone();
             v.cognito_event_user_pools_header.user_name = Some(self.user_name.clone());
+            if let Some(pool) = &self.pool {
+                v.cognito_event_user_pools_header.user_pool_id = Some(pool.clone());
+            }
             responded = metadata.clone();
             if public[public::CHALLENGE] == "CHOOSE" {
                 let pick = reply.as_str().unwrap_or_default().to_owned();
