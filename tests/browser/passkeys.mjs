@@ -15,6 +15,30 @@ async function accessToken(page) {
   );
 }
 
+/**
+ * Clicks "Sign out" on `page`, whose autofill then signs in again at once, and waits (20 s at
+ * most) for the new sign-in: an ID token other than the one held before.
+ */
+async function signOutAndBackIn(page) {
+  const before = await idToken(page);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  for (let i = 0; i < 200; i++) {
+    const now = await idToken(page);
+    if (now && now !== before) {
+      await page.getByRole('heading', { name: 'You are signed in' }).waitFor();
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('no new sign-in after signing out');
+}
+
+async function idToken(page) {
+  return page.evaluate(() =>
+    Object.entries(sessionStorage).find(([key]) => key.endsWith('.idToken'))?.[1] ?? '',
+  );
+}
+
 /** base64url (the API's credential ids) to base64 (the DevTools Protocol's). */
 function toBase64(id) {
   return Buffer.from(id, 'base64url').toString('base64');
@@ -115,8 +139,7 @@ export async function passkeys(t) {
   assert.equal(await page.getByLabel('User name').getAttribute('autocomplete'), 'username webauthn');
   assert.equal(await page.evaluate(() => PublicKeyCredential.isConditionalMediationAvailable()), true,
     'headless Chromium offers conditional mediation');
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.getByRole('heading', { name: 'You are signed in' }).waitFor();
+  await signOutAndBackIn(page);
   assert.equal((await t.claims(page))['cognito:username'], user.name);
   assert.equal(await typedName(page), '', 'no name typed');
   await t.shot(page, 'passkey-no-name');
@@ -150,8 +173,7 @@ export async function passkeys(t) {
   assert.equal((await call('GET', '/passkeys', patToken)).body.passkeys.length, 1, 'Pat\'s passkey is still there');
 
   // Quinn's passkey, without a name, signs in as Quinn: by autofill, then by the button.
-  await other_page.getByRole('button', { name: 'Sign out' }).click();
-  await other_page.getByRole('heading', { name: 'You are signed in' }).waitFor();
+  await signOutAndBackIn(other_page);
   assert.equal((await t.claims(other_page))['cognito:username'], other.name, 'Quinn, not Pat');
   await present(quinnKey, false);
   await other_page.getByRole('button', { name: 'Sign out' }).click();
