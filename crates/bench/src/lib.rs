@@ -183,13 +183,18 @@ pub const PASSKEY_CONFIG: [(&str, &str); 5] = [
 /// (`events/passkey/es256.json`, captured from Chromium's virtual authenticator), its
 /// ceremony's expiry moved into the future so that every check, the signature included, runs.
 pub fn passkey_verify_event(root: &Path) -> Result<Vec<u8>, String> {
-    let read = |name: &str| -> Result<serde_json::Value, String> {
-        let text =
-            std::fs::read(root.join("events").join(name)).map_err(|e| format!("{name}: {e}"))?;
-        serde_json::from_slice(&text).map_err(|e| format!("{name}: {e}"))
-    };
-    let fixture = read("passkey/es256.json")?;
-    let mut event = read("verify/email-otp-correct.json")?;
+    let fixture = read_json(root, "passkey/es256.json")?;
+    passkey_round_event(root, &fixture, fixture["signIn"]["answer"].to_string())
+}
+
+/// A Verify event of `fixture`'s user answering its captured `PASSKEY` round (its state's
+/// expiry moved into the future) with `answer`.
+fn passkey_round_event(
+    root: &Path,
+    fixture: &serde_json::Value,
+    answer: String,
+) -> Result<Vec<u8>, String> {
+    let mut event = read_json(root, "verify/email-otp-correct.json")?;
     let mut private = fixture["signIn"]["private"].clone();
     let state = private["passkeyState"].as_str().ok_or("no passkeyState")?;
     private["passkeyState"] = serde_json::Value::String(future_state(state)?);
@@ -198,7 +203,7 @@ pub fn passkey_verify_event(root: &Path) -> Result<Vec<u8>, String> {
     // The passkey and its user handle belong to the user's `sub`.
     event["request"]["userAttributes"]["sub"] = fixture["sub"].clone();
     event["request"]["privateChallengeParameters"] = private;
-    event["request"]["challengeAnswer"] = fixture["signIn"]["answer"].to_string().into();
+    event["request"]["challengeAnswer"] = answer.into();
     serde_json::to_vec(&event).map_err(|e| e.to_string())
 }
 
@@ -251,16 +256,7 @@ fn read_json(root: &Path, name: &str) -> Result<serde_json::Value, String> {
 /// fixture's assertion over a sealed challenge, against the round Create built for its holder.
 pub fn passkey_no_name_verify_event(root: &Path) -> Result<Vec<u8>, String> {
     let fixture = read_json(root, "passkey/es256-discoverable.json")?;
-    let mut event = read_json(root, "verify/email-otp-correct.json")?;
-    let mut private = fixture["signIn"]["private"].clone();
-    let state = private["passkeyState"].as_str().ok_or("no passkeyState")?;
-    private["passkeyState"] = serde_json::Value::String(future_state(state)?);
-    event["userPoolId"] = fixture["pool"].clone();
-    event["userName"] = fixture["user"].clone();
-    event["request"]["userAttributes"]["sub"] = fixture["sub"].clone();
-    event["request"]["privateChallengeParameters"] = private;
-    event["request"]["challengeAnswer"] = no_name_answer(&fixture)?.to_string().into();
-    serde_json::to_vec(&event).map_err(|e| e.to_string())
+    passkey_round_event(root, &fixture, no_name_answer(&fixture)?.to_string())
 }
 
 /// A public call to the passkey API (no authorizer, no token): `POST path` with `body`.

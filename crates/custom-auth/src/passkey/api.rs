@@ -205,18 +205,10 @@ pub async fn handle(
         }
         _ => Route::None,
     };
-    if let Route::SignInOptions | Route::SignInName = route {
-        let response = sign_in(config, store, route, request.body).await;
-        tracing::info!(
-            function = "passkey-api",
-            method = request.method,
-            route = route.name(),
-            status = response.status,
-            "request answered"
-        );
-        return response;
-    }
     let outcome = match (caller(request.claims), route) {
+        (_, Route::SignInOptions | Route::SignInName) => {
+            Ok(sign_in(config, store, route, request.body).await)
+        }
         (None, _) => Err(RegistrationError::SignedOut),
         (Some(_), Route::None) => Ok(ApiResponse::error(404, "no such route", "no-route")),
         (Some(caller), Route::List) => register::list(key, store, caller)

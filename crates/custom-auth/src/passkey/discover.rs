@@ -30,9 +30,7 @@ use subtle::ConstantTimeEq as _;
 use webauthn_rp::AuthenticatedCredential;
 use webauthn_rp::DiscoverableAuthenticationServerState;
 use webauthn_rp::bin::{Decode as _, Encode as _};
-use webauthn_rp::request::auth::{
-    AuthenticationVerificationOptions, DiscoverableCredentialRequestOptions,
-};
+use webauthn_rp::request::auth::DiscoverableCredentialRequestOptions;
 use webauthn_rp::request::register::UserHandle;
 use webauthn_rp::response::CredentialId;
 use webauthn_rp::response::auth::DiscoverableAuthentication;
@@ -145,16 +143,10 @@ pub(crate) fn verify(
     let raw = response.raw_id().as_ref().to_vec();
     let id = CredentialId::decode(raw.as_slice()).ok()?;
     let mut credential = AuthenticatedCredential::new(id, &handle, static_state, dynamic).ok()?;
-    let origins: Vec<&str> = settings.origins.iter().map(String::as_str).collect();
-    let options = AuthenticationVerificationOptions::<&str, &str> {
-        allowed_origins: &origins,
-        error_on_unsolicited_extensions: false,
-        update_uv: true,
-        ..AuthenticationVerificationOptions::default()
-    };
-    server
-        .verify(&rp, response, &mut credential, &options)
-        .ok()?;
+    super::with_sign_in_checks(settings, |options| {
+        server.verify(&rp, response, &mut credential, options)
+    })
+    .ok()?;
     Some(credential.dynamic_state())
 }
 

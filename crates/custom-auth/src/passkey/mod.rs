@@ -17,6 +17,7 @@ pub mod register;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use webauthn_rp::request::auth::AuthenticationVerificationOptions;
 use webauthn_rp::request::register::{CoseAlgorithmIdentifier, CoseAlgorithmIdentifiers};
 
 use crate::config::env::Secret;
@@ -56,6 +57,23 @@ pub fn user_handle(key: &Secret, pool: &str, sub: &str) -> [u8; USER_HANDLE_BYTE
             sub.as_bytes(),
         ],
     )
+}
+
+/// Runs `verify` with the checks of every sign-in assertion, named or not: an origin of
+/// `PASSKEY_ORIGINS`, and the user-verified flag kept up to date. Extension outputs the RP did
+/// not ask for are ignored (browsers add some).
+pub(crate) fn with_sign_in_checks<T>(
+    settings: &PasskeySettings,
+    verify: impl FnOnce(&AuthenticationVerificationOptions<'_, '_, &str, &str>) -> T,
+) -> T {
+    let origins: Vec<&str> = settings.origins.iter().map(String::as_str).collect();
+    let options = AuthenticationVerificationOptions::<&str, &str> {
+        allowed_origins: &origins,
+        error_on_unsolicited_extensions: false,
+        update_uv: true,
+        ..AuthenticationVerificationOptions::default()
+    };
+    verify(&options)
 }
 
 /// Base64url without padding, as WebAuthn's JSON writes binary.

@@ -19,9 +19,7 @@
 
 use subtle::ConstantTimeEq as _;
 use webauthn_rp::bin::{Decode as _, Encode as _};
-use webauthn_rp::request::auth::{
-    AllowedCredential, AllowedCredentials, AuthenticationVerificationOptions,
-};
+use webauthn_rp::request::auth::{AllowedCredential, AllowedCredentials};
 use webauthn_rp::request::register::UserHandle;
 use webauthn_rp::request::{Credentials as _, PublicKeyCredentialDescriptor};
 use webauthn_rp::response::auth::{DiscoverableAuthentication, NonDiscoverableAuthentication};
@@ -193,14 +191,7 @@ pub(crate) fn discoverable(
     let (Some(settings), Some(state)) = (&config.passkey, &config.state) else {
         return Err(Wrong::MissingParameters);
     };
-    let params = &event.request.private_challenge_parameters;
-    let header = &event.cognito_event_user_pools_header;
-    let pool = header.user_pool_id.as_deref().unwrap_or_default();
-    let sub = event
-        .request
-        .user_attributes
-        .get("sub")
-        .map_or("", String::as_str);
+    let (params, pool, sub) = who(event);
     // A state the service did not seal carries a challenge it did not issue.
     let server =
         discover::open(&state.key, sealed).ok_or(Wrong::Passkey(PasskeyRejection::Challenge))?;
@@ -223,14 +214,26 @@ pub(crate) fn discoverable(
         &dynamic,
     )
     .ok_or(Wrong::Passkey(PasskeyRejection::Ceremony))?;
-    let used = PasskeyUse {
-        owner: owner_key(&state.key, pool, sub),
-        id,
-        sign_count: after.sign_count,
-        dynamic: encode_dynamic(after),
-        used_at: now,
-    };
+    let used = used(owner_key(&state.key, pool, sub), id, after, now);
     Ok(spend(state, settings, &challenge, used, now))
+}
+
+/// The round's private parameters, the pool, and the `sub` of the user signing in (empty for
+/// an unknown name).
+fn who(
+    event: &VerifyAuthChallengeEvent,
+) -> (&std::collections::HashMap<String, String>, &str, &str) {
+    let header = &event.cognito_event_user_pools_header;
+    let sub = event
+        .request
+        .user_attributes
+        .get("sub")
+        .map_or("", String::as_str);
+    (
+        &event.request.private_challenge_parameters,
+        header.user_pool_id.as_deref().unwrap_or_default(),
+        sub,
+    )
 }
 
 /// The public key and dynamic state of the passkey `id` among those the round offered
@@ -250,6 +253,17 @@ fn offered_key(
     let public_key = unb64(public_key).ok_or(Wrong::MissingParameters)?;
     let dynamic = unb64(dynamic).ok_or(Wrong::MissingParameters)?;
     Ok((public_key, dynamic))
+}
+
+/// The use at `now` of `owner`'s passkey `id`, after which its dynamic state is `after`.
+fn used(owner: String, id: Vec<u8>, after: DynamicState, now: u64) -> PasskeyUse {
+    PasskeyUse {
+        owner,
+        id,
+        sign_count: after.sign_count,
+        dynamic: encode_dynamic(after),
+        used_at: now,
+    }
 }
 
 /// The record a passkey answer hands the store: its challenge spent (each challenge signs in
@@ -287,14 +301,7 @@ pub(crate) fn assertion(
     let (Some(settings), Some(state)) = (&config.passkey, &config.state) else {
         return Err(Wrong::MissingParameters);
     };
-    let params = &event.request.private_challenge_parameters;
-    let header = &event.cognito_event_user_pools_header;
-    let pool = header.user_pool_id.as_deref().unwrap_or_default();
-    let sub = event
-        .request
-        .user_attributes
-        .get("sub")
-        .map_or("", String::as_str);
+    let (params, pool, sub) = who(event);
     let server = params
         .get(private::STATE)
         .and_then(|s| unb64(s))
@@ -340,23 +347,11 @@ pub(crate) fn assertion(
     let cred_id = CredentialId::decode(id.as_slice()).map_err(|_| Wrong::MissingParameters)?;
     let mut credential = AuthenticatedCredential::new(cred_id, &handle, static_state, dynamic)
         .map_err(|_| Wrong::MissingParameters)?;
-    let origins: Vec<&str> = settings.origins.iter().map(String::as_str).collect();
-    let options = AuthenticationVerificationOptions::<&str, &str> {
-        allowed_origins: &origins,
-        error_on_unsolicited_extensions: false,
-        update_uv: true,
-        ..AuthenticationVerificationOptions::default()
-    };
-    server
-        .verify(&rp, &response, &mut credential, &options)
-        .map_err(|_| Wrong::Passkey(PasskeyRejection::Ceremony))?;
+    crate::passkey::with_sign_in_checks(settings, |options| {
+        server.verify(&rp, &response, &mut credential, options)
+    })
+    .map_err(|_| Wrong::Passkey(PasskeyRejection::Ceremony))?;
     let after = credential.dynamic_state();
-    let used = PasskeyUse {
-        owner: owner_key(&state.key, pool, sub),
-        id,
-        sign_count: after.sign_count,
-        dynamic: encode_dynamic(after),
-        used_at: now,
-    };
+    let used = used(owner_key(&state.key, pool, sub), id, after, now);
     Ok(spend(state, settings, &challenge, used, now))
 }
