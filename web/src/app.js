@@ -601,6 +601,8 @@ async function leave() {
   }
   setError('');
   setStatus('You are signed out.');
+  // Nothing of the last person stays on the page (a shared device).
+  $('username').value = '';
   showStart(true);
 }
 
