@@ -50,29 +50,22 @@ impl DynamoStore {
     }
 }
 
-impl DynamoStore {
-    /// The item `key`, read strongly consistent (a passkey added an instant ago is seen).
-    async fn read(
-        &self,
-        key: &str,
-    ) -> Result<Option<std::collections::HashMap<String, AttributeValue>>, DependencyError> {
-        let read = self
-            .client()
-            .await
-            .get_item()
-            .table_name(&self.table)
-            .key(KEY, s(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_failed("GetItem", &e))?;
-        Ok(read.item)
-    }
-}
-
 impl PasskeyStore for DynamoStore {
     async fn passkeys(&self, owner: &str) -> Result<Vec<StoredPasskey>, DependencyError> {
-        bounded(async { passkeys_of(self.read(owner).await?.as_ref()) }).await
+        bounded(async {
+            let read = self
+                .client()
+                .await
+                .get_item()
+                .table_name(&self.table)
+                .key(KEY, s(owner))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| sdk_failed("GetItem", &e))?;
+            passkeys_of(read.item())
+        })
+        .await
     }
 
     async fn add_passkey(
@@ -134,7 +127,20 @@ impl PasskeyStore for DynamoStore {
     }
 
     async fn discover(&self, id: &[u8]) -> Result<Option<Discovered>, DependencyError> {
-        bounded(async { discovered_of(self.read(&claim(id)).await?.as_ref()) }).await
+        bounded(async {
+            let read = self
+                .client()
+                .await
+                .get_item()
+                .table_name(&self.table)
+                .key(KEY, s(&claim(id)))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| sdk_failed("GetItem", &e))?;
+            discovered_of(read.item())
+        })
+        .await
     }
 
     async fn remove_passkey(&self, owner: &str, id: &[u8]) -> Result<bool, DependencyError> {

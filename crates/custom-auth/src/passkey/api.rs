@@ -205,10 +205,11 @@ pub async fn handle(
         }
         _ => Route::None,
     };
+    if let Route::SignInOptions | Route::SignInName = route {
+        let response = sign_in(config, store, route, request.body).await;
+        return answered(&request, route, response);
+    }
     let outcome = match (caller(request.claims), route) {
-        (_, Route::SignInOptions | Route::SignInName) => {
-            Ok(sign_in(config, store, route, request.body).await)
-        }
         (None, _) => Err(RegistrationError::SignedOut),
         (Some(_), Route::None) => Ok(ApiResponse::error(404, "no such route", "no-route")),
         (Some(caller), Route::List) => register::list(key, store, caller)
@@ -256,8 +257,12 @@ pub async fn handle(
             }
         },
     };
-    let response = outcome.unwrap_or_else(ApiResponse::from);
-    // The route's name, not the path: a `DELETE` path carries a credential id.
+    answered(&request, route, outcome.unwrap_or_else(ApiResponse::from))
+}
+
+/// Logs the answer to `request` and returns it. The route's name, not the path: a `DELETE`
+/// path carries a credential id.
+fn answered(request: &ApiRequest<'_>, route: Route<'_>, response: ApiResponse) -> ApiResponse {
     tracing::info!(
         function = "passkey-api",
         method = request.method,
