@@ -443,6 +443,7 @@ async function showSignedIn() {
   $('signed-in-title').focus();
   $('passkeys').hidden = !config.passkeyApi;
   if (config.passkeyApi) {
+    passkeyStatus(''); // (what the last session's page said is not news to this one)
     await listPasskeys();
     const pending = pendingPasskey;
     pendingPasskey = null;
