@@ -363,6 +363,13 @@ fn assert_signed_in(code: Option<i32>, stdout: &str) {
     assert_eq!(claims["token_use"], "id");
 }
 
+/// The ID token's `signin_amr` claim lists `want` (issue 29: Verify recorded them for this
+/// sign-in, Pre Token Generation took them).
+fn assert_methods(stdout: &str, want: &[&str]) {
+    let claims: Value = serde_json::from_str(stdout).expect("claims");
+    assert_eq!(claims["signin_amr"], serde_json::json!(want), "{claims}");
+}
+
 #[test]
 fn sign_in_through_the_local_aws() {
     // The default architecture builds beside the whole run (arm64.rs).
@@ -392,6 +399,8 @@ fn sign_in_through_the_local_aws() {
             &format!("SignedTokenSecret={TOKEN_SECRET}"),
             "SignedTokenIssuer=e2e-backend",
             "StateTableDeletionProtection=false",
+            // Every stack's tokens say how the sign-in passed (issue 29).
+            "SignInMethodsClaim=signin_amr",
             // Short-lived links, as many as the send limit allows: the test waits one out.
             &link_page,
             "MagicLinkTtlSeconds=20",
@@ -416,6 +425,7 @@ fn sign_in_through_the_local_aws() {
     run.answer(&code);
     let (exit, stdout) = run.finish();
     assert_signed_in(exit, &stdout);
+    assert_methods(&stdout, &["otp"]);
     let mut codes = vec![code];
 
     // password,email-otp: SRP first, then the code.
@@ -427,6 +437,7 @@ fn sign_in_through_the_local_aws() {
     run.answer(&code);
     let (exit, stdout) = run.finish();
     assert_signed_in(exit, &stdout);
+    assert_methods(&stdout, &["pwd", "otp", "mfa"]);
     codes.push(code);
 
     // A wrong password fails, and no code is sent.
@@ -703,6 +714,7 @@ fn state_across_sign_ins(aws: &LocalAws) -> Vec<String> {
     let once = signed_token(&sub, Some("e2e-hand-off-1"));
     let (exit, stdout) = SignIn::start(aws, "e2e-token", None, &[&once]).finish();
     assert_signed_in(exit, &stdout);
+    assert_methods(&stdout, &["jwt"]);
     // (Without jti first: its three refusals stay under the lockout, so the replay's first
     // refusal below is the replay's.)
     let anonymous = signed_token(&sub, None);

@@ -62,6 +62,8 @@ ENV = {
     "AUTH_STATE_KEY": "hostile-state-key-secret-0123456789",
     # The selected account goes into the tokens: account answers need a sign-in id.
     "SELECTED_ACCOUNT_CLAIM": "selected_account",
+    # And how the sign-in passed (issue 29): only from a record Verify wrote, never the event.
+    "SIGN_IN_METHODS_CLAIM": "signin_amr",
     # One more app client, whose flow is a choice (issue 12); every other client runs AUTH_FLOW.
     "AUTH_FLOWS": json.dumps({"hostilechoiceclient": "email-otp|sms-otp", "hostilelinkclient": "magic-link",
                               "hostilepasskeyclient": "passkey|email-otp"}),
@@ -499,6 +501,10 @@ case("pre-token", "smuggled-account",
            "request", "clientMetadata"),
      "error", "the client names an account; the store holds no choice for the id (the fake finds none)")
 case("pre-token", "refresh", P_REFRESH, "minted:none", "a refresh: no sign-in, no account claim")
+case("pre-token", "refresh-smuggled-methods",
+     with_(P_REFRESH, {"signInId": SIGN_IN_ID, "signin_amr": '["pwd","hwk","mfa"]', "amr": "mfa"},
+           "request", "clientMetadata"),
+     "minted:none", "a refresh whose client names methods: none minted")
 case("pre-token", "refresh-null-groups", with_(P_REFRESH, None, "request", "groupConfiguration"),
      "minted:none", "groupConfiguration: null")
 case("pre-token", "response-malformed",

@@ -71,6 +71,10 @@ PARAMETER_SETS = {
         "CaptchaSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:captcha-AbCdEf",
         "SignedTokenSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:hand-off-AbCdEf"},
     "self sign-up": {"AuthFlow": "email-otp", "OtpEmailFrom": SENDER, "AllowSelfSignUp": "true"},
+    "methods claim": {"AuthFlow": "password,email-otp", "OtpEmailFrom": SENDER,
+                      "SignInMethodsClaim": "signin_amr"},
+    "methods claim, stateless": {"AuthFlow": "email-otp", "OtpEmailFrom": SENDER, "StateStore": "false",
+                                 "SignInMethodsClaim": "signin_amr"},
 }
 
 NO_VALUE = object()
@@ -234,8 +238,14 @@ def check(label, template, parameters):
     tier = pool.get("UserPoolTier")
     if tier != ("ESSENTIALS" if pre_token else "LITE"):
         finding(f"UserPoolTier {tier!r} with Pre Token Generation {'on' if pre_token else 'off'}")
-    if pre_token and "select-account" not in evaluator.parameters["AuthFlow"]:
-        finding("Pre Token Generation (a paid plan) for a flow without select-account")
+    # The paid plan only when asked for: a claim named, the state store on, and for the
+    # account claim a flow that selects an account.
+    stateful = evaluator.parameters["StateStore"] == "true"
+    account = "select-account" in evaluator.parameters["AuthFlow"] and evaluator.parameters["SelectedAccountClaim"]
+    methods = evaluator.parameters["SignInMethodsClaim"]
+    if pre_token != bool(stateful and (account or methods)):
+        finding(f"Pre Token Generation {'on' if pre_token else 'off'} with StateStore={stateful}, "
+                f"account claim {bool(account)}, methods claim {bool(methods)}")
 
     # The magic-link key: no wildcard action, signing for Create's role alone.
     key = resources.get("MagicLinkKey")

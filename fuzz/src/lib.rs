@@ -155,7 +155,7 @@ impl StateStore for Gate {
     async fn admit(
         &self,
         _: &str,
-        _: Option<&OneTime>,
+        _: &[OneTime],
         _: u64,
         _: &Limits,
     ) -> Result<Admission, DependencyError> {

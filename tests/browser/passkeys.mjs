@@ -156,6 +156,7 @@ export async function passkeys(t) {
   const seen = await t.claims(page);
   const signedInAt = Date.now();
   assert.equal(seen['cognito:username'], user.name);
+  assert.equal(seen.signin_amr, '["hwk","user","mfa"]', 'a verified passkey: two factors in one');
   await page.locator('#passkey-list li').filter({ hasText: 'last used' }).waitFor();
   await t.shot(page, 'passkey-signed-in');
   log('passkey|email-otp: signed in with a code, added a passkey, signed out, signed in with the passkey');

@@ -137,6 +137,7 @@ async function passwordThenCode(browser, base) {
   assert.equal(seen['cognito:username'], user.name);
   assert.equal(seen.email, user.email);
   assert.equal(seen.token_use, 'id');
+  assert.equal(seen.signin_amr, '["pwd","otp","mfa"]', 'the ID token says how the sign-in passed');
   await shot(page, 'signed-in');
   // Signing out returns to the start, and a reload stays signed out.
   await page.getByRole('button', { name: 'Sign out' }).click();

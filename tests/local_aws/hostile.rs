@@ -233,6 +233,11 @@ fn describe(function: &str, outcome: &Outcome) -> String {
                 &Value::Array(Vec::new()),
                 "groups come from the request only"
             );
+            // The fake store holds no record Verify wrote: no event may mint methods.
+            assert!(
+                id.get("signin_amr").is_none(),
+                "methods from the event: {id}"
+            );
             match id["selected_account"].as_str() {
                 Some(account) => format!("minted:{account}"),
                 None if details.is_object() => "minted:none".into(),

@@ -322,14 +322,14 @@ impl StateStore for DynamoStore {
     async fn admit(
         &self,
         user: &str,
-        token: Option<&OneTime>,
+        records: &[OneTime],
         now: u64,
         limits: &Limits,
     ) -> Result<Admission, DependencyError> {
         bounded(async {
             let client = self.client().await;
             let key = AttributeValue::S(user.to_owned());
-            let Some(token) = token else {
+            if records.is_empty() {
                 // A strongly consistent read of the lock: a wrong answer counted an instant
                 // ago is seen.
                 let read = client
@@ -349,8 +349,10 @@ impl StateStore for DynamoStore {
                 });
             };
             // One transaction: the user is not locked (and, for a magic link, it is the user's
-            // newest), and no record has the key (the token, link or passkey challenge was never
-            // used; the sign-in chose no account before); and for a passkey, its counter update.
+            // newest), and no record has any of the keys (the token, link or passkey challenge
+            // was never used; the sign-in chose no account and kept no methods before); and for
+            // a passkey, its counter update.
+            let newest_link = records.iter().find_map(OneTime::newest_link);
             let mut unlocked = ConditionCheck::builder()
                 .table_name(&self.table)
                 .key(attr::KEY, key)
@@ -359,27 +361,29 @@ impl StateStore for DynamoStore {
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 );
-            unlocked = match token.newest_link() {
+            unlocked = match newest_link {
                 Some(id) => unlocked
                     .condition_expression(format!("{NOT_LOCKED} AND linkId = :linkId"))
                     .expression_attribute_values(":linkId", number(id)),
                 None => unlocked.condition_expression(NOT_LOCKED),
             };
             let unlocked = unlocked.build().map_err(|_| DependencyError::Failed)?;
-            let mut spend = Put::builder()
-                .table_name(&self.table)
-                .item(attr::KEY, AttributeValue::S(token.key.clone()))
-                .item(attr::EXPIRES_AT, number(token.expires_at))
-                .condition_expression("attribute_not_exists(pk)");
-            if let Some(value) = token.value() {
-                spend = spend.item(attr::VALUE, AttributeValue::S(value.to_owned()));
-            }
-            let spend = spend.build().map_err(|_| DependencyError::Failed)?;
             let mut transaction = client
                 .transact_write_items()
-                .transact_items(TransactWriteItem::builder().condition_check(unlocked).build())
-                .transact_items(TransactWriteItem::builder().put(spend).build());
-            if let Some(used) = token.passkey() {
+                .transact_items(TransactWriteItem::builder().condition_check(unlocked).build());
+            for token in records {
+                let mut spend = Put::builder()
+                    .table_name(&self.table)
+                    .item(attr::KEY, AttributeValue::S(token.key.clone()))
+                    .item(attr::EXPIRES_AT, number(token.expires_at))
+                    .condition_expression("attribute_not_exists(pk)");
+                if let Some(value) = token.value() {
+                    spend = spend.item(attr::VALUE, AttributeValue::S(value.to_owned()));
+                }
+                let spend = spend.build().map_err(|_| DependencyError::Failed)?;
+                transaction = transaction.transact_items(TransactWriteItem::builder().put(spend).build());
+            }
+            for used in records.iter().filter_map(OneTime::passkey) {
                 // A passkey's new counter, only if it still exists and the counter grew.
                 let update = use_update(&self.table, used)?;
                 transaction =
@@ -401,14 +405,14 @@ impl StateStore for DynamoStore {
                         let before = reasons.first().map(|r| r.item());
                         let locked = match before {
                             Some(Some(item)) => record(Some(item))?.locked(now, limits),
-                            _ => token.newest_link().is_none(),
+                            _ => newest_link.is_none(),
                         };
                         Ok(if locked {
                             Admission::Locked
                         } else {
                             Admission::Replayed
                         })
-                    } else if refused(1) || refused(2) {
+                    } else if (1..reasons.len()).any(refused) {
                         Ok(Admission::Replayed)
                     } else {
                         Err(failed("TransactWriteItems", Some("TransactionCanceled")))

@@ -31,11 +31,11 @@ async fn calls(store: &DynamoStore) -> Vec<(&'static str, String, Duration)> {
     let r = store.record_failure("u#1", 1_800_000_000, &limits).await;
     out.push(("record_failure", format!("{r:?}"), started.elapsed()));
     let started = Instant::now();
-    let r = store.admit("u#1", None, 1_800_000_000, &limits).await;
+    let r = store.admit("u#1", &[], 1_800_000_000, &limits).await;
     out.push(("admit", format!("{r:?}"), started.elapsed()));
     let started = Instant::now();
     let r = store
-        .admit("u#1", Some(&token), 1_800_000_000, &limits)
+        .admit("u#1", std::slice::from_ref(&token), 1_800_000_000, &limits)
         .await;
     out.push(("admit token", format!("{r:?}"), started.elapsed()));
     let started = Instant::now();
@@ -55,7 +55,7 @@ async fn calls(store: &DynamoStore) -> Vec<(&'static str, String, Duration)> {
     };
     let started = Instant::now();
     let r = store
-        .admit("u#1", Some(&used), 1_800_000_000, &limits)
+        .admit("u#1", std::slice::from_ref(&used), 1_800_000_000, &limits)
         .await;
     out.push(("admit passkey", format!("{r:?}"), started.elapsed()));
     let started = Instant::now();
@@ -175,7 +175,7 @@ async fn answers_are_read_as_the_rules_say() {
     );
     let server = FakeServer::start(dynamodb::answer(200, &item)).await;
     assert_eq!(
-        store(&server.url).admit("u#1", None, now, &limits).await,
+        store(&server.url).admit("u#1", &[], now, &limits).await,
         Ok(Admission::Locked)
     );
     let canceled = |codes: &str| {
@@ -205,7 +205,7 @@ async fn answers_are_read_as_the_rules_say() {
         let server = FakeServer::start(dynamodb::answer(400, &canceled(reasons))).await;
         assert_eq!(
             store(&server.url)
-                .admit("u#1", Some(&token), now, &limits)
+                .admit("u#1", std::slice::from_ref(&token), now, &limits)
                 .await,
             want,
             "{reasons}"

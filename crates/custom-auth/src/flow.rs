@@ -226,6 +226,46 @@ fn offered_in(metadata: &str) -> Option<Vec<Step>> {
     Some(offered)
 }
 
+/// The steps `session` passed, in order: the password (its `PASSWORD_VERIFIER` round) and each
+/// custom round that passed, by its metadata's tag; the pick of a choice is left out. Read
+/// only after [`walk`] has placed the session, so every entry already fits the flow.
+pub fn passed(session: &[Option<ChallengeResult>]) -> Vec<Step> {
+    session
+        .iter()
+        .flatten()
+        .filter(|e| e.challenge_result)
+        .filter_map(|e| {
+            if is(e, PASSWORD_VERIFIER) {
+                Some(Step::Password)
+            } else if is(e, CUSTOM_CHALLENGE) {
+                e.challenge_metadata
+                    .as_deref()
+                    .and_then(|m| Step::from_tag(metadata_tag(m)))
+                    .filter(|s| *s != Step::Choose)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Whether a right answer to the custom round with `metadata`, added to `session`, completes
+/// `flow`: the round Create is building is the sign-in's last.
+pub fn completes(
+    flow: &Flow,
+    session: &[Option<ChallengeResult>],
+    metadata: &str,
+    max_attempts: u32,
+) -> bool {
+    let mut after = session.to_vec();
+    let mut right = ChallengeResult::default();
+    right.challenge_name = Some(CUSTOM_CHALLENGE.to_owned());
+    right.challenge_result = true;
+    right.challenge_metadata = Some(metadata.to_owned());
+    after.push(Some(right));
+    walk(flow, &after, max_attempts) == Position::Complete
+}
+
 /// What Define answers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {

@@ -3,7 +3,7 @@
 //! The store never holds what a record is about (a user name, a `sub`, a token id, a link):
 //! each key is an HMAC-SHA256 under `AUTH_STATE_KEY` of it, with a domain string per kind so no
 //! two kinds collide, behind a prefix per kind: `u#` a user's limits, `t#` a spent signed token,
-//! `c#` an account chosen in one sign-in, `p#` a person's passkeys, `l#` a spent magic link.
+//! `c#` an account chosen in one sign-in, `m#` the methods one sign-in passed, `p#` a person's passkeys, `l#` a spent magic link.
 //! The prefixes are also what the template scopes each function's table access to
 //! (`dynamodb:LeadingKeys`). Without the key, a key tells nothing.
 
@@ -62,6 +62,20 @@ pub fn token_key(key: &Secret, issuer: &str, jti: &str) -> String {
     format!(
         "t#{}",
         keyed_hash(key.expose().as_bytes(), "token", &[issuer, jti])
+    )
+}
+
+/// The store key of the methods one sign-in passed ([`crate::methods`]): a keyed hash of the
+/// pool, the user name (lower-cased) and the sign-in id the client sent, prefixed `m#`.
+pub fn methods_key(key: &Secret, pool: &str, user: &str, sign_in_id: &str) -> String {
+    let user = crate::names::compared(user);
+    format!(
+        "m#{}",
+        keyed_hash(
+            key.expose().as_bytes(),
+            "methods",
+            &[pool, &user, sign_in_id]
+        )
     )
 }
 

@@ -4,12 +4,12 @@
 use super::*;
 
 /// The proof in the link of the newest message sent.
-fn newest_proof(cognito: &Cognito) -> String {
+pub(super) fn newest_proof(cognito: &Cognito) -> String {
     proofs(cognito).pop().expect("a message")
 }
 
 /// The proofs in the links of every message sent, oldest first.
-fn proofs(cognito: &Cognito) -> Vec<String> {
+pub(super) fn proofs(cognito: &Cognito) -> Vec<String> {
     let sent = cognito.sender.sent.lock().unwrap();
     sent.iter()
         .map(|(_, _, body)| {

@@ -31,6 +31,7 @@ mod flows;
 mod limits;
 mod links;
 mod manifest;
+mod methods;
 mod passkeys;
 
 const T0: u64 = 1_800_000_000;
@@ -270,17 +271,20 @@ impl Cognito {
 }
 
 impl Cognito {
-    /// Cognito's last step before tokens: Pre Token Generation, when the claim is configured
+    /// Cognito's last step before tokens: Pre Token Generation, when a claim is configured
     /// (the template wires the trigger then). Its error means no tokens.
     async fn mint(&mut self, metadata: &HashMap<String, String>) -> End {
         self.id_claims.clear();
         self.access_claims.clear();
-        if self.config.account_claim.is_none() {
+        if self.config.account_claim.is_none() && self.config.methods_claim.is_none() {
             return End::Tokens;
         }
         let mut p: crate::events::PreTokenGenerationEvent =
             fixture("pre-token/authentication.json");
         p.cognito_event_user_pools_header.user_name = Some(self.user_name.clone());
+        if let Some(pool) = &self.pool {
+            p.cognito_event_user_pools_header.user_pool_id = Some(pool.clone());
+        }
         p.request.user_attributes = self.attributes.clone();
         p.request.client_metadata = metadata.clone();
         match crate::triggers::pre_token::pre_token_generation(

@@ -11,7 +11,7 @@ const STATE_KEY: &str = "passkey-fixture-state-key-0123456789abcdef";
 
 /// What the page sends in the `PASSKEY` round, and to the name route: the fixture's assertion
 /// with its state (expiry moved past the model's clock) sealed under the key.
-fn no_name_answer(f: &Value) -> String {
+pub(super) fn no_name_answer(f: &Value) -> String {
     let sealed = f["discoverable"]["state"].as_str().unwrap();
     let (state, _) = sealed.split_once('.').unwrap();
     let mut bytes = unb64(state).unwrap();
@@ -20,7 +20,7 @@ fn no_name_answer(f: &Value) -> String {
     json!({ "credential": f["discoverable"]["answer"], "state": state }).to_string()
 }
 
-fn cognito_for(f: &Value) -> Cognito {
+pub(super) fn cognito_for(f: &Value) -> Cognito {
     let config = config_with(
         "passkey|email-otp",
         &[

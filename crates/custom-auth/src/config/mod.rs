@@ -76,6 +76,9 @@ pub struct Config {
     pub state: Option<state::StateSettings>,
     /// Present when `SELECTED_ACCOUNT_CLAIM` is set: the chosen account goes into the tokens.
     pub account_claim: Option<AccountClaimSettings>,
+    /// The claim that carries the sign-in's methods ([`crate::methods`]) in the ID and access
+    /// tokens (`SIGN_IN_METHODS_CLAIM`, which needs the state store). `None`: no such claim.
+    pub methods_claim: Option<String>,
     /// Present when the flow has `magic-link`.
     pub magic_link: Option<magic_link::LinkSettings>,
     /// Present when the flow has `passkey`.
@@ -91,10 +94,15 @@ pub struct AccountClaimSettings {
     pub keep_accounts_in_id_token: bool,
 }
 
-/// Claims the selected-account claim may not replace: Cognito's own, the standard ones, and
-/// user attributes (`custom:` and `cognito:` names).
-const RESERVED_CLAIMS: [&str; 19] = [
+/// Claims our claims may not replace: Cognito's own, the standard ones (`amr` and `acr` among
+/// them: Cognito excludes them from Pre Token Generation), and user attributes (`custom:` and
+/// `cognito:` names, which the name's characters already rule out).
+const RESERVED_CLAIMS: [&str; 23] = [
     "sub",
+    "amr",
+    "acr",
+    "azp",
+    "identities",
     "iss",
     "aud",
     "exp",
@@ -115,13 +123,16 @@ const RESERVED_CLAIMS: [&str; 19] = [
     "version",
 ];
 
-fn account_claim_settings(
+/// The claim name in `var`, if set: a letter, then letters, digits, `_ - .`, up to 64, and
+/// not a claim of the standards' or Cognito's.
+fn claim_name(
     get: &impl Fn(&str) -> Option<String>,
-    state: bool,
-) -> Result<Option<AccountClaimSettings>, ConfigError> {
-    let Some(name) = get("SELECTED_ACCOUNT_CLAIM") else {
+    var: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    let Some(name) = get(var) else {
         return Ok(None);
     };
+    let name = name.trim().to_owned();
     let well_formed = name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name
@@ -130,11 +141,47 @@ fn account_claim_settings(
     let lower = name.to_ascii_lowercase();
     if !well_formed || RESERVED_CLAIMS.contains(&lower.as_str()) {
         return Err(ConfigError::Invalid {
-            var: "SELECTED_ACCOUNT_CLAIM",
+            var,
             value: name,
             why: "expected a claim name (a letter, then letters, digits, _ - .; up to 64) that is not a standard or Cognito claim".into(),
         });
     }
+    Ok(Some(name))
+}
+
+/// `SIGN_IN_METHODS_CLAIM`: the methods' claim, which needs the state store (the methods are
+/// kept there between Verify and Pre Token Generation) and another name than the account's.
+fn methods_claim(
+    get: &impl Fn(&str) -> Option<String>,
+    state: bool,
+    account: Option<&AccountClaimSettings>,
+) -> Result<Option<String>, ConfigError> {
+    let Some(name) = claim_name(get, "SIGN_IN_METHODS_CLAIM")? else {
+        return Ok(None);
+    };
+    if !state {
+        return Err(ConfigError::Missing {
+            var: "AUTH_STATE_TABLE",
+            why: " when SIGN_IN_METHODS_CLAIM is set (the methods are kept there for the tokens)",
+        });
+    }
+    if account.is_some_and(|a| a.name.eq_ignore_ascii_case(&name)) {
+        return Err(ConfigError::Invalid {
+            var: "SIGN_IN_METHODS_CLAIM",
+            value: name,
+            why: "the same name as SELECTED_ACCOUNT_CLAIM".into(),
+        });
+    }
+    Ok(Some(name))
+}
+
+fn account_claim_settings(
+    get: &impl Fn(&str) -> Option<String>,
+    state: bool,
+) -> Result<Option<AccountClaimSettings>, ConfigError> {
+    let Some(name) = claim_name(get, "SELECTED_ACCOUNT_CLAIM")? else {
+        return Ok(None);
+    };
     if !state {
         return Err(ConfigError::Missing {
             var: "AUTH_STATE_TABLE",
@@ -189,6 +236,7 @@ impl Config {
             signed_token: None,
             state: None,
             account_claim: None,
+            methods_claim: None,
             magic_link: None,
             passkey: None,
         })
@@ -264,6 +312,7 @@ impl Config {
         } else {
             None
         };
+        let account_claim = account_claim_settings(&get, state.is_some())?;
         Ok(Config {
             magic_link,
             passkey,
@@ -274,7 +323,8 @@ impl Config {
             email,
             captcha,
             signed_token,
-            account_claim: account_claim_settings(&get, state.is_some())?,
+            methods_claim: methods_claim(&get, state.is_some(), account_claim.as_ref())?,
+            account_claim,
             state,
         })
     }

@@ -56,6 +56,10 @@ pub mod private {
     /// In a `MAGIC_LINK` round with a KMS key: the key's public half (DER, base64url), which
     /// Verify checks a link's signature with.
     pub const LINK_KEY: &str = "linkKey";
+    /// In the round that completes the flow, with `SIGN_IN_METHODS_CLAIM` on: the sign-in's
+    /// methods if this round passes, as a JSON array ([`crate::methods`]), which Verify
+    /// records for the tokens.
+    pub const METHODS: &str = "methods";
 }
 
 /// What Create did, for the log line.

@@ -30,7 +30,7 @@ pub async fn check(store: &impl StateStore, prefix: &str) {
     // Failures: four in a window lock; a lock blocks sends and right answers until the
     // window ends; a right answer does not reset the count.
     let user = format!("u#{prefix}-fails");
-    let admit = |now| store.admit(&user, None, now, &LIMITS);
+    let admit = |now| store.admit(&user, &[], now, &LIMITS);
     for k in 0..3 {
         store
             .record_failure(&user, t0 + k, &LIMITS)
@@ -88,7 +88,11 @@ pub async fn check(store: &impl StateStore, prefix: &str) {
         kind: OneTimeKind::Spent,
     };
     let user = user.as_str();
-    let spend = |t: OneTime, now| async move { store.admit(user, Some(&t), now, &LIMITS).await };
+    let spend = |t: OneTime, now| async move {
+        store
+            .admit(user, std::slice::from_ref(&t), now, &LIMITS)
+            .await
+    };
     assert_eq!(spend(token(1), t0).await, Ok(Admission::Admitted));
     assert_eq!(spend(token(1), t0 + 1).await, Ok(Admission::Replayed));
     assert_eq!(spend(token(2), t0 + 1).await, Ok(Admission::Admitted));
@@ -110,7 +114,11 @@ pub async fn check(store: &impl StateStore, prefix: &str) {
     };
     let admit = |c: OneTime| {
         let user = user.clone();
-        async move { store.admit(&user, Some(&c), t0, &LIMITS).await }
+        async move {
+            store
+                .admit(&user, std::slice::from_ref(&c), t0, &LIMITS)
+                .await
+        }
     };
     assert_eq!(admit(choice(1, "acct-1")).await, Ok(Admission::Admitted));
     assert_eq!(
@@ -138,6 +146,36 @@ pub async fn check(store: &impl StateStore, prefix: &str) {
         Ok(None),
         "no value"
     );
+    // Two records in one admission (a step's own and the sign-in's methods): both written,
+    // or, when either key exists, neither.
+    let methods = |n: u32| OneTime {
+        key: format!("m#{prefix}-{n}"),
+        expires_at: t0 + 100,
+        kind: OneTimeKind::Value(format!("[\"m{n}\"]")),
+    };
+    let both = |records: Vec<OneTime>| {
+        let user = user.clone();
+        async move { store.admit(&user, &records, t0, &LIMITS).await }
+    };
+    assert_eq!(
+        both(vec![choice(4, "acct-4"), methods(4)]).await,
+        Ok(Admission::Admitted)
+    );
+    assert_eq!(store.take(&key(4), t0).await, Ok(Some("acct-4".into())));
+    assert_eq!(
+        store.take(&format!("m#{prefix}-4"), t0).await,
+        Ok(Some("[\"m4\"]".into()))
+    );
+    assert_eq!(
+        both(vec![choice(5, "acct-5"), methods(4)]).await,
+        Ok(Admission::Replayed),
+        "one of the keys exists"
+    );
+    assert_eq!(
+        store.take(&key(5), t0).await,
+        Ok(None),
+        "and the other was not written"
+    );
     check_links(store, prefix, t0).await;
 }
 
@@ -154,7 +192,9 @@ async fn check_links(store: &impl StateStore, prefix: &str, t0: u64) {
             expires_at: issued + 900,
             kind: OneTimeKind::NewestLink(n),
         };
-        store.admit(user, Some(&record), now, &LIMITS).await
+        store
+            .admit(user, std::slice::from_ref(&record), now, &LIMITS)
+            .await
     };
     assert_eq!(
         spend(0, 1, t0, t0).await,
@@ -230,7 +270,9 @@ async fn check_links(store: &impl StateStore, prefix: &str, t0: u64) {
             expires_at: t0 + 900,
             kind: OneTimeKind::NewestLink(n),
         };
-        store.admit(other, Some(&record), t0 + 1, &LIMITS).await
+        store
+            .admit(other, std::slice::from_ref(&record), t0 + 1, &LIMITS)
+            .await
     };
     assert_eq!(quick(11).await, Ok(SendGate::Allowed));
     assert_eq!(quick(12).await, Ok(SendGate::Allowed));

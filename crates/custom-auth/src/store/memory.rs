@@ -111,7 +111,7 @@ impl StateStore for MemoryStore {
     async fn admit(
         &self,
         user: &str,
-        record: Option<&OneTime>,
+        records: &[OneTime],
         now: u64,
         limits: &Limits,
     ) -> Result<Admission, DependencyError> {
@@ -121,33 +121,46 @@ impl StateStore for MemoryStore {
         if before.locked(now, limits) {
             return Ok(Admission::Locked);
         }
-        if let Some(record) = record {
-            if record
-                .newest_link()
-                .is_some_and(|link| link != before.link_id)
+        if records.is_empty() {
+            return Ok(Admission::Admitted);
+        }
+        if records
+            .iter()
+            .filter_map(OneTime::newest_link)
+            .any(|link| link != before.link_id)
+        {
+            return Ok(Admission::Replayed);
+        }
+        let mut kept = self.records.lock().map_err(|_| DependencyError::Failed)?;
+        kept.retain(|_, (expires, _, _)| *expires > now);
+        let mut keys: Vec<&str> = records.iter().map(|r| r.key.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        if keys.len() != records.len() || keys.iter().any(|k| kept.contains_key(*k)) {
+            return Ok(Admission::Replayed);
+        }
+        // Every condition first, then every write: all or nothing, as one transaction.
+        let mut passkeys = self.passkeys.lock().map_err(|_| DependencyError::Failed)?;
+        for used in records.iter().filter_map(OneTime::passkey) {
+            let stored = passkeys
+                .get(&used.owner)
+                .and_then(|mine| mine.iter().find(|p| p.id == used.id));
+            if !stored.is_some_and(|p| used.counter_ok(p.sign_count)) {
+                return Ok(Admission::Replayed);
+            }
+        }
+        for used in records.iter().filter_map(OneTime::passkey) {
+            if let Some(p) = passkeys
+                .get_mut(&used.owner)
+                .and_then(|mine| mine.iter_mut().find(|p| p.id == used.id))
             {
-                return Ok(Admission::Replayed);
+                p.sign_count = used.sign_count;
+                p.dynamic = used.dynamic.clone();
+                p.last_used_at = Some(used.used_at);
             }
-            let mut records = self.records.lock().map_err(|_| DependencyError::Failed)?;
-            records.retain(|_, (expires, _, _)| *expires > now);
-            if records.contains_key(&record.key) {
-                return Ok(Admission::Replayed);
-            }
-            if let Some(used) = record.passkey() {
-                let mut passkeys = self.passkeys.lock().map_err(|_| DependencyError::Failed)?;
-                let stored = passkeys
-                    .get_mut(&used.owner)
-                    .and_then(|mine| mine.iter_mut().find(|p| p.id == used.id));
-                match stored {
-                    Some(p) if used.counter_ok(p.sign_count) => {
-                        p.sign_count = used.sign_count;
-                        p.dynamic = used.dynamic.clone();
-                        p.last_used_at = Some(used.used_at);
-                    }
-                    _ => return Ok(Admission::Replayed),
-                }
-            }
-            records.insert(
+        }
+        for record in records {
+            kept.insert(
                 record.key.clone(),
                 (record.expires_at, record.value().map(str::to_owned), None),
             );

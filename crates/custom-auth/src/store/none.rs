@@ -36,7 +36,7 @@ impl StateStore for NoStore {
     async fn admit(
         &self,
         _: &str,
-        _: Option<&OneTime>,
+        _: &[OneTime],
         _: u64,
         _: &Limits,
     ) -> Result<Admission, DependencyError> {

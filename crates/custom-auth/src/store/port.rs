@@ -101,13 +101,14 @@ pub trait StateStore: Sync {
         limits: &Limits,
     ) -> impl Future<Output = Result<(), DependencyError>> + Send;
 
-    /// Decides whether a correct answer of `user` passes at `now`: not while locked; and a
-    /// `record`, when given, only if no record has its key (written in the same atomic
-    /// request; [`Admission::Replayed`] otherwise).
+    /// Decides whether a correct answer of `user` passes at `now`: not while locked; and the
+    /// `records` (the step's own, and the sign-in's methods in its last round), each only if
+    /// no record has its key, all written in the same atomic request ([`Admission::Replayed`]
+    /// otherwise, and none written).
     fn admit(
         &self,
         user: &str,
-        record: Option<&OneTime>,
+        records: &[OneTime],
         now: u64,
         limits: &Limits,
     ) -> impl Future<Output = Result<Admission, DependencyError>> + Send;

@@ -115,7 +115,7 @@ fn sends_are_limited_per_window() {
 fn failures_lock_until_their_window_ends() {
     let store = MemoryStore::default();
     let fail = |now| block_on(store.record_failure("u", now, &LIMITS)).unwrap();
-    let admit = |now| block_on(store.admit("u", None, now, &LIMITS)).unwrap();
+    let admit = |now| block_on(store.admit("u", &[], now, &LIMITS)).unwrap();
     for now in [1000, 1010, 1020] {
         fail(now);
         assert_eq!(admit(now), Admission::Admitted, "{now}");
@@ -144,7 +144,9 @@ fn tokens_are_used_once_until_they_expire() {
         expires_at: 2000,
         kind: OneTimeKind::Spent,
     };
-    let admit = |tok: &OneTime, now| block_on(store.admit("u", Some(tok), now, &LIMITS)).unwrap();
+    let admit = |tok: &OneTime, now| {
+        block_on(store.admit("u", std::slice::from_ref(tok), now, &LIMITS)).unwrap()
+    };
     assert_eq!(admit(&t, 1000), Admission::Admitted);
     assert_eq!(admit(&t, 1001), Admission::Replayed);
     assert_eq!(admit(&t, 1999), Admission::Replayed);
@@ -182,5 +184,5 @@ fn a_failing_store_fails() {
     let store = MemoryStore::failing(DependencyError::Timeout);
     assert!(block_on(store.record_send("u", 1, &LIMITS)).is_err());
     assert!(block_on(store.record_failure("u", 1, &LIMITS)).is_err());
-    assert!(block_on(store.admit("u", None, 1, &LIMITS)).is_err());
+    assert!(block_on(store.admit("u", &[], 1, &LIMITS)).is_err());
 }

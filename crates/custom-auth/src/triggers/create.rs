@@ -15,7 +15,8 @@ use rand::CryptoRng;
 use crate::config::{Config, Step};
 use crate::error::AuthError;
 use crate::events::CreateAuthChallengeEvent;
-use crate::flow::{CUSTOM_CHALLENGE, Position, choose_metadata, walk};
+use crate::flow::{CUSTOM_CHALLENGE, Position, choose_metadata, completes, passed, walk};
+use crate::methods;
 use crate::passkey::PasskeyStore;
 use crate::ports::CodeSender;
 use crate::steps::round::{CreateIo, Created, Round, decoy_seed, private, public};
@@ -110,11 +111,24 @@ pub async fn create<S: CodeSender>(
     }
     let Round {
         public,
-        private,
+        mut private,
         metadata,
         created,
         ..
     } = round;
+    if config.methods_claim.is_some()
+        && config.state.is_some()
+        && !request.user_not_found
+        && completes(flow, &request.session, &metadata, config.max_attempts)
+    {
+        let mut steps = passed(&request.session);
+        steps.push(step);
+        let verification = config.passkey.as_ref().map(|p| p.user_verification);
+        private.insert(
+            private::METHODS.to_owned(),
+            methods::to_json(&methods::amr(&steps, verification)),
+        );
+    }
     Ok(respond(event, public, private, metadata, created))
 }
 

@@ -12,28 +12,41 @@
 //! devices each get their own choice. Everything else in `ClientMetadata` is ignored.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::task::Poll;
 
 use serde_json::Value;
 
 use crate::config::{Config, Step};
 use crate::error::AuthError;
 use crate::events::{PreTokenGenerationEvent, PreTokenGenerationSource};
-use crate::keys::choice_key;
+use crate::keys::{choice_key, methods_key};
+use crate::methods;
 use crate::steps::account::{parse_accounts, sign_in_id};
 use crate::store::StateStore;
 
 /// The user attribute that lists the accounts a user may act for.
 pub const ACCOUNTS_ATTRIBUTE: &str = "custom:accounts";
 
-/// What Pre Token Generation did, for the log line.
+/// What Pre Token Generation did with the account claim, for the log line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Minted {
+pub enum Account {
     /// The selected account is in both tokens.
-    WithAccount,
+    Added,
     /// The flow selects no account (or the claim is off): nothing added.
     NoAccountStep,
     /// A refresh: no sign-in, so no choice to prove; the claim is left out on purpose.
     Refresh,
+}
+
+/// What Pre Token Generation did, for the log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Minted {
+    /// The account claim.
+    pub account: Account,
+    /// Whether the sign-in's methods are in both tokens (`SIGN_IN_METHODS_CLAIM` on, and
+    /// this sign-in's record found and taken).
+    pub methods: bool,
 }
 
 /// Runs the Pre Token Generation trigger at `now`: fills `event.response`.
@@ -48,6 +61,10 @@ pub async fn pre_token_generation(
         .trigger_source
         .as_ref()
         .ok_or(AuthError::NotFromCognito)?;
+    let refresh = *source == PreTokenGenerationSource::RefreshTokens;
+    let pool = header.user_pool_id.as_deref().unwrap_or_default();
+    let user = header.user_name.as_deref().unwrap_or_default();
+    let request = &event.request;
     let mut id_add: HashMap<String, Value> = HashMap::new();
     let mut access_add: HashMap<String, Value> = HashMap::new();
     let mut id_suppress = Vec::new();
@@ -55,47 +72,82 @@ pub async fn pre_token_generation(
     if settings.is_some_and(|s| !s.keep_accounts_in_id_token) {
         id_suppress.push(ACCOUNTS_ATTRIBUTE.to_owned());
     }
-    let minted = match (settings, config.state.as_ref()) {
-        (Some(claim), Some(state))
-            if config
-                .flows
-                .for_client(header.caller_context.client_id.as_deref())
-                .is_some_and(|flow| flow.contains(Step::SelectAccount)) =>
-        {
-            if *source == PreTokenGenerationSource::RefreshTokens {
-                Minted::Refresh
-            } else {
-                let request = &event.request;
-                let id = sign_in_id(&request.client_metadata).ok_or(AuthError::NoSignInId)?;
-                let key = choice_key(
-                    &state.key,
-                    header.user_pool_id.as_deref().unwrap_or_default(),
-                    header.user_name.as_deref().unwrap_or_default(),
-                    id,
-                );
-                let account = store
-                    .take(&key, now)
-                    .await
-                    .map_err(AuthError::State)?
-                    .ok_or(AuthError::NoChoice)?;
-                // Still one of the user's accounts: an administrator may have withdrawn it
-                // between the choice and now.
-                let accounts = parse_accounts(
-                    request
-                        .user_attributes
-                        .get(ACCOUNTS_ATTRIBUTE)
-                        .map(String::as_str),
-                );
-                if !accounts.is_some_and(|a| a.contains_key(&account)) {
-                    return Err(AuthError::NoChoice);
+    let selects = config
+        .flows
+        .for_client(header.caller_context.client_id.as_deref())
+        .is_some_and(|flow| flow.contains(Step::SelectAccount));
+    // Both records are taken at once: one round trip's wait, not two.
+    let (account, methods) = match config.state.as_ref() {
+        Some(state) if !refresh => {
+            let id = sign_in_id(&request.client_metadata);
+            let account = async {
+                match settings {
+                    Some(claim) if selects => {
+                        let id = id.ok_or(AuthError::NoSignInId)?;
+                        let key = choice_key(&state.key, pool, user, id);
+                        let account = store
+                            .take(&key, now)
+                            .await
+                            .map_err(AuthError::State)?
+                            .ok_or(AuthError::NoChoice)?;
+                        Ok(Some((claim, account)))
+                    }
+                    _ => Ok(None),
                 }
-                id_add.insert(claim.name.clone(), Value::String(account.clone()));
-                access_add.insert(claim.name.clone(), Value::String(account));
-                Minted::WithAccount
-            }
+            };
+            let methods = async {
+                match (&config.methods_claim, id) {
+                    (Some(claim), Some(id)) => {
+                        let key = methods_key(&state.key, pool, user, id);
+                        store
+                            .take(&key, now)
+                            .await
+                            .map_err(AuthError::State)
+                            .map(|kept| {
+                                kept.and_then(|k| methods::from_json(&k))
+                                    .map(|m| (claim, m))
+                            })
+                    }
+                    // No sign-in id: no record to find, so no methods (never a guess).
+                    _ => Ok(None),
+                }
+            };
+            let (account, methods) = join(account, methods).await;
+            (account?, methods?)
         }
-        _ => Minted::NoAccountStep,
+        _ => (None, None),
     };
+    let account = match account {
+        Some((claim, account)) => {
+            // Still one of the user's accounts: an administrator may have withdrawn it
+            // between the choice and now.
+            let accounts = parse_accounts(
+                request
+                    .user_attributes
+                    .get(ACCOUNTS_ATTRIBUTE)
+                    .map(String::as_str),
+            );
+            if !accounts.is_some_and(|a| a.contains_key(&account)) {
+                return Err(AuthError::NoChoice);
+            }
+            id_add.insert(claim.name.clone(), Value::String(account.clone()));
+            access_add.insert(claim.name.clone(), Value::String(account));
+            Account::Added
+        }
+        None if refresh && settings.is_some() && selects && config.state.is_some() => {
+            Account::Refresh
+        }
+        None => Account::NoAccountStep,
+    };
+    let minted = Minted {
+        account,
+        methods: methods.is_some(),
+    };
+    if let Some((claim, methods)) = methods {
+        let list = Value::from(methods);
+        id_add.insert(claim.clone(), list.clone());
+        access_add.insert(claim.clone(), list);
+    }
     let response = &mut event.response;
     let mut details = crate::events::ClaimsAndScopeOverrideDetailsV2::default();
     // Keep the groups Cognito put in the request: an empty override would drop them.
@@ -108,8 +160,34 @@ pub async fn pre_token_generation(
     details.id_token_generation = Some(id);
     details.access_token_generation = Some(access);
     response.claims_and_scope_override_details = Some(details);
-    tracing::info!(trigger = "pre-token", minted = ?minted, "tokens customised");
+    tracing::info!(trigger = "pre-token", account = ?minted.account, methods = minted.methods, "tokens customised");
     Ok(minted)
+}
+
+/// Runs two futures to completion together (both are store calls: their waits overlap).
+async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut ra, mut rb) = (None, None);
+    std::future::poll_fn(|cx| {
+        if ra.is_none()
+            && let Poll::Ready(v) = a.as_mut().poll(cx)
+        {
+            ra = Some(v);
+        }
+        if rb.is_none()
+            && let Poll::Ready(v) = b.as_mut().poll(cx)
+        {
+            rb = Some(v);
+        }
+        match (ra.take(), rb.take()) {
+            (Some(a), Some(b)) => Poll::Ready((a, b)),
+            (a, b) => {
+                (ra, rb) = (a, b);
+                Poll::Pending
+            }
+        }
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -124,6 +202,14 @@ mod tests {
     const NOW: u64 = 1_800_000_000;
     const POOL: &str = "us-east-1_Ex4mPl3Aa";
     const ID: &str = "0f3c9a7e5b1d4e2a8c6f0b9d7e5a3c1f";
+
+    /// What was minted without the methods' claim.
+    fn only(account: Account) -> Minted {
+        Minted {
+            account,
+            methods: false,
+        }
+    }
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
@@ -151,7 +237,8 @@ mod tests {
             expires_at: NOW + 60,
             kind: crate::store::OneTimeKind::Value(account.to_owned()),
         };
-        let admitted = block_on(store.admit("u#x", Some(&record), NOW, &state.limits));
+        let admitted =
+            block_on(store.admit("u#x", std::slice::from_ref(&record), NOW, &state.limits));
         assert_eq!(admitted, Ok(crate::store::Admission::Admitted));
         store
     }
@@ -191,7 +278,7 @@ mod tests {
         let config = claimed("select-account", &[]);
         let store = chosen(&config, "jane", ID, "acct-2002");
         let (got, event) = run(&config, "pre-token/authentication.json", &store);
-        assert_eq!(got, Ok(Minted::WithAccount));
+        assert_eq!(got, Ok(only(Account::Added)));
         let want = Some(Value::String("acct-2002".into()));
         assert_eq!(
             added(&event),
@@ -206,7 +293,7 @@ mod tests {
         // Taken: within the grace a repeated invocation (a retry) mints the same account;
         // after it the sign-in id mints nothing.
         let (again, event) = run(&config, "pre-token/authentication.json", &store);
-        assert_eq!(again, Ok(Minted::WithAccount));
+        assert_eq!(again, Ok(only(Account::Added)));
         assert_eq!(added(&event).0, Some(Value::String("acct-2002".into())));
         let mut late: PreTokenGenerationEvent = fixture("pre-token/authentication.json");
         let later = NOW + crate::store::TAKE_GRACE_SECONDS + 1;
@@ -221,7 +308,7 @@ mod tests {
         let config = claimed("select-account", &[]);
         let store = chosen(&config, "jane", ID, "acct-1001");
         let (got, event) = run(&config, "pre-token/forged-metadata.json", &store);
-        assert_eq!(got, Ok(Minted::WithAccount));
+        assert_eq!(got, Ok(only(Account::Added)));
         assert_eq!(added(&event).0, Some(Value::String("acct-1001".into())));
     }
 
@@ -297,25 +384,92 @@ mod tests {
         let config = claimed("select-account", &[]);
         let store = chosen(&config, "jane", ID, "acct-1001");
         let (got, event) = run(&config, "pre-token/refresh.json", &store);
-        assert_eq!(got, Ok(Minted::Refresh));
+        assert_eq!(got, Ok(only(Account::Refresh)));
         assert_eq!(added(&event), (None, None, vec!["custom:accounts".into()]));
 
         let config = claimed("email-otp", &[("ID_TOKEN_ACCOUNTS", "keep")]);
         let (got, event) = run(&config, "pre-token/authentication.json", &store);
-        assert_eq!(got, Ok(Minted::NoAccountStep));
+        assert_eq!(got, Ok(only(Account::NoAccountStep)));
         assert_eq!(added(&event), (None, None, vec![]));
 
         // Without the claim configured nothing is added or suppressed, and no store is asked.
         let config = config_with("select-account", &[]);
         let failing = MemoryStore::failing(DependencyError::Failed);
         let (got, event) = run(&config, "pre-token/authentication.json", &failing);
-        assert_eq!(got, Ok(Minted::NoAccountStep));
+        assert_eq!(got, Ok(only(Account::NoAccountStep)));
         assert_eq!(added(&event), (None, None, vec![]));
 
         let mut event: PreTokenGenerationEvent = fixture("pre-token/authentication.json");
         event.cognito_event_user_pools_header.trigger_source = None;
         let got = block_on(pre_token_generation(&config, &mut event, &store, NOW));
         assert_eq!(got, Err(AuthError::NotFromCognito));
+    }
+
+    #[test]
+    fn methods_reach_both_tokens_once_and_refreshes_get_none() {
+        let mut config = claimed("password,email-otp", &[]);
+        config.methods_claim = Some("signin_amr".into());
+        let keep = |kept: &str| {
+            let store = MemoryStore::default();
+            let state = config.state.as_ref().unwrap();
+            let record = OneTime {
+                key: methods_key(&state.key, POOL, "jane", ID),
+                expires_at: NOW + 60,
+                kind: crate::store::OneTimeKind::Value(kept.to_owned()),
+            };
+            let admitted =
+                block_on(store.admit("u#x", std::slice::from_ref(&record), NOW, &state.limits));
+            assert_eq!(admitted, Ok(crate::store::Admission::Admitted));
+            store
+        };
+        let methods = |event: &PreTokenGenerationEvent| {
+            let details = event
+                .response
+                .claims_and_scope_override_details
+                .as_ref()
+                .unwrap();
+            let id = details.id_token_generation.as_ref().unwrap();
+            let access = details.access_token_generation.as_ref().unwrap();
+            let got = id.claims_to_add_or_override.get("signin_amr").cloned();
+            assert_eq!(
+                got,
+                access.claims_to_add_or_override.get("signin_amr").cloned()
+            );
+            got
+        };
+        let with = Minted {
+            account: Account::NoAccountStep,
+            methods: true,
+        };
+        let store = keep(r#"["pwd","otp","mfa"]"#);
+        let (got, event) = run(&config, "pre-token/authentication.json", &store);
+        assert_eq!(got, Ok(with));
+        assert_eq!(
+            methods(&event),
+            Some(serde_json::json!(["pwd", "otp", "mfa"]))
+        );
+        // Within the grace (Cognito's second token build) the same; after it, none.
+        let (got, _) = run(&config, "pre-token/authentication.json", &store);
+        assert_eq!(got, Ok(with));
+        let mut late: PreTokenGenerationEvent = fixture("pre-token/authentication.json");
+        let later = NOW + crate::store::TAKE_GRACE_SECONDS + 1;
+        let got = block_on(pre_token_generation(&config, &mut late, &store, later));
+        assert_eq!(got, Ok(only(Account::NoAccountStep)));
+        assert_eq!(methods(&late), None);
+        // A refresh, no sign-in id, or a record that is not a list: no methods, no error.
+        for (file, kept) in [
+            ("pre-token/refresh.json", r#"["pwd"]"#),
+            ("pre-token/no-sign-in-id.json", r#"["pwd"]"#),
+            ("pre-token/authentication.json", r#"{"amr":"pwd"}"#),
+        ] {
+            let (got, event) = run(&config, file, &keep(kept));
+            assert_eq!(got, Ok(only(Account::NoAccountStep)), "{file} {kept}");
+            assert_eq!(methods(&event), None, "{file} {kept}");
+        }
+        // The store failing at token time: no tokens rather than tokens without the record.
+        let failing = MemoryStore::failing(DependencyError::Timeout);
+        let (got, _) = run(&config, "pre-token/authentication.json", &failing);
+        assert_eq!(got, Err(AuthError::State(DependencyError::Timeout)));
     }
 
     #[test]
@@ -367,5 +521,34 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().starts_with("ID_TOKEN_ACCOUNTS"), "{err}");
+
+        let ok = read(&[("SIGN_IN_METHODS_CLAIM", "signin_amr")], false).unwrap();
+        assert_eq!(ok.methods_claim.as_deref(), Some("signin_amr"));
+        for (extra, why) in [
+            // Cognito excludes `amr` and `acr` from Pre Token Generation.
+            (
+                &[("SIGN_IN_METHODS_CLAIM", "amr")][..],
+                "SIGN_IN_METHODS_CLAIM",
+            ),
+            (
+                &[("SIGN_IN_METHODS_CLAIM", "ACR")][..],
+                "SIGN_IN_METHODS_CLAIM",
+            ),
+            (
+                &[
+                    ("SIGN_IN_METHODS_CLAIM", "acct"),
+                    ("SELECTED_ACCOUNT_CLAIM", "acct"),
+                ][..],
+                "SIGN_IN_METHODS_CLAIM",
+            ),
+        ] {
+            let err = read(extra, false).unwrap_err();
+            assert!(err.to_string().starts_with(why), "{extra:?}: {err}");
+        }
+        let err = read(&[("SIGN_IN_METHODS_CLAIM", "signin_amr")], true).unwrap_err();
+        assert!(
+            err.to_string().starts_with("AUTH_STATE_TABLE is required"),
+            "{err}"
+        );
     }
 }

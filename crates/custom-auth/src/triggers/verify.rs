@@ -8,12 +8,14 @@
 
 use crate::config::{Config, Step};
 use crate::events::VerifyAuthChallengeEvent;
-use crate::keys::user_key;
+use crate::keys::{methods_key, user_key};
+use crate::methods::METHODS_TTL_SECONDS;
 use crate::ports::{CaptchaVerifier, JwksFetcher};
+use crate::steps::account::sign_in_id;
 use crate::steps::answer::{Answer, VerifyIo, Wrong};
 use crate::steps::round::private;
 use crate::steps::{account, captcha, choice, magic, otp, passkey, token};
-use crate::store::{Admission, OneTime, StateStore};
+use crate::store::{Admission, OneTime, OneTimeKind, StateStore};
 pub use crate::token_keys::TokenKeys;
 
 /// Largest answer accepted, in bytes.
@@ -22,9 +24,9 @@ pub const MAX_ANSWER_BYTES: usize = 4096;
 /// A right answer, before the state store has its say.
 struct Passed {
     step: Step,
-    /// The record to write once with the admission, if the step kind hands one
-    /// ([`crate::steps::answer::Checked`]).
-    record: Option<OneTime>,
+    /// The records to write once with the admission: the step kind's, if it hands one
+    /// ([`crate::steps::answer::Checked`]), and the sign-in's methods in its last round.
+    records: Vec<OneTime>,
 }
 
 /// The outcome of Verify.
@@ -87,7 +89,7 @@ async fn settle(
     );
     let verdict = match judged {
         Ok(passed) => match store
-            .admit(&user, passed.record.as_ref(), now, &state.limits)
+            .admit(&user, &passed.records, now, &state.limits)
             .await
         {
             Ok(Admission::Admitted) => Ok(passed.step),
@@ -161,5 +163,29 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
         Step::Choose => choice::check(answer, io).await,
         Step::Password => Err(Wrong::UnknownStep),
     }?;
-    Ok(Passed { step, record })
+    let records = record.into_iter().chain(methods_record(answer)).collect();
+    Ok(Passed { step, records })
+}
+
+/// In the round that completes the flow (Create wrote the methods into its private
+/// parameters), the sign-in's methods, kept for Pre Token Generation under the client's
+/// sign-in id. A sign-in without a well-formed id keeps none: its tokens carry no methods,
+/// never a guess.
+fn methods_record(answer: &Answer) -> Option<OneTime> {
+    let (config, event) = (answer.config, answer.event);
+    config.methods_claim.as_ref()?;
+    let state = config.state.as_ref()?;
+    let methods = answer.params.get(private::METHODS)?;
+    let id = sign_in_id(&event.request.client_metadata)?;
+    let header = &event.cognito_event_user_pools_header;
+    Some(OneTime {
+        key: methods_key(
+            &state.key,
+            header.user_pool_id.as_deref().unwrap_or_default(),
+            header.user_name.as_deref().unwrap_or_default(),
+            id,
+        ),
+        expires_at: answer.now.saturating_add(METHODS_TTL_SECONDS),
+        kind: OneTimeKind::Value(methods.clone()),
+    })
 }

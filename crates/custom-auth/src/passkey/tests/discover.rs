@@ -293,13 +293,17 @@ async fn verify_signs_in_without_a_name_only_with_this_users_passkey_over_a_seal
     let store = store_with(&f, holder(&f)).await;
     let limits = Limits::default();
     assert_eq!(
-        store.admit("u#jane", Some(&record), now(), &limits).await,
+        store
+            .admit("u#jane", std::slice::from_ref(&record), now(), &limits)
+            .await,
         Ok(Admission::Admitted)
     );
     let again = verify(&f, &round(&f), &answer(credential, &state), None).expect("checks again");
     assert_eq!(again.key, record.key, "the same challenge, the same record");
     assert_eq!(
-        store.admit("u#jane", Some(&again), now(), &limits).await,
+        store
+            .admit("u#jane", std::slice::from_ref(&again), now(), &limits)
+            .await,
         Ok(Admission::Replayed)
     );
 }

@@ -308,7 +308,9 @@ async fn the_store_writes_each_use_once_and_only_with_a_growing_counter() {
     let limits = Limits::default();
     let user = "u#jane";
     assert_eq!(
-        store.admit(user, Some(&record), now(), &limits).await,
+        store
+            .admit(user, std::slice::from_ref(&record), now(), &limits)
+            .await,
         Ok(Admission::Admitted)
     );
     let after = &store.passkeys(&used.owner).await.unwrap()[0];
@@ -316,7 +318,9 @@ async fn the_store_writes_each_use_once_and_only_with_a_growing_counter() {
     assert_eq!(after.last_used_at, Some(used.used_at));
     // The same assertion again: its challenge is spent.
     assert_eq!(
-        store.admit(user, Some(&record), now(), &limits).await,
+        store
+            .admit(user, std::slice::from_ref(&record), now(), &limits)
+            .await,
         Ok(Admission::Replayed)
     );
     // A new challenge with the same counter (a clone racing the original): refused.
@@ -325,7 +329,9 @@ async fn the_store_writes_each_use_once_and_only_with_a_growing_counter() {
         ..record.clone()
     };
     assert_eq!(
-        store.admit(user, Some(&clone), now(), &limits).await,
+        store
+            .admit(user, std::slice::from_ref(&clone), now(), &limits)
+            .await,
         Ok(Admission::Replayed)
     );
     // A deleted passkey cannot be used.
@@ -339,7 +345,9 @@ async fn the_store_writes_each_use_once_and_only_with_a_growing_counter() {
         ..record
     };
     assert_eq!(
-        store.admit(user, Some(&later), now(), &limits).await,
+        store
+            .admit(user, std::slice::from_ref(&later), now(), &limits)
+            .await,
         Ok(Admission::Replayed)
     );
 }

@@ -119,7 +119,11 @@ pub async fn check(store: &(impl PasskeyStore + StateStore), prefix: &str) {
     // challenge once.
     let admit = |record: OneTime| {
         let user = user.clone();
-        async move { store.admit(&user, Some(&record), now, &limits).await }
+        async move {
+            store
+                .admit(&user, std::slice::from_ref(&record), now, &limits)
+                .await
+        }
     };
     assert_eq!(
         admit(used(&jane, &a, 2, "c1", now)).await,
