@@ -652,8 +652,11 @@ fn state_across_sign_ins(aws: &LocalAws) -> Vec<String> {
     runtime.block_on(custom_auth::store::passkeys::conformance::check(
         &store, "e2e",
     ));
+    runtime.block_on(custom_auth::store::devices::conformance::check(
+        &store, "e2e",
+    ));
     println!(
-        "state store: the conformance scripts (limits, passkeys) passed against the local DynamoDB"
+        "state store: the conformance scripts (limits, passkeys, devices) passed against the local DynamoDB"
     );
 
     // OTP_SEND_LIMIT + 5 sign-ins of one user at once: exactly the limit's e-mails go out,

@@ -1,5 +1,5 @@
 //! Verify Auth Challenge Response from arbitrary bytes: never panics; an unknown user's code
-//! or token (or link, or passkey) is never right, a right code is exactly the private one, and
+//! or token (or link, or passkey, or device) is never right, a right code is exactly the private one, and
 //! nothing passes while the state store holds the user locked.
 #![no_main]
 
@@ -34,7 +34,12 @@ fuzz_target!(|data: &[u8]| {
         assert!(answer.is_some(), "a non-string answer passed");
         if matches!(
             step,
-            Step::EmailOtp | Step::SmsOtp | Step::SignedToken | Step::MagicLink | Step::Passkey
+            Step::EmailOtp
+                | Step::SmsOtp
+                | Step::SignedToken
+                | Step::MagicLink
+                | Step::Passkey
+                | Step::Device
         ) {
             assert!(
                 !event.request.user_not_found,
@@ -63,6 +68,21 @@ fuzz_target!(|data: &[u8]| {
             private.contains_key("passkeyState") && private.contains_key("passkeyChallenge"),
             "a passkey passed without a ceremony"
         );
+    }
+    // A device passes only naming one of the devices the round offered, with a signature
+    // over the round's challenge (the fuzzer cannot forge one: reaching here with a random
+    // answer means the signature check is broken).
+    if verdict == Ok(Step::Device) {
+        let private = &event.request.private_challenge_parameters;
+        let answer = event.request.challenge_answer.as_ref().and_then(|a| a.as_str());
+        let named = answer
+            .and_then(custom_auth::device::DeviceAnswer::parse)
+            .map(|a| a.device);
+        assert!(
+            named.is_some_and(|id| private.get("devices").is_some_and(|d| d.contains(&id))),
+            "a device passed that the round did not offer"
+        );
+        assert!(private.contains_key("deviceChallenge"), "a device passed without a challenge");
     }
     let _ = serde_json::to_vec(&event);
 });

@@ -10,6 +10,7 @@ use custom_auth::ports::{
     CaptchaVerifier, CodeMessage, CodeSender, DependencyError, JwksFetcher, Mailer, TokenCheck,
     TokenStatus,
 };
+use custom_auth::store::devices::{DeviceStore, Remembered, StoredDevice};
 use custom_auth::store::{Admission, Limits, SendGate, StateStore, OneTime};
 
 /// The HS256 secret the `signed-token` step trusts in the fuzz configuration.
@@ -25,7 +26,7 @@ pub fn config() -> &'static Config {
         Config::from_lookup(|k| {
             match k {
                 "AUTH_FLOW" => {
-                    Some("password,captcha,email-otp,sms-otp,select-account,signed-token,magic-link,passkey")
+                    Some("password,captcha,email-otp,sms-otp,select-account,signed-token,magic-link,passkey,device")
                 }
                 "AUTH_MAX_ATTEMPTS" => Some("3"),
                 "OTP_EMAIL_FROM" => Some("no-reply@example.com"),
@@ -39,6 +40,7 @@ pub fn config() -> &'static Config {
                 "MAGIC_LINK_SECRET" => Some(LINK_SECRET),
                 "PASSKEY_RP_ID" => Some("localhost"),
                 "PASSKEY_ORIGINS" => Some("http://localhost:4700"),
+                "SIGN_IN_METHODS_CLAIM" => Some("signin_amr"),
                 _ => None,
             }
             .map(str::to_owned)
@@ -192,5 +194,31 @@ impl PasskeyStore for Gate {
     }
     async fn take_registration(&self, _: &str, _: u64) -> Result<Option<String>, DependencyError> {
         Ok(None)
+    }
+}
+
+/// No devices are remembered (Create offers a challenge, which no answer passes); every write
+/// goes through, except under the locked gate, where every device write fails as a store
+/// would that is down.
+impl DeviceStore for Gate {
+    async fn devices(&self, _: &str) -> Result<Vec<StoredDevice>, DependencyError> {
+        if self.0 { Err(DependencyError::Failed) } else { Ok(Vec::new()) }
+    }
+    async fn remember(
+        &self,
+        _: &str,
+        _: &StoredDevice,
+        _: usize,
+    ) -> Result<Remembered, DependencyError> {
+        if self.0 { Err(DependencyError::Failed) } else { Ok(Remembered::Added) }
+    }
+    async fn rename_device(&self, _: &str, _: &[u8], _: &str) -> Result<bool, DependencyError> {
+        Ok(!self.0)
+    }
+    async fn forget_device(&self, _: &str, _: &[u8]) -> Result<bool, DependencyError> {
+        Ok(!self.0)
+    }
+    async fn forget_devices(&self, _: &str) -> Result<(), DependencyError> {
+        if self.0 { Err(DependencyError::Failed) } else { Ok(()) }
     }
 }

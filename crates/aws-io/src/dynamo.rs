@@ -383,6 +383,12 @@ impl StateStore for DynamoStore {
                 let spend = spend.build().map_err(|_| DependencyError::Failed)?;
                 transaction = transaction.transact_items(TransactWriteItem::builder().put(spend).build());
             }
+            for used in records.iter().filter_map(OneTime::device) {
+                // A device's answer, only if the device is still remembered.
+                let check = crate::devices::still_remembered(&self.table, used)?;
+                transaction = transaction
+                    .transact_items(TransactWriteItem::builder().condition_check(check).build());
+            }
             for used in records.iter().filter_map(OneTime::passkey) {
                 // A passkey's new counter, only if it still exists and the counter grew.
                 let update = use_update(&self.table, used)?;

@@ -5,6 +5,7 @@
 //! same settings, trust roots and 2-second bound, written once.
 
 pub mod cognito;
+pub mod devices;
 pub mod dynamo;
 mod dynamo_call;
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! The store never holds what a record is about (a user name, a `sub`, a token id, a link):
 //! each key is an HMAC-SHA256 under `AUTH_STATE_KEY` of it, with a domain string per kind so no
 //! two kinds collide, behind a prefix per kind: `u#` a user's limits, `t#` a spent signed token,
-//! `c#` an account chosen in one sign-in, `m#` the methods one sign-in passed, `p#` a person's passkeys, `l#` a spent magic link.
+//! `c#` an account chosen in one sign-in, `m#` the methods one sign-in passed, `d#` a person's
+//! remembered devices, `p#` a person's passkeys, `l#` a spent magic link.
 //! The prefixes are also what the template scopes each function's table access to
 //! (`dynamodb:LeadingKeys`). Without the key, a key tells nothing.
 
@@ -101,6 +102,16 @@ pub fn owner_key(key: &Secret, pool: &str, sub: &str) -> String {
     format!(
         "p#{}",
         keyed_hash(key.expose().as_bytes(), "passkeys", &[pool, sub])
+    )
+}
+
+/// The store key of a person's remembered devices: a keyed hash of pool and the user's `sub`,
+/// prefixed `d#`. By `sub`, as passkeys are: a name given to someone else later brings no
+/// device with it.
+pub fn devices_key(key: &Secret, pool: &str, sub: &str) -> String {
+    format!(
+        "d#{}",
+        keyed_hash(key.expose().as_bytes(), "devices", &[pool, sub])
     )
 }
 

@@ -8,6 +8,7 @@
 //! stores' ports; the clock and the random generator are parameters.
 
 pub mod config;
+pub mod device;
 pub mod error;
 pub mod events;
 pub mod flow;

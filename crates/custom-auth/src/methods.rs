@@ -43,6 +43,9 @@ fn of(
             (&["hwk", "user"], &[Possession, Verified])
         }
         Step::Passkey => (&["hwk"], &[Possession]),
+        // A key the device keeps in software (non-extractable, but not in a secure element
+        // we can vouch for): RFC 8176's `swk`.
+        Step::Device => (&["swk"], &[Possession]),
         Step::SignedToken => (&["jwt"], &[]),
         Step::Captcha | Step::SelectAccount | Step::Choose => (&[], &[]),
     }
@@ -122,6 +125,8 @@ mod tests {
             // A hand-off token proves no class of its own.
             (&[Password, SignedToken], None, &["pwd", "jwt"]),
             (&[Captcha], None, &[]),
+            (&[Password, Choose, Device], None, &["pwd", "swk", "mfa"]),
+            (&[Device], None, &["swk"]),
         ];
         for (steps, verification, want) in table {
             assert_eq!(amr(steps, *verification), *want, "{steps:?}");

@@ -26,6 +26,7 @@ use crate::triggers::verify::{TokenKeys, verify};
 mod choices;
 mod claims;
 mod decoys;
+mod devices;
 mod faults;
 mod flows;
 mod limits;

@@ -24,6 +24,9 @@ pub enum Step {
     MagicLink,
     /// A WebAuthn assertion by one of the user's passkeys ([`crate::passkey`]).
     Passkey,
+    /// A signature by a key of a device the user chose to remember ([`crate::device`]): an
+    /// alternative to the code a remembered device skips (`password,device|email-otp`).
+    Device,
     /// The user's pick among the alternatives of a choice stage (`email-otp|sms-otp`). Not
     /// written in a flow: a choice stage starts with it.
     Choose,
@@ -31,7 +34,7 @@ pub enum Step {
 
 impl Step {
     /// Every step a flow may name, in the order the documentation lists them.
-    pub const ALL: [Step; 8] = [
+    pub const ALL: [Step; 9] = [
         Step::Password,
         Step::Captcha,
         Step::EmailOtp,
@@ -40,6 +43,7 @@ impl Step {
         Step::SignedToken,
         Step::MagicLink,
         Step::Passkey,
+        Step::Device,
     ];
 
     /// The step's name in `AUTH_FLOW` (and in a choice's `options`).
@@ -53,6 +57,7 @@ impl Step {
             Step::SignedToken => "signed-token",
             Step::MagicLink => "magic-link",
             Step::Passkey => "passkey",
+            Step::Device => "device",
             Step::Choose => "choose",
         }
     }
@@ -69,6 +74,7 @@ impl Step {
             Step::SignedToken => Some("SIGNED_TOKEN"),
             Step::MagicLink => Some("MAGIC_LINK"),
             Step::Passkey => Some("PASSKEY"),
+            Step::Device => Some("DEVICE"),
             Step::Choose => Some("CHOOSE"),
         }
     }

@@ -3,6 +3,7 @@
 //! The crate never reads the environment itself: binaries pass `|name| std::env::var(name).ok()`
 //! and tests pass a map. Every error names the variable, and never echoes a secret value.
 
+pub mod device;
 pub mod env;
 pub mod flows;
 pub mod magic_link;
@@ -83,6 +84,8 @@ pub struct Config {
     pub magic_link: Option<magic_link::LinkSettings>,
     /// Present when the flow has `passkey`.
     pub passkey: Option<passkey::PasskeySettings>,
+    /// Present when the flow has `device`.
+    pub device: Option<device::DeviceSettings>,
 }
 
 /// Settings of the selected-account claim (Pre Token Generation).
@@ -239,6 +242,7 @@ impl Config {
             methods_claim: None,
             magic_link: None,
             passkey: None,
+            device: None,
         })
     }
 
@@ -313,7 +317,18 @@ impl Config {
             None
         };
         let account_claim = account_claim_settings(&get, state.is_some())?;
+        let methods_claim = methods_claim(&get, state.is_some(), account_claim.as_ref())?;
+        let device = if flow.contains(Step::Device) {
+            Some(device::DeviceSettings::from_lookup(
+                &get,
+                state.is_some(),
+                methods_claim.is_some(),
+            )?)
+        } else {
+            None
+        };
         Ok(Config {
+            device,
             magic_link,
             passkey,
             flows: flow,
@@ -323,7 +338,7 @@ impl Config {
             email,
             captcha,
             signed_token,
-            methods_claim: methods_claim(&get, state.is_some(), account_claim.as_ref())?,
+            methods_claim,
             account_claim,
             state,
         })

@@ -90,6 +90,8 @@ pub enum Wrong {
     Link(LinkRejection),
     /// The passkey assertion was refused.
     Passkey(PasskeyRejection),
+    /// The remembered device's answer was refused.
+    Device(DeviceRejection),
 }
 
 impl Wrong {
@@ -142,4 +144,19 @@ pub enum PasskeyRejection {
     Challenge,
     /// A WebAuthn check failed (origin, RP id, flags, signature, counter, timeout, ...).
     Ceremony,
+}
+
+/// Why a remembered device's answer was refused. Logged; never shown to the client, which
+/// learns only that the answer was wrong (a forgotten, an expired and an unknown device look
+/// the same).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceRejection {
+    /// Not `{device, signature}`, or not base64url.
+    Malformed,
+    /// No device of this user has that id (another user's, forgotten, or never remembered).
+    NotOffered,
+    /// The device is no longer remembered (`DEVICE_TTL_DAYS` passed).
+    Expired,
+    /// The signature is not the device key's over this round's challenge.
+    Signature,
 }

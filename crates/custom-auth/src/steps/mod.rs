@@ -11,6 +11,7 @@ pub mod account;
 pub mod captcha;
 pub mod choice;
 pub mod destination;
+pub mod device;
 pub mod magic;
 pub mod otp;
 pub mod passkey;

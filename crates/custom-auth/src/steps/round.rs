@@ -15,7 +15,7 @@ use crate::config::{Config, Step};
 /// Public parameter keys, as clients read them.
 pub mod public {
     /// The round's tag: `CAPTCHA`, `EMAIL_OTP`, `SMS_OTP`, `SELECT_ACCOUNT`, `SIGNED_TOKEN`,
-    /// `MAGIC_LINK`, `PASSKEY`, `CHOOSE`.
+    /// `MAGIC_LINK`, `PASSKEY`, `DEVICE`, `CHOOSE`.
     pub const CHALLENGE: &str = "challenge";
     /// 1-based round within the step.
     pub const ATTEMPT: &str = "attempt";
@@ -37,6 +37,8 @@ pub mod public {
     /// `too-soon` (the last one went less than `MAGIC_LINK_MIN_INTERVAL_SECONDS` ago),
     /// `bad-url` (asked for a page not in `MAGIC_LINK_URLS`).
     pub const SENT: &str = "sent";
+    /// A `DEVICE` round's random challenge (base64url), which the device signs.
+    pub const NONCE: &str = "nonce";
 }
 
 /// Private parameter keys, read by Verify. Never logged.

@@ -1,4 +1,4 @@
-//! [`MemoryStore`]: the in-memory adapter of both ports, for tests, the in-process model and
+//! [`MemoryStore`]: the in-memory adapter of the ports, for tests, the in-process model and
 //! benches. The same rules as every adapter ([`crate::store::rules`]), each decision under one
 //! lock.
 
@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use crate::config::state::Limits;
 use crate::ports::DependencyError;
+use crate::store::devices::StoredDevice;
 use crate::store::passkeys::{Added, Discovered, Holder, PasskeyStore, StoredPasskey};
 use crate::store::port::{OneTime, StateStore, TAKE_GRACE_SECONDS};
 use crate::store::rules::{Admission, SendGate, UserRecord, count_send};
@@ -27,6 +28,9 @@ pub struct MemoryStore {
     holders: Mutex<HashMap<Vec<u8>, (String, Holder)>>,
     /// Pending passkey registrations by owner key: expiry and state.
     pub(crate) registrations: Mutex<HashMap<String, (u64, String)>>,
+    /// Remembered devices by owner key ([`crate::store::devices::DeviceStore`], implemented in
+    /// `devices/memory.rs`).
+    pub(crate) devices: Mutex<HashMap<String, Vec<StoredDevice>>>,
     /// When set, every call fails with this error (fault tests).
     pub fail: Option<DependencyError>,
 }
@@ -141,6 +145,15 @@ impl StateStore for MemoryStore {
         }
         // Every condition first, then every write: all or nothing, as one transaction.
         let mut passkeys = self.passkeys.lock().map_err(|_| DependencyError::Failed)?;
+        let devices = self.devices.lock().map_err(|_| DependencyError::Failed)?;
+        for used in records.iter().filter_map(OneTime::device) {
+            let remembered = devices
+                .get(&used.owner)
+                .and_then(|mine| mine.iter().find(|d| d.id == used.id));
+            if remembered.is_none_or(|d| d.expires_at <= used.now) {
+                return Ok(Admission::Replayed);
+            }
+        }
         for used in records.iter().filter_map(OneTime::passkey) {
             let stored = passkeys
                 .get(&used.owner)

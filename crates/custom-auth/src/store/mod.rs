@@ -13,10 +13,12 @@
 //!
 //! Two ports live here, with what sits below them and nothing above: the state store's
 //! ([`port`]: [`StateStore`], the one-time record) with its rules as pure functions
-//! ([`rules`]), and the passkey store's ([`passkeys`]); the in-process adapters of both,
+//! ([`rules`]), the passkey store's ([`passkeys`]) and the remembered devices' ([`devices`]);
+//! the in-process adapters of all three,
 //! [`NoStore`] ([`none`]) and [`MemoryStore`] ([`memory`]); and each port's conformance run,
 //! which every adapter passes (the DynamoDB one in the end-to-end test).
 
+pub mod devices;
 pub mod memory;
 pub mod none;
 pub mod passkeys;

@@ -2,6 +2,7 @@
 
 use crate::config::state::Limits;
 use crate::ports::DependencyError;
+use crate::store::devices::{DeviceStore, Remembered, StoredDevice};
 use crate::store::passkeys::{Added, Discovered, Holder, PasskeyStore, StoredPasskey};
 use crate::store::port::{OneTime, StateStore};
 use crate::store::rules::{Admission, SendGate};
@@ -73,6 +74,31 @@ impl PasskeyStore for NoStore {
         Err(DependencyError::Failed)
     }
     async fn take_registration(&self, _: &str, _: u64) -> Result<Option<String>, DependencyError> {
+        Err(DependencyError::Failed)
+    }
+}
+
+/// Without a table there are no remembered devices: every call fails, and the configuration
+/// refuses devices without `AUTH_STATE_TABLE` before it comes to that.
+impl DeviceStore for NoStore {
+    async fn devices(&self, _: &str) -> Result<Vec<StoredDevice>, DependencyError> {
+        Err(DependencyError::Failed)
+    }
+    async fn remember(
+        &self,
+        _: &str,
+        _: &StoredDevice,
+        _: usize,
+    ) -> Result<Remembered, DependencyError> {
+        Err(DependencyError::Failed)
+    }
+    async fn rename_device(&self, _: &str, _: &[u8], _: &str) -> Result<bool, DependencyError> {
+        Err(DependencyError::Failed)
+    }
+    async fn forget_device(&self, _: &str, _: &[u8]) -> Result<bool, DependencyError> {
+        Err(DependencyError::Failed)
+    }
+    async fn forget_devices(&self, _: &str) -> Result<(), DependencyError> {
         Err(DependencyError::Failed)
     }
 }

@@ -5,6 +5,7 @@ use std::future::Future;
 
 use crate::config::state::Limits;
 use crate::ports::DependencyError;
+use crate::store::devices::DeviceUse;
 use crate::store::passkeys::PasskeyUse;
 use crate::store::rules::{Admission, SendGate};
 
@@ -42,6 +43,10 @@ pub enum OneTimeKind {
     /// credential still exists and [`PasskeyUse::counter_ok`] holds ([`Admission::Replayed`]
     /// otherwise).
     PasskeyUse(PasskeyUse),
+    /// A remembered device's use: the admission passes only if the device is still
+    /// remembered at [`DeviceUse::now`] ([`Admission::Replayed`] otherwise). The key spends the
+    /// round's challenge.
+    DeviceUse(DeviceUse),
 }
 
 impl OneTime {
@@ -57,6 +62,14 @@ impl OneTime {
     pub fn newest_link(&self) -> Option<u64> {
         match self.kind {
             OneTimeKind::NewestLink(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The device's use, if it is [`OneTimeKind::DeviceUse`].
+    pub fn device(&self) -> Option<&DeviceUse> {
+        match &self.kind {
+            OneTimeKind::DeviceUse(used) => Some(used),
             _ => None,
         }
     }

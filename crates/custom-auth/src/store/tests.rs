@@ -172,6 +172,10 @@ fn tokens_are_used_once_until_they_expire() {
 #[test]
 fn the_memory_store_conforms() {
     block_on(conformance::check(&MemoryStore::default(), "mem"));
+    block_on(crate::store::devices::conformance::check(
+        &MemoryStore::default(),
+        "mem",
+    ));
     block_on(conformance::check_concurrent_sends(
         &MemoryStore::default(),
         "mem",

@@ -20,8 +20,9 @@ use crate::methods;
 use crate::passkey::PasskeyStore;
 use crate::ports::CodeSender;
 use crate::steps::round::{CreateIo, Created, Round, decoy_seed, private, public};
-use crate::steps::{account, captcha, choice, magic, otp, passkey};
+use crate::steps::{account, captcha, choice, device, magic, otp, passkey};
 use crate::store::StateStore;
+use crate::store::devices::DeviceStore;
 
 /// Runs the Create trigger at time `now` (Unix seconds): fills `event.response`. With a state
 /// store configured, the first round of a code step first counts a send in `store` (one
@@ -30,7 +31,7 @@ pub async fn create<S: CodeSender>(
     config: &Config,
     event: &mut CreateAuthChallengeEvent,
     sender: &S,
-    store: &(impl StateStore + PasskeyStore),
+    store: &(impl StateStore + PasskeyStore + DeviceStore),
     rng: &mut impl CryptoRng,
     now: u64,
 ) -> Result<Created, AuthError> {
@@ -107,6 +108,7 @@ pub async fn create<S: CodeSender>(
         Step::SignedToken => {}
         Step::MagicLink => magic::challenge(&mut round, io).await?,
         Step::Passkey => passkey::challenge(&mut round, io).await?,
+        Step::Device => device::challenge(&mut round, io).await?,
         Step::Password | Step::Choose => return Err(AuthError::SessionOutOfPlace),
     }
     let Round {

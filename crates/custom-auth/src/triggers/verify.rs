@@ -14,7 +14,7 @@ use crate::ports::{CaptchaVerifier, JwksFetcher};
 use crate::steps::account::sign_in_id;
 use crate::steps::answer::{Answer, VerifyIo, Wrong};
 use crate::steps::round::private;
-use crate::steps::{account, captcha, choice, magic, otp, passkey, token};
+use crate::steps::{account, captcha, choice, device, magic, otp, passkey, token};
 use crate::store::{Admission, OneTime, OneTimeKind, StateStore};
 pub use crate::token_keys::TokenKeys;
 
@@ -159,6 +159,7 @@ async fn judge<C: CaptchaVerifier, F: JwksFetcher>(
         Step::SelectAccount => account::check(answer, io).await,
         Step::MagicLink => magic::check(answer, io).await,
         Step::Passkey => passkey::check(answer, io).await,
+        Step::Device => device::check(answer, io).await,
         Step::SignedToken => token::check(answer, io).await,
         Step::Choose => choice::check(answer, io).await,
         Step::Password => Err(Wrong::UnknownStep),
