@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, ReturnValuesOnConditionCheckFailure,
 };
-use custom_auth::passkey::{b64, unb64};
+use custom_auth::encoding::{b64, unb64};
 use custom_auth::ports::DependencyError;
 use custom_auth::store::devices::{DeviceStore, DeviceUse, Remembered, StoredDevice};
 

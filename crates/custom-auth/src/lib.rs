@@ -9,9 +9,11 @@
 
 pub mod config;
 pub mod device;
+pub mod encoding;
 pub mod error;
 pub mod events;
 pub mod flow;
+pub mod http_api;
 pub mod jwt;
 pub mod keys;
 pub mod logging;

@@ -5,7 +5,7 @@ use p256::ecdsa::SigningKey;
 
 use super::*;
 use crate::device::tests::{key, sign};
-use crate::passkey::b64;
+use crate::encoding::b64;
 use crate::store::devices::{DeviceStore, StoredDevice};
 use crate::testing::custom;
 use crate::{Step, Wrong};

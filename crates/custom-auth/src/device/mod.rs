@@ -16,10 +16,13 @@ use p256::ecdsa::signature::Verifier as _;
 use p256::ecdsa::{Signature, VerifyingKey};
 use p256::pkcs8::DecodePublicKey as _;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+pub mod api;
 
 /// Bytes of a device round's random challenge.
 pub const CHALLENGE_BYTES: usize = 32;
-/// Bytes of a device's id, which the service draws at random when it remembers the device.
+/// Bytes of a device's id ([`device_id`]).
 pub const ID_BYTES: usize = 16;
 /// The longest device name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -67,6 +70,13 @@ pub fn signed(spki: &[u8], message: &[u8], signature: &[u8]) -> bool {
     key.verify(message, &signature).is_ok()
 }
 
+/// The id of the device whose public key is `spki`: the first [`ID_BYTES`] of its SHA-256.
+/// Derived, not drawn: the client cannot choose it, and the same key remembered twice is
+/// refused as a duplicate.
+pub fn device_id(spki: &[u8]) -> Vec<u8> {
+    Sha256::digest(spki)[..ID_BYTES].to_vec()
+}
+
 /// A device name as kept: trimmed, 1 to [`MAX_NAME_CHARS`] characters, no control
 /// characters. `None` for anything else.
 pub fn clean_name(name: &str) -> Option<String> {
@@ -79,3 +89,6 @@ pub fn clean_name(name: &str) -> Option<String> {
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+#[cfg(test)]
+mod api_tests;

@@ -9,6 +9,7 @@
 //! | `DELETE /passkeys/{id}`      | deletes one of the caller's passkeys    | 204               |
 //! | `POST /passkeys/sign-in/options` | public: a sign-in without a name, its options | 200, `{options, state}` |
 //! | `POST /passkeys/sign-in/name`    | public: `{credential, state}`, the name of the passkey's holder | 200, `{username}` |
+//! | `/devices...`                | remembered devices: [`crate::device::api`] |           |
 //!
 //! The two `sign-in` routes are public (no token: the person is not signed in yet) and
 //! throttled by API Gateway ([`super::discover`] says why they give nothing away and store
@@ -20,47 +21,46 @@
 //! there is no way to name another user. Errors are `{"error": "<message>", "code": "<word>"}`
 //! with fixed messages.
 //!
-//! A valid access token is not enough to change what signs in to an account: tokens leak (a
-//! script injected into any page of the app, a log, a token the user "signed out" of, which
-//! stays valid until it expires), and a passkey added with one would sign in forever. So the
-//! three routes that change passkeys (start, finish, delete) also require
-//! - a **fresh sign-in**: the token's `auth_time` at most `PASSKEY_REGISTRATION_MAX_AGE_SECONDS`
-//!   old (403, code `sign-in-again`; the page then signs the user in again and retries). A
-//!   refreshed token keeps the `auth_time` of the sign-in it came from.
-//! - a **live token**: the pool still honours it ([`TokenCheck`], Cognito's `GetUser` with the
-//!   token itself), asked once per call, failing closed (401, code `signed-out`; 503 when the
-//!   pool does not answer).
+//! The routes that change passkeys (start, finish, delete) pass the gate of
+//! [`crate::http_api`]: a fresh sign-in and a live token.
 //!
 //! Deleting needs both too: deleting someone's passkeys locks them out of a passkey-only flow,
 //! which a stolen token should not be able to do either. Listing needs neither. Every added or
 //! deleted passkey is mailed to the user's verified address ([`super::notice`]); a mail that
 //! fails is logged and changes nothing.
 
-use std::collections::HashMap;
-
 use serde_json::json;
 
 use super::PasskeySettings;
 use super::discover::{self, NameError};
 use super::notice::{self, Change};
-use super::register::{self, Caller, RegistrationError};
+use super::register::{self, RegistrationError};
+use crate::config::device::DeviceSettings;
 use crate::config::env::{ConfigError, number};
-use crate::ports::{Mailer, TokenCheck, TokenStatus};
+use crate::device::api::{self as devices, DeviceApi};
+use crate::http_api::privileged;
+pub use crate::http_api::{ApiRequest, ApiResponse, caller, fresh};
+use crate::ports::{Mailer, TokenCheck};
 use crate::store::StateSettings;
+use crate::store::devices::DeviceStore;
 use crate::store::passkeys::PasskeyStore;
 
 /// Default of `PASSKEY_REGISTRATION_MAX_AGE_SECONDS`: Keycloak's default for re-authenticating
 /// before a credential change.
 pub const DEFAULT_MAX_AGE_SECONDS: u64 = 300;
 
-/// How far in the future a token's `auth_time` may lie (clock skew between Cognito and us).
-const MAX_SKEW_SECONDS: u64 = 60;
-
 /// What the registration function needs: the passkey settings and the state store's.
 #[derive(Clone, Debug)]
 pub struct ApiConfig {
-    /// `PASSKEY_*`.
-    pub passkey: PasskeySettings,
+    /// `PASSKEY_*`, when passkeys are on (`PASSKEY_RP_ID` set); the passkey routes answer 404
+    /// otherwise.
+    pub passkey: Option<PasskeySettings>,
+    /// `DEVICE_*`, when remembered devices are on (`DEVICE_TTL_DAYS` set); the device routes
+    /// answer 404 otherwise.
+    pub device: Option<DeviceSettings>,
+    /// `SIGN_IN_METHODS_CLAIM`: the access token's claim that says how its sign-in passed
+    /// (devices need it: a device is remembered only after a sign-in that used none).
+    pub methods_claim: Option<String>,
     /// `AUTH_STATE_TABLE`, `AUTH_STATE_KEY` (the same key as the triggers': it names the
     /// user's passkeys and makes the user handle).
     pub state: StateSettings,
@@ -81,8 +81,29 @@ impl ApiConfig {
             var: "AUTH_STATE_TABLE",
             why: " (passkeys are kept there)",
         })?;
+        let passkey = match get("PASSKEY_RP_ID") {
+            Some(_) => Some(PasskeySettings::from_lookup(&get, true)?),
+            None => None,
+        };
+        let methods_claim = get("SIGN_IN_METHODS_CLAIM").map(|c| c.trim().to_owned());
+        let device = match get("DEVICE_TTL_DAYS") {
+            Some(_) => Some(DeviceSettings::from_lookup(
+                &get,
+                true,
+                methods_claim.is_some(),
+            )?),
+            None => None,
+        };
+        if passkey.is_none() && device.is_none() {
+            return Err(ConfigError::Missing {
+                var: "PASSKEY_RP_ID or DEVICE_TTL_DAYS",
+                why: " (the API serves passkeys, remembered devices, or both)",
+            });
+        }
         Ok(ApiConfig {
-            passkey: PasskeySettings::from_lookup(&get, true)?,
+            passkey,
+            device,
+            methods_claim,
             state,
             max_age_seconds: number(
                 &get,
@@ -92,44 +113,6 @@ impl ApiConfig {
             )?,
             notice_from: get("OTP_EMAIL_FROM").map(|f| f.trim().to_owned()),
         })
-    }
-}
-
-/// A request, as the function passes it on.
-#[derive(Clone, Copy, Debug)]
-pub struct ApiRequest<'a> {
-    /// `GET`, `POST`, `DELETE`, ...
-    pub method: &'a str,
-    /// The path after the stage, such as `/passkeys`.
-    pub path: &'a str,
-    /// The claims the JWT authorizer checked (none without a token).
-    pub claims: &'a HashMap<String, String>,
-    /// The access token itself (from `Authorization`, without `Bearer `), for the pool's word
-    /// on whether it is still live.
-    pub token: &'a str,
-    /// The body, decoded.
-    pub body: &'a [u8],
-}
-
-/// A response: status and JSON body (empty for 204).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ApiResponse {
-    /// The HTTP status.
-    pub status: u16,
-    /// The JSON text.
-    pub body: String,
-}
-
-impl ApiResponse {
-    fn json(status: u16, body: serde_json::Value) -> ApiResponse {
-        ApiResponse {
-            status,
-            body: body.to_string(),
-        }
-    }
-
-    fn error(status: u16, message: &str, code: &str) -> ApiResponse {
-        ApiResponse::json(status, json!({ "error": message, "code": code }))
     }
 }
 
@@ -147,22 +130,6 @@ impl From<RegistrationError> for ApiResponse {
         };
         ApiResponse::error(status, &e.to_string(), e.code())
     }
-}
-
-/// The caller the claims name: an access token's `username` and `sub`, in the pool its `iss`
-/// ends with. `None` for anything else (no claims, an ID token, no name, no `sub`).
-pub fn caller(claims: &HashMap<String, String>) -> Option<Caller<'_>> {
-    if claims.get("token_use").map(String::as_str) != Some("access") {
-        return None;
-    }
-    let user = claims.get("username").filter(|u| !u.is_empty())?;
-    let sub = claims.get("sub").filter(|s| !s.is_empty())?;
-    let pool = claims
-        .get("iss")?
-        .rsplit('/')
-        .next()
-        .filter(|p| !p.is_empty() && p.contains('_'))?;
-    Some(Caller { pool, user, sub })
 }
 
 /// What the API calls out to: the store, the pool (is a token live?) and the mail.
@@ -188,12 +155,28 @@ impl<S, T, M> Copy for Io<'_, S, T, M> {}
 /// Answers `request` at `now`.
 pub async fn handle(
     config: &ApiConfig,
-    io: Io<'_, impl PasskeyStore, impl TokenCheck, impl Mailer>,
+    io: Io<'_, impl PasskeyStore + DeviceStore, impl TokenCheck, impl Mailer>,
     request: ApiRequest<'_>,
     now: u64,
 ) -> ApiResponse {
-    let (settings, key, store) = (&config.passkey, &config.state.key, io.store);
     let path = request.path.trim_end_matches('/');
+    if path == "/devices" || path.starts_with("/devices/") {
+        let api = config.device.as_ref().map(|settings| DeviceApi {
+            settings,
+            key: &config.state.key,
+            max_age_seconds: config.max_age_seconds,
+            methods_claim: config.methods_claim.as_deref().unwrap_or_default(),
+        });
+        return devices::handle(api.as_ref(), io.store, io.tokens, &request, now).await;
+    }
+    let (key, store) = (&config.state.key, io.store);
+    let Some(settings) = &config.passkey else {
+        return answered(
+            &request,
+            Route::None,
+            ApiResponse::error(404, "no such route", "no-route"),
+        );
+    };
     let route = match (request.method, path.strip_prefix("/passkeys")) {
         ("POST", Some("/registration")) => Route::Start,
         ("POST", Some("/sign-in/options")) => Route::SignInOptions,
@@ -206,7 +189,7 @@ pub async fn handle(
         _ => Route::None,
     };
     if let Route::SignInOptions | Route::SignInName = route {
-        let response = sign_in(config, store, route, request.body).await;
+        let response = sign_in(settings, key, store, route, request.body).await;
         return answered(&request, route, response);
     }
     let outcome = match (caller(request.claims), route) {
@@ -215,7 +198,10 @@ pub async fn handle(
         (Some(caller), Route::List) => register::list(key, store, caller)
             .await
             .map(|all| ApiResponse::json(200, json!({ "passkeys": all }))),
-        (Some(caller), route) => match privileged(config, io.tokens, &request, now).await {
+        (Some(caller), route) => match privileged(config.max_age_seconds, io.tokens, &request, now)
+            .await
+            .map_err(RegistrationError::from)
+        {
             Err(e) => Err(e),
             Ok(email) => {
                 let changed = match route {
@@ -233,15 +219,9 @@ pub async fn handle(
                                 )
                             })
                     }
-                    Route::Delete(id) => {
-                        register::delete(key, store, caller, id).await.map(|name| {
-                            let done = ApiResponse {
-                                status: 204,
-                                body: String::new(),
-                            };
-                            (done, Some((Change::Removed, name)))
-                        })
-                    }
+                    Route::Delete(id) => register::delete(key, store, caller, id)
+                        .await
+                        .map(|name| (ApiResponse::done(), Some((Change::Removed, name)))),
                     Route::List | Route::None | Route::SignInOptions | Route::SignInName => {
                         Err(RegistrationError::BadRequest)
                     }
@@ -276,12 +256,12 @@ fn answered(request: &ApiRequest<'_>, route: Route<'_>, response: ApiResponse) -
 /// The public routes of a sign-in without a name ([`super::discover`]): nothing of the
 /// caller is asked, and every refusal of a name is one answer.
 async fn sign_in(
-    config: &ApiConfig,
+    settings: &PasskeySettings,
+    key: &crate::config::env::Secret,
     store: &impl PasskeyStore,
     route: Route<'_>,
     body: &[u8],
 ) -> ApiResponse {
-    let (settings, key) = (&config.passkey, &config.state.key);
     if let Route::SignInOptions = route {
         return match discover::options(settings, key) {
             Some((options, state)) => {
@@ -295,39 +275,6 @@ async fn sign_in(
         Err(e @ NameError::Refused) => ApiResponse::error(400, &e.to_string(), "refused"),
         Err(e @ NameError::Unavailable) => ApiResponse::error(503, &e.to_string(), "unavailable"),
     }
-}
-
-/// The checks of a route that changes passkeys: a fresh sign-in (the token's `auth_time`),
-/// then a live token (one call to the pool). The user's verified e-mail address, for the
-/// notice.
-async fn privileged(
-    config: &ApiConfig,
-    tokens: &impl TokenCheck,
-    request: &ApiRequest<'_>,
-    now: u64,
-) -> Result<Option<String>, RegistrationError> {
-    let signed_in_at = request
-        .claims
-        .get("auth_time")
-        .and_then(|t| t.trim().parse::<u64>().ok())
-        .ok_or(RegistrationError::SignInAgain)?;
-    if !fresh(signed_in_at, now, config.max_age_seconds) {
-        return Err(RegistrationError::SignInAgain);
-    }
-    if request.token.is_empty() {
-        return Err(RegistrationError::SignedOut);
-    }
-    match tokens.check(request.token).await? {
-        TokenStatus::Live { email } => Ok(email),
-        TokenStatus::Refused => Err(RegistrationError::SignedOut),
-    }
-}
-
-/// Whether a sign-in at `signed_in_at` is fresh enough at `now`: at most `max_age` seconds
-/// old, and not from the future (beyond clock skew).
-pub fn fresh(signed_in_at: u64, now: u64, max_age: u64) -> bool {
-    signed_in_at <= now.saturating_add(MAX_SKEW_SECONDS)
-        && now.saturating_sub(signed_in_at) <= max_age
 }
 
 /// Mails the notice of `change` to the user's verified address, when there is one and a

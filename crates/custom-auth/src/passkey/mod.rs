@@ -15,8 +15,6 @@ pub mod discover;
 pub mod notice;
 pub mod register;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use webauthn_rp::request::auth::AuthenticationVerificationOptions;
 use webauthn_rp::request::register::{CoseAlgorithmIdentifier, CoseAlgorithmIdentifiers};
 
@@ -24,6 +22,7 @@ use crate::config::env::Secret;
 use crate::keys::hmac_sha256;
 
 pub use crate::config::passkey::{PasskeySettings, Verification};
+pub use crate::encoding::{b64, unb64, unb64_standard};
 pub use crate::store::passkeys::{
     Added, Discovered, Holder, PasskeyStore, PasskeyUse, StoredPasskey,
 };
@@ -74,21 +73,6 @@ pub(crate) fn with_sign_in_checks<T>(
         ..AuthenticationVerificationOptions::default()
     };
     verify(&options)
-}
-
-/// Base64url without padding, as WebAuthn's JSON writes binary.
-pub fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Standard base64 (with padding), as API Gateway encodes bodies; `None` for anything else.
-pub fn unb64_standard(text: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::STANDARD.decode(text).ok()
-}
-
-/// The inverse of [`b64`]; `None` for anything else.
-pub fn unb64(text: &str) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD.decode(text).ok()
 }
 
 #[cfg(test)]

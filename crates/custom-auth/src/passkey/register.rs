@@ -24,6 +24,7 @@ use super::{
     USER_HANDLE_BYTES, algorithms, b64, unb64, user_handle,
 };
 use crate::config::env::Secret;
+use crate::http_api::Refusal;
 use crate::keys::owner_key;
 use crate::ports::DependencyError;
 
@@ -81,23 +82,23 @@ impl RegistrationError {
     }
 }
 
+impl From<Refusal> for RegistrationError {
+    fn from(refusal: Refusal) -> RegistrationError {
+        match refusal {
+            Refusal::SignInAgain => RegistrationError::SignInAgain,
+            Refusal::SignedOut => RegistrationError::SignedOut,
+            Refusal::Unavailable => RegistrationError::Unavailable,
+        }
+    }
+}
+
 impl From<DependencyError> for RegistrationError {
     fn from(_: DependencyError) -> RegistrationError {
         RegistrationError::Unavailable
     }
 }
 
-/// Who calls the API: the pool, and the user from the access token the API's JWT authorizer
-/// checked. Every call acts on this person's own passkeys only, found by `sub`.
-#[derive(Clone, Copy, Debug)]
-pub struct Caller<'a> {
-    /// The user pool id.
-    pub pool: &'a str,
-    /// The user name (`username` claim): the name the authenticator shows beside the passkey.
-    pub user: &'a str,
-    /// The user's `sub` (`sub` claim): what the passkeys and the user handle are keyed by.
-    pub sub: &'a str,
-}
+pub use crate::http_api::Caller;
 
 /// A passkey as the API lists it: nothing secret, nothing the authenticator could be
 /// tracked by beyond this RP.

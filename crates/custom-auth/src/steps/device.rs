@@ -13,9 +13,9 @@
 //! challenge: each challenge signs in once.
 
 use crate::device::{CHALLENGE_BYTES, DeviceAnswer, message, signed};
+use crate::encoding::{b64, unb64};
 use crate::error::AuthError;
 use crate::keys::{devices_key, keyed_hash};
-use crate::passkey::{b64, unb64};
 use crate::ports::{CaptchaVerifier, JwksFetcher};
 use crate::steps::answer::{Answer, Checked, DeviceRejection, VerifyIo, Wrong};
 use crate::steps::round::{CreateIo, Round, public};

@@ -11,7 +11,7 @@ use crate::ports::DependencyError;
 /// the user gave, two times), but it is the user's: only the user's own calls see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredDevice {
-    /// The id the service gave it (16 random bytes).
+    /// The id the service gave it ([`crate::device::device_id`]: from its public key).
     pub id: Vec<u8>,
     /// The device key's public half: a P-256 key as SubjectPublicKeyInfo DER.
     pub public_key: Vec<u8>,
@@ -43,8 +43,7 @@ pub struct DeviceUse {
 pub enum Remembered {
     /// It is stored.
     Added,
-    /// The user has a device with that id already: refused (ids are random; a client cannot
-    /// choose one).
+    /// The user has a device with that id already (the same key remembered twice): refused.
     Duplicate,
     /// The user has `max` devices already.
     TooMany,
