@@ -242,6 +242,19 @@ impl SignIn {
         password: Option<&str>,
         answers: &[&str],
     ) -> SignIn {
+        SignIn::start_args(aws, stack, client, user, password, answers, &[])
+    }
+
+    /// [`SignIn::start_with`] with `extra` arguments for the CLI.
+    fn start_args(
+        aws: &LocalAws,
+        stack: &str,
+        client: &str,
+        user: &str,
+        password: Option<&str>,
+        answers: &[&str],
+        extra: &[&str],
+    ) -> SignIn {
         let s = aws.stack(stack);
         let mut cmd = Command::new(cli());
         cmd.args(["--user-pool-id", s["userPoolId"].as_str().unwrap()])
@@ -262,6 +275,7 @@ impl SignIn {
         for a in answers {
             cmd.args(["--answer", a]);
         }
+        cmd.args(extra);
         let mut child = cmd.spawn().expect("spawn cognito-signin");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, lines) = mpsc::channel();
@@ -388,6 +402,7 @@ fn sign_in_through_the_local_aws() {
             ("e2e-choice", "email-otp|sms-otp"),
             ("e2e-link", "magic-link"),
             ("e2e-passkey", "passkey|email-otp"),
+            ("e2e-device", "device|email-otp"),
         ],
         &[
             // The state store with small limits and short windows, so a test can reach them
@@ -549,6 +564,7 @@ fn sign_in_through_the_local_aws() {
 
     codes.extend(state_across_sign_ins(&aws));
     selected_account_in_the_tokens(&aws);
+    codes.extend(remembered_device_in_the_cli(&aws));
     codes.extend(clients::flows_per_client_and_choice(&aws));
     codes.extend(browser::sign_in_through_the_page(&aws, page_port));
     options::every_option_deploys(&mut aws);
@@ -746,6 +762,122 @@ fn state_across_sign_ins(aws: &LocalAws) -> Vec<String> {
         codes.push(code);
     }
     codes
+}
+
+/// The CLI as a remembered device (issue 29), on `device|email-otp`: a sign-in with the code
+/// remembers this machine (the key file owner-only, the public half through the account API);
+/// the next sign-in sends no code and its token says `swk`; a key file others may read is
+/// refused before anything is sent; another key under the device's id is refused by Verify.
+fn remembered_device_in_the_cli(aws: &LocalAws) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let stack = aws.stack("e2e-device");
+    let client = stack["clientId"].as_str().expect("client").to_owned();
+    let api = stack["passkeyApi"]
+        .as_str()
+        .expect("the account API")
+        .to_owned();
+    let dir = std::env::temp_dir().join(format!("e2e-device-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let key = dir.join("device-key.json");
+    let key_arg = key.display().to_string();
+    let jane = "jane@example.com";
+
+    let before = aws.mails_to(jane);
+    let mut run = SignIn::start_args(
+        aws,
+        "e2e-device",
+        &client,
+        "jane",
+        None,
+        &["email-otp"],
+        &[
+            "--device-key",
+            &key_arg,
+            "--remember-device",
+            "e2e CLI",
+            "--account-api",
+            &api,
+            "--tokens",
+        ],
+    );
+    run.expect_line("a code was sent");
+    let code = new_code_to(aws, before, jane);
+    run.answer(&code);
+    let (exit, stdout) = run.finish();
+    assert_eq!(exit, Some(0), "signed in and remembered");
+    let tokens: Value = serde_json::from_str(&stdout).expect("claims");
+    assert_eq!(
+        tokens["id"]["signin_amr"],
+        serde_json::json!(["otp"]),
+        "{tokens}"
+    );
+    let mode = std::fs::metadata(&key)
+        .expect("the key file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the key file is its owner's alone");
+
+    let before = aws.mails_to(jane);
+    let run = SignIn::start_args(
+        aws,
+        "e2e-device",
+        &client,
+        "jane",
+        None,
+        &[],
+        &["--device-key", &key_arg],
+    );
+    run.expect_line("remembered device: signing the challenge");
+    let (exit, stdout) = run.finish();
+    assert_eq!(exit, Some(0), "signed in as a remembered device");
+    let claims: Value = serde_json::from_str(&stdout).expect("claims");
+    assert_eq!(claims["signin_amr"], serde_json::json!(["swk"]), "{claims}");
+    assert_eq!(
+        aws.mails_to(jane),
+        before,
+        "no code for a remembered device"
+    );
+
+    // Others may read the key: refused before anything is sent.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let (exit, _) = SignIn::start_args(
+        aws,
+        "e2e-device",
+        &client,
+        "jane",
+        None,
+        &[],
+        &["--device-key", &key_arg],
+    )
+    .finish();
+    assert_eq!(exit, Some(1), "a key file others may read is refused");
+
+    // Another key under the device's id: every round refused, no tokens.
+    let text = std::fs::read_to_string(&key).expect("key");
+    let mut forged: Value = serde_json::from_str(&text).expect("key JSON");
+    forged["privateKey"] = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE".into();
+    let forged_path = dir.join("forged.json");
+    std::fs::write(&forged_path, forged.to_string()).expect("forged key");
+    std::fs::set_permissions(&forged_path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let forged_arg = forged_path.display().to_string();
+    let (exit, stdout) = SignIn::start_args(
+        aws,
+        "e2e-device",
+        &client,
+        "jane",
+        None,
+        &[],
+        &["--device-key", &forged_arg],
+    )
+    .finish();
+    assert_eq!(exit, Some(2), "another key is refused");
+    assert!(stdout.is_empty());
+    std::fs::remove_dir_all(&dir).expect("clean up");
+    println!(
+        "remembered device: the CLI remembered, signed in without a code, refused a readable and a forged key"
+    );
+    vec![code]
 }
 
 /// Signs jane in on the account stack choosing `account`, with extra CLI arguments; returns

@@ -66,17 +66,21 @@ ENV = {
     "SIGN_IN_METHODS_CLAIM": "signin_amr",
     # One more app client, whose flow is a choice (issue 12); every other client runs AUTH_FLOW.
     "AUTH_FLOWS": json.dumps({"hostilechoiceclient": "email-otp|sms-otp", "hostilelinkclient": "magic-link",
-                              "hostilepasskeyclient": "passkey|email-otp"}),
+                              "hostilepasskeyclient": "passkey|email-otp",
+                              "hostiledeviceclient": "device|email-otp"}),
     # Magic links (issue 14), on their own client.
     "MAGIC_LINK_URLS": "https://app.example.com/signin",
     "MAGIC_LINK_SECRET": "hostile-magic-link-secret-0123456789abcdef",
     # Passkeys (issue 15), on their own client; the origin of the captured fixtures.
     "PASSKEY_RP_ID": "localhost",
     "PASSKEY_ORIGINS": "http://localhost:4700",
+    # Remembered devices (issue 29), on their own client; the API serves their routes.
+    "DEVICE_TTL_DAYS": "30",
 }
 CHOICE_CLIENT = "hostilechoiceclient"
 PASSKEY_CLIENT = "hostilepasskeyclient"
 LINK_CLIENT = "hostilelinkclient"
+DEVICE_CLIENT = "hostiledeviceclient"
 
 TRIGGERS = {
     "define": "DefineAuthChallenge_Authentication",
@@ -758,6 +762,79 @@ case("verify", "passkey-wrong-client", verify_event(copy.deepcopy(PASSKEY["signI
 API_ISS = f"https://cognito-idp.us-east-1.amazonaws.com/{POOL}"
 
 
+# ------------------------------------------------------------------ Remembered devices (issue 29)
+def device_key(n):
+    """A P-256 device key from a fixed scalar, and its public half as SubjectPublicKeyInfo."""
+    key = ec.derive_private_key(0x1D0000 + n, ec.SECP256R1())
+    spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key, b64(spki)
+
+
+def device_sign(key, nonce):
+    """What a device answers: its ECDSA P-256 signature of the round's challenge, r || s."""
+    der = key.sign(f"cognito custom-auth device v1:{nonce}".encode(), ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+    r, s_ = decode_dss_signature(der)
+    return b64(r.to_bytes(32, "big") + s_.to_bytes(32, "big"))
+
+
+DEVICE_KEY, DEVICE_SPKI = device_key(1)
+OTHER_DEVICE_KEY, _ = device_key(2)
+DEVICE_ID = b64(hashlib.sha256(base64.urlsafe_b64decode(DEVICE_SPKI + "==")).digest()[:16])
+NONCE = b64(b"hostile device challenge 32 byte")
+
+
+def device_private(expires=4_000_000_000, **changes):
+    private = {"step": "DEVICE", "attempt": "1", "deviceChallenge": NONCE,
+               "devices": json.dumps([[DEVICE_ID, DEVICE_SPKI, expires]])}
+    for key, value in changes.items():
+        if value is None:
+            private.pop(key, None)
+        else:
+            private[key] = value
+    return private
+
+
+def device_verify(answer, private=None, **request):
+    if not isinstance(answer, str):
+        answer = json.dumps(answer, separators=(",", ":"))
+    event = verify_event(device_private() if private is None else private, answer, **request)
+    event["callerContext"]["clientId"] = DEVICE_CLIENT
+    return event
+
+
+def signed_by(key=DEVICE_KEY, nonce=NONCE, device=DEVICE_ID):
+    return {"device": device, "signature": device_sign(key, nonce)}
+
+
+device_create = create_event([custom_round("CHOOSE:device,email-otp", True)], clientMetadata={"choice": "device"})
+device_create["callerContext"]["clientId"] = DEVICE_CLIENT
+case("create", "device-first", device_create, "created:DEVICE",
+     "the device round: a challenge, and no device in the (fake) store", sent=False)
+case("verify", "device-right", device_verify(signed_by()), "correct",
+     "the offered device's signature of this round's challenge (the fake store says it is still remembered)")
+case("verify", "device-not-json", device_verify("hello device"), "wrong", "not an answer")
+case("verify", "device-empty-object", device_verify({}), "wrong", "an empty object")
+case("verify", "device-extra-field", device_verify({**signed_by(), "admin": True}), "wrong", "an unknown field")
+case("verify", "device-other-challenge", device_verify(signed_by(nonce="an-earlier-challenge")), "wrong",
+     "a signature over another round's challenge (a replay)")
+case("verify", "device-other-key", device_verify(signed_by(key=OTHER_DEVICE_KEY)), "wrong",
+     "another key's signature under the device's id")
+case("verify", "device-not-offered", device_verify(signed_by(device=b64(b"another device id"))), "wrong",
+     "a device id the round did not offer (another person's, or forgotten)")
+case("verify", "device-expired", device_verify(signed_by(), device_private(expires=ISSUED)), "wrong",
+     "a device past its days")
+case("verify", "device-devices-garbage", device_verify(signed_by(), device_private(devices="{not json")), "wrong",
+     "private parameters Create did not write")
+case("verify", "device-no-challenge", device_verify(signed_by(), device_private(deviceChallenge=None)), "wrong",
+     "a round without its challenge")
+case("verify", "device-unknown-user", device_verify(signed_by(), userNotFound=True), "wrong",
+     "an unknown user never passes, even with a good signature")
+case("verify", "device-huge-signature", device_verify({"device": DEVICE_ID, "signature": "A" * 3900}), "wrong",
+     "a signature of 3900 characters")
+case("verify", "device-signature-not-base64", device_verify({"device": DEVICE_ID, "signature": "%%%"}), "wrong",
+     "a signature that is not base64url")
+
 # A sign-in that is fresh when the event is sent: the test writes the time of sending here.
 FRESH = "{auth_time}"
 
@@ -860,6 +937,30 @@ api_case("sign-in-name-oversized", api_event("POST", "/passkeys/sign-in/name",
 api_case("sign-in-name-bare-assertion", api_event("POST", "/passkeys/sign-in/name",
                                                   json.dumps(NO_NAME["credential"]), claims=False, token=None),
          "status:400", "an assertion without its state")
+# Remembered devices: every change needs a fresh, live sign-in; remembering, one without a device.
+DEVICE_CLAIMS = {"token_use": "access", "username": "jane", "iss": API_ISS, "sub": SUB, "auth_time": FRESH,
+                 "signin_amr": "[pwd otp mfa]"}
+REMEMBER = json.dumps({"publicKey": DEVICE_SPKI, "name": "Hostile laptop"})
+api_case("devices-no-authorizer", api_event("GET", "/devices", claims=False), "status:401", "no claims")
+api_case("devices-remember", api_event("POST", "/devices", REMEMBER, claims=DEVICE_CLAIMS), "status:201",
+         "a fresh sign-in without a device remembers one (the fake store takes it)")
+api_case("devices-remember-after-device", api_event("POST", "/devices", REMEMBER, claims={
+    **DEVICE_CLAIMS, "signin_amr": "[pwd swk mfa]"}), "status:403",
+         "a sign-in by a remembered device may not remember another (a key renewing itself)")
+api_case("devices-remember-no-methods", api_event("POST", "/devices", REMEMBER, claims={
+    k: v for k, v in DEVICE_CLAIMS.items() if k != "signin_amr"}), "status:403",
+         "a token that does not say how it signed in")
+api_case("devices-remember-stale", api_event("POST", "/devices", REMEMBER, claims={
+    **DEVICE_CLAIMS, "auth_time": str(ISSUED)}), "status:403", "a stale sign-in (a stolen token, most likely)")
+api_case("devices-remember-not-a-key", api_event("POST", "/devices", json.dumps(
+    {"publicKey": b64(b"not a key"), "name": "x"}), claims=DEVICE_CLAIMS), "status:400", "a public key that is none")
+api_case("devices-remember-chosen-id", api_event("POST", "/devices", json.dumps(
+    {"publicKey": DEVICE_SPKI, "name": "x", "id": "AAAA"}), claims=DEVICE_CLAIMS), "status:400",
+         "a client that names the device's id (the service derives it)")
+api_case("devices-forget-all-stale", api_event("DELETE", "/devices", claims={
+    **DEVICE_CLAIMS, "auth_time": str(ISSUED)}), "status:403", "forgetting needs a fresh sign-in too")
+api_case("devices-rename-traversal", api_event("PATCH", "/devices/../passkeys", "{}", claims=DEVICE_CLAIMS),
+         "status:404", "a path with dots")
 api_case("cognito-event", verify_event(OTP_PRIVATE, CODE), "error",
          "a Cognito trigger event sent to the API: not an HTTP API event (refused without quoting it)")
 api_case("null-event", None, "error", "the payload is JSON null")

@@ -159,7 +159,7 @@ def start_page(port, page_port, info, flow):
     stop_group(page_pid_file(port))
     config = {"userPoolId": info["userPoolId"], "clientId": info["clientId"], "flow": flow,
               "endpoint": f"http://127.0.0.1:{port}", "title": "Sign in (local AWS)"}
-    if "passkey" in flow and info.get("passkeyApi"):
+    if ("passkey" in flow or "device" in flow) and info.get("passkeyApi"):
         config["passkeyApi"] = info["passkeyApi"]
     path = STATE / str(port) / "page.json"
     path.write_text(json.dumps(config, indent=2))
@@ -331,7 +331,7 @@ def fix_passkey_cors(port, stack, api_id):
     params = {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters", [])}
     origins = [o.strip() for o in params.get("PasskeyOrigins", "").split(",") if o.strip()]
     boto(port, "apigatewayv2").update_api(ApiId=api_id, CorsConfiguration={
-        "AllowOrigins": origins, "AllowMethods": ["GET", "POST", "DELETE"],
+        "AllowOrigins": origins, "AllowMethods": ["GET", "POST", "PATCH", "DELETE"],
         "AllowHeaders": ["authorization", "content-type"], "MaxAge": 600,
     })
 

@@ -73,6 +73,12 @@ PARAMETER_SETS = {
     "self sign-up": {"AuthFlow": "email-otp", "OtpEmailFrom": SENDER, "AllowSelfSignUp": "true"},
     "methods claim": {"AuthFlow": "password,email-otp", "OtpEmailFrom": SENDER,
                       "SignInMethodsClaim": "signin_amr"},
+    "remembered devices": {"AuthFlow": "password,device|email-otp", "OtpEmailFrom": SENDER,
+                           "SignInMethodsClaim": "signin_amr", "PasskeyOrigins": "https://example.com"},
+    "devices and passkeys": {"AuthFlow": "passkey|device|email-otp", "OtpEmailFrom": SENDER,
+                             "SignInMethodsClaim": "signin_amr", "PasskeyRpId": "example.com",
+                             "PasskeyOrigins": "https://example.com"},
+    "devices without the methods claim": {"AuthFlow": "password,device|email-otp", "OtpEmailFrom": SENDER},
     "methods claim, stateless": {"AuthFlow": "email-otp", "OtpEmailFrom": SENDER, "StateStore": "false",
                                  "SignInMethodsClaim": "signin_amr"},
 }
@@ -231,6 +237,16 @@ def check(label, template, parameters):
     if refuses != (sends_email and not evaluator.parameters["OtpEmailFrom"]):
         finding(f"OtpEmailFromIsRequiredByAuthFlow deployed={refuses} for a flow that "
                 f"{'sends' if sends_email else 'sends no'} e-mail, sender {evaluator.parameters['OtpEmailFrom']!r}")
+
+    # A flow with device gets the device routes (and the account API) exactly with the store
+    # and the methods' claim; without them its functions refuse to start, naming the variable.
+    flow = evaluator.parameters["AuthFlow"]
+    devices_ok = "device" in flow and evaluator.parameters["StateStore"] == "true" \
+        and bool(evaluator.parameters["SignInMethodsClaim"])
+    if devices_ok != ("DeviceRememberRoute" in resources):
+        finding(f"device routes {'missing' if devices_ok else 'present'} for {flow!r}")
+    if ("PasskeyApiFunction" in resources) != (devices_ok or "PasskeyStartRoute" in resources):
+        finding("the account API function without a route set, or routes without it")
 
     # Essentials exactly with Pre Token Generation V2; LITE said otherwise.
     pool = resources["UserPool"]["Properties"]

@@ -1,7 +1,7 @@
-//! The passkey registration API from arbitrary bytes (a JSON object of method, path, claims,
+//! The account API (passkeys and remembered devices) from arbitrary bytes (a JSON object of method, path, claims,
 //! token and body): never panics; without an access token's claims every call is 401; a call
 //! that changes passkeys passes only with a fresh `auth_time` and a token the pool honours;
-//! every answer is JSON (an `error` of fixed words for 4xx/5xx) or an empty 204. The two public
+//! a device is remembered only after a sign-in that used none; every answer is JSON (an `error` of fixed words for 4xx/5xx) or an empty 204. The two public
 //! routes of a sign-in without a name answer without a token, and the name route never names
 //! anyone here: the store holds no passkey, so no assertion can be valid.
 #![no_main]
@@ -62,6 +62,18 @@ fuzz_target!(|data: &[u8]| {
         .is_some_and(|at| fresh(at, NOW, api_config().max_age_seconds));
     if matches!(response.status, 200 | 201 | 204) && input.method != "GET" && !public {
         assert!(is_fresh && live && !input.token.is_empty(), "a change without a fresh, live token");
+    }
+    // A device is remembered only after a sign-in whose methods hold no remembered device.
+    if response.status == 201 && path == "/devices" {
+        let methods = input.claims.get("signin_amr").map(String::as_str).unwrap_or_default();
+        let words: Vec<&str> = methods
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        assert!(
+            !words.is_empty() && !words.contains(&"swk"),
+            "a device remembered after a sign-in with a device, or with no methods: {methods:?}"
+        );
     }
     if response.status == 204 {
         assert!(response.body.is_empty());

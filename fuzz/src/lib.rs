@@ -49,7 +49,7 @@ pub fn config() -> &'static Config {
     })
 }
 
-/// The passkey API's configuration, beside the triggers' one.
+/// The account API's configuration (passkeys and remembered devices), beside the triggers' one.
 pub fn api_config() -> &'static ApiConfig {
     static CONFIG: OnceLock<ApiConfig> = OnceLock::new();
     CONFIG.get_or_init(|| {
@@ -60,6 +60,8 @@ pub fn api_config() -> &'static ApiConfig {
                 "PASSKEY_RP_ID" => Some("localhost"),
                 "PASSKEY_ORIGINS" => Some("http://localhost:4700"),
                 "OTP_EMAIL_FROM" => Some("no-reply@example.com"),
+                "DEVICE_TTL_DAYS" => Some("30"),
+                "SIGN_IN_METHODS_CLAIM" => Some("signin_amr"),
                 _ => None,
             }
             .map(str::to_owned)

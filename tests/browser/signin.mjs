@@ -16,6 +16,7 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 
 import { serve } from '../../web/serve.mjs';
+import { devices } from './devices.mjs';
 import { passkeys } from './passkeys.mjs';
 
 // playwright-core is installed with the page's packages (web/node_modules).
@@ -425,6 +426,13 @@ try {
       // WebAuthn wants a domain: the same server, by name.
       base: server.url.replace('//127.0.0.1:', '//localhost:'),
       open, claims, shot, focused, startSignIn, mails, newCode, holdsTokens, DESKTOP,
+    });
+  }
+  if (run('device') && has('e2e-device')) {
+    await devices({
+      // The account API's CORS rule allows the pages' origins, which name the host localhost.
+      browser, base: server.url.replace('//127.0.0.1:', '//localhost:'), log, user, open, claims, shot,
+      startSignIn, mails, emailCode, DESKTOP,
     });
   }
   console.log(JSON.stringify({ codes, proofs }));

@@ -5,7 +5,8 @@
 //! `select-account` (the account picked reaches the ID token), magic links, and passkeys
 //! (`passkey|email-otp`, issue 15: a code, then a passkey made through the registration API
 //! with a virtual authenticator, then a sign-in with it; another user's authenticator and a
-//! forged one refused; the API keeps users apart). `make e2e` builds the page and installs
+//! forged one refused; the API keeps users apart), and remembered devices
+//! (`device|email-otp`, issue 29). `make e2e` builds the page and installs
 //! Chromium first. Screenshots land in `target/e2e-artifacts/`.
 
 use super::*;
@@ -44,6 +45,7 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws, page_port: u16) -> Vec<St
         ("e2e-account", "select-account"),
         ("e2e-link", "magic-link"),
         ("e2e-passkey", "passkey|email-otp"),
+        ("e2e-device", "device|email-otp"),
     ] {
         let out = local_aws(&[
             "user",
@@ -64,10 +66,10 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws, page_port: u16) -> Vec<St
             "userPoolId": s["userPoolId"], "clientId": s["clientId"], "flow": flow,
         });
         // (Every local stack has the API: the emulator takes the template's "flow names a
-        // step" conditions as true. Only the passkey flow's page offers passkeys.)
+        // step" conditions as true. Only the passkey and device flows' pages use it.)
         if let Some(api) = s["passkeyApi"]
             .as_str()
-            .filter(|_| flow.contains("passkey"))
+            .filter(|_| flow.contains("passkey") || flow.contains("device"))
         {
             config["passkeyApi"] = api.into();
         }
@@ -144,12 +146,13 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws, page_port: u16) -> Vec<St
             .collect()
     };
     let codes = list("codes");
-    // Six sign-ins by code, and two more in the passkey scenario: Pat signing in again to
-    // delete a passkey, Quinn's fresh sign-in before her user is deleted.
+    // Six sign-ins by code, two more in the passkey scenario (Pat signing in again to delete
+    // a passkey, Quinn's fresh sign-in before her user is deleted), and four in the device
+    // scenario (the first sign-in, another profile, after the refused device, after forgetting).
     assert_eq!(
         codes.len(),
-        8,
-        "eight codes read from the mailboxes: {codes:?}"
+        12,
+        "twelve codes read from the mailboxes: {codes:?}"
     );
     let proofs = list("proofs");
     assert_eq!(
@@ -173,13 +176,16 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws, page_port: u16) -> Vec<St
         "passkey-none-here",
         "passkey-refused",
         "passkey-sign-in-again",
+        "device-remembered",
+        "device-signed-in",
+        "device-forgotten",
     ] {
         let path = artifacts().join(format!("{shot}.png"));
         let size = std::fs::metadata(&path).map_or(0, |m| m.len());
         assert!(size > 1000, "no screenshot {}", path.display());
     }
     println!(
-        "sign-in page: 5 sign-ins, a magic link and passkeys in Chromium, screenshots in {}",
+        "sign-in page: 5 sign-ins, a magic link, passkeys and remembered devices in Chromium, screenshots in {}",
         artifacts().display()
     );
     // The codes typed and the links' proofs: none may reach a log.

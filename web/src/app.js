@@ -13,6 +13,8 @@ import {
   afterChoiceHint,
   claimRows,
   configProblem,
+  deviceChoice,
+  deviceRow,
   describeChallenge,
   explainError,
   explainPasskeyError,
@@ -24,7 +26,9 @@ import {
   passkeyRow,
   startsWithPasskey,
   startsWithPassword,
+  usedADevice,
 } from './words.js';
+import { deviceAnswer, dropKey, heldKey, keepKey, newDeviceKey } from './device.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -152,7 +156,7 @@ async function passkeyWithoutName(mediation, signal) {
   setStatus('Checking your passkey…');
   try {
     const { username } = await publicApi('/passkeys/sign-in/name', discovered);
-    current = { signInId: newSignInId(), view: null, chose: false, discovered };
+    current = { signInId: newSignInId(), view: null, chose: false, discovered, username };
     const result = await signIn({
       username,
       options: {
@@ -197,6 +201,7 @@ async function begin(event) {
   busy(form, true);
   setStatus('Signing in…');
   current.signInId = newSignInId();
+  current.username = $('username').value.trim();
   try {
     const withPassword = startsWithPassword(config.flow);
     const result = await signIn({
@@ -220,16 +225,19 @@ async function next(result) {
   if (step === 'DONE') {
     await showSignedIn();
   } else if (step === 'CONFIRM_SIGN_IN_WITH_CUSTOM_CHALLENGE') {
-    showChallenge(result.nextStep.additionalInfo ?? {});
+    await showChallenge(result.nextStep.additionalInfo ?? {});
   } else {
     // A pool set up for another kind of sign-in (a new password, MFA): not this page's job.
     fail({ name: 'UnsupportedStep', message: String(step) });
   }
 }
 
-function showChallenge(params) {
+async function showChallenge(params) {
   const view = describeChallenge(params);
   current.view = view;
+  if (await answeredByDevice(view)) {
+    return;
+  }
   if (current.discovered) {
     // Started with a passkey and no name: pick the passkey branch, and answer its round with
     // the assertion the person made already. Once: a refused answer shows the round as usual.
@@ -421,6 +429,41 @@ async function respond(value, extra) {
   }
 }
 
+/**
+ * A choice that offers this device, and the device's own round: the page answers them itself.
+ * At the choice it picks the device when it holds a key for this account, and otherwise offers
+ * the other ways (or takes the one that is left). In the `DEVICE` round it signs the challenge;
+ * when the service refuses the device (forgotten, expired) it drops the key and starts over.
+ * True when the page answered.
+ */
+async function answeredByDevice(view) {
+  if (view.kind === 'CHOOSE' && view.options?.includes('device')) {
+    const held = await heldKey(config.userPoolId, current.username);
+    const decision = deviceChoice(view.options, Boolean(held));
+    if (decision.pick) {
+      current.chose = decision.pick !== 'device';
+      respond(decision.pick, { choice: decision.pick });
+      return true;
+    }
+    view.options = decision.options;
+    return false;
+  }
+  if (view.kind !== 'DEVICE') {
+    return false;
+  }
+  const held = await heldKey(config.userPoolId, current.username);
+  if (view.retry || !held) {
+    await dropKey(config.userPoolId, current.username);
+    setStatus('');
+    showStart();
+    setError(view.wrong);
+    return true;
+  }
+  setStatus('Signing in with this device…');
+  respond(await deviceAnswer(held, view.nonce), {});
+  return true;
+}
+
 async function showSignedIn() {
   const { tokens } = await fetchAuthSession();
   const payload = tokens?.idToken?.payload;
@@ -441,8 +484,9 @@ async function showSignedIn() {
   setStatus('');
   show('signed-in');
   $('signed-in-title').focus();
-  $('passkeys').hidden = !config.passkeyApi;
-  if (config.passkeyApi) {
+  await showDevices(payload);
+  $('passkeys').hidden = !config.passkeyApi || !/passkey/.test(config.flow ?? '');
+  if (!$('passkeys').hidden) {
     passkeyStatus(''); // (what the last session's page said is not news to this one)
     await listPasskeys();
     const pending = pendingPasskey;
@@ -586,6 +630,109 @@ async function deletePasskey(id, name, retry = false) {
   }
 }
 
+/** Whether this page's flow offers remembered devices (and it can reach the account API). */
+function offersDevices() {
+  return Boolean(config.passkeyApi) && String(config.flow ?? '').split(/[,|]/).map((s) => s.trim()).includes('device');
+}
+
+function deviceStatus(text) {
+  $('devices-status').textContent = text;
+}
+
+/** The signed-in view's remembered devices: the list, and remembering this one when it may. */
+async function showDevices(payload) {
+  $('devices').hidden = !offersDevices();
+  if (!offersDevices()) {
+    return;
+  }
+  current.username = payload['cognito:username'] ?? current.username;
+  deviceStatus('');
+  const held = await heldKey(config.userPoolId, current.username);
+  // A sign-in by a remembered device may not remember another (the service refuses it too).
+  current.usedDevice = usedADevice(payload.signin_amr);
+  $('device-remember').hidden = Boolean(held) || current.usedDevice;
+  await listDevices(held);
+}
+
+async function listDevices(held) {
+  const list = $('device-list');
+  try {
+    const { devices } = await passkeyApi('GET', '/devices');
+    list.replaceChildren();
+    for (const device of devices) {
+      const { name, detail } = deviceRow(device);
+      const here = held?.id === device.id;
+      const item = document.createElement('li');
+      const rename = Object.assign(document.createElement('input'), { value: name, maxLength: 64 });
+      rename.setAttribute('aria-label', `Name of device ${name}`);
+      const save = Object.assign(document.createElement('button'), { type: 'button', className: 'secondary', textContent: 'Rename' });
+      save.setAttribute('aria-label', `Rename device ${name}`);
+      save.addEventListener('click', () => deviceChange(() => passkeyApi('PATCH', `/devices/${encodeURIComponent(device.id)}`, { name: rename.value }), `Renamed to "${rename.value.trim()}".`));
+      const forget = Object.assign(document.createElement('button'), { type: 'button', className: 'secondary', textContent: 'Forget' });
+      forget.setAttribute('aria-label', `Forget device ${name}`);
+      forget.addEventListener('click', () => deviceChange(async () => {
+        await passkeyApi('DELETE', `/devices/${encodeURIComponent(device.id)}`);
+        if (here) {
+          await dropKey(config.userPoolId, current.username);
+        }
+      }, `"${name}" is forgotten: it will be asked for a code again.`));
+      item.append(
+        Object.assign(document.createElement('strong'), { textContent: here ? `${name} (this device)` : name }),
+        Object.assign(document.createElement('span'), { textContent: ` (${detail}) ` }),
+        rename, save, forget,
+      );
+      list.append(item);
+    }
+    $('device-forget-all').hidden = !devices.length;
+    if (!devices.length) {
+      deviceStatus('No device is remembered.');
+    }
+  } catch (error) {
+    deviceStatus(`Your devices could not be listed: ${error.message}.`);
+  }
+}
+
+/** Runs a change to the devices, then lists them again with `done` said (or why it failed). */
+async function deviceChange(change, done) {
+  try {
+    await change();
+    const held = await heldKey(config.userPoolId, current.username);
+    $('device-remember').hidden = Boolean(held) || current.usedDevice;
+    await listDevices(held);
+    deviceStatus(done);
+  } catch (error) {
+    deviceStatus(`That did not work: ${error.message}.`);
+  }
+}
+
+/** Remembers this device: a new key pair, its public half to the API, the private one kept here. */
+async function rememberDevice(event) {
+  event?.preventDefault();
+  const form = $('device-remember');
+  const name = $('device-name').value.trim() || 'This browser';
+  busy(form, true);
+  try {
+    const key = await newDeviceKey();
+    const added = await passkeyApi('POST', '/devices', { publicKey: key.publicKey, name });
+    await keepKey(config.userPoolId, current.username, { id: added.id, privateKey: key.privateKey });
+    $('device-name').value = '';
+    form.hidden = true;
+    await listDevices(await heldKey(config.userPoolId, current.username));
+    deviceStatus(`This device is remembered as "${added.name}": next time, no code is needed here.`);
+  } catch (error) {
+    deviceStatus(`This device was not remembered: ${error.message}.`);
+  } finally {
+    busy(form, false);
+  }
+}
+
+async function forgetAllDevices() {
+  await deviceChange(async () => {
+    await passkeyApi('DELETE', '/devices');
+    await dropKey(config.userPoolId, current.username);
+  }, 'Every device is forgotten: each will be asked for a code again.');
+}
+
 function fail(error) {
   // For whoever runs the page: the error's kind (never an answer: Cognito echoes none).
   console.error(`sign-in: ${error?.name ?? "error"}: ${error?.message ?? ""}`);
@@ -649,6 +796,8 @@ async function main() {
   });
   $('sign-out').addEventListener('click', leave);
   $('passkey-add').addEventListener('submit', addPasskey);
+  $('device-remember').addEventListener('submit', rememberDevice);
+  $('device-forget-all').addEventListener('click', forgetAllDevices);
   $('link-continue').addEventListener('click', redeemLink);
   $('link-cancel').addEventListener('click', () => { link = null; resume(''); });
   // A link opened in a tab that shows this page already changes only the fragment: no reload.

@@ -11,6 +11,7 @@ const OPTION_LABELS = {
   'select-account': 'Pick an account',
   'magic-link': 'E-mail me a sign-in link',
   passkey: 'Use a passkey',
+  device: 'This device (remembered)',
 };
 
 /** The label of one alternative of a choice; an unknown step shows its own name. */
@@ -107,6 +108,13 @@ export function describeChallenge(params) {
       view.action = 'Use my passkey';
       view.passkeyOptions = parseJson(params.options, null);
       view.wrong = 'That passkey was not accepted.';
+      break;
+    case 'DEVICE':
+      // Answered by the page itself with this device's key; shown only while it signs.
+      view.title = 'Signing in with this device';
+      view.text = 'This device is remembered for your account.';
+      view.nonce = typeof params.nonce === 'string' ? params.nonce : '';
+      view.wrong = 'This device is no longer remembered. Sign in again.';
       break;
     case 'CHOOSE':
       view.title = 'How do you want to sign in?';
@@ -366,4 +374,39 @@ export function passkeyRow(passkey, locale = undefined) {
   const added = `added ${day(passkey.createdAt)}`;
   const used = passkey.lastUsedAt ? `last used ${day(passkey.lastUsedAt)}` : 'never used';
   return { name: passkey.name, detail: `${added}, ${used}` };
+}
+
+/** What a remembered device signs: the round's challenge behind a fixed prefix (the service's
+ * `device::message`), as UTF-8. */
+export function deviceMessage(nonce) {
+  return new TextEncoder().encode(`cognito custom-auth device v1:${nonce}`);
+}
+
+/**
+ * What the page does at a choice that offers `device`: pick it when this browser holds a key for
+ * the account; otherwise offer the rest, or pick the one that remains. `{ pick }` or `{ options }`.
+ */
+export function deviceChoice(options, holdsKey) {
+  if (holdsKey && options.includes('device')) {
+    return { pick: 'device' };
+  }
+  const rest = options.filter((o) => o !== 'device');
+  return rest.length === 1 && rest.length < options.length ? { pick: rest[0] } : { options: rest };
+}
+
+/** One remembered device as the page lists it: its name, and until when it is remembered. */
+export function deviceRow(device, locale = undefined) {
+  const day = (seconds) => new Date(seconds * 1000).toLocaleDateString(locale, { year: 'numeric', month: 'short', day: 'numeric' });
+  return { name: device.name, detail: `remembered until ${day(device.expiresAt)}` };
+}
+
+/** Whether the tokens' methods say the sign-in used a remembered device (then the page offers
+ * no remembering: the API would refuse it). */
+export function usedADevice(methods) {
+  try {
+    const list = typeof methods === 'string' ? JSON.parse(methods) : methods;
+    return Array.isArray(list) && list.includes('swk');
+  } catch {
+    return false;
+  }
 }

@@ -5,6 +5,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
+  deviceChoice,
+  deviceMessage,
+  deviceRow,
+  usedADevice,
   explainPasskeyError,
   passkeyRow,
   claimRows,
@@ -221,4 +225,21 @@ test('a passkey can start the sign-in when the first stage offers one', () => {
   ]) {
     assert.equal(startsWithPasskey(flow), want, String(flow));
   }
+});
+
+test('a remembered device: picked when this browser holds its key, hidden when not', () => {
+  assert.deepEqual(deviceChoice(['device', 'email-otp'], true), { pick: 'device' });
+  assert.deepEqual(deviceChoice(['device', 'email-otp'], false), { pick: 'email-otp' });
+  assert.deepEqual(deviceChoice(['device', 'email-otp', 'sms-otp'], false), { options: ['email-otp', 'sms-otp'] });
+  assert.deepEqual(deviceChoice(['email-otp', 'sms-otp'], true), { options: ['email-otp', 'sms-otp'] }, 'no device offered');
+  assert.deepEqual(deviceChoice(['email-otp'], false), { options: ['email-otp'] }, 'a one-way choice is the service\'s');
+  assert.deepEqual([...deviceMessage('abc')], [...new TextEncoder().encode('cognito custom-auth device v1:abc')]);
+  const view = describeChallenge({ challenge: 'DEVICE', attempt: '1', attemptsLeft: '3', nonce: 'n0nce' });
+  assert.equal(view.nonce, 'n0nce');
+  assert.match(view.wrong, /no longer remembered/);
+  assert.deepEqual(deviceRow({ name: 'Laptop', expiresAt: 1769817600 }, 'en-GB'), { name: 'Laptop', detail: 'remembered until 31 Jan 2026' });
+  assert.equal(usedADevice('["pwd","swk","mfa"]'), true);
+  assert.equal(usedADevice('["pwd","otp","mfa"]'), false);
+  assert.equal(usedADevice(undefined), false);
+  assert.equal(usedADevice('not json'), false);
 });

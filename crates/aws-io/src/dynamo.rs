@@ -385,7 +385,7 @@ impl StateStore for DynamoStore {
             }
             for used in records.iter().filter_map(OneTime::device) {
                 // A device's answer, only if the device is still remembered.
-                let check = crate::devices::still_remembered(&self.table, used)?;
+                let check = crate::device_items::still_remembered(&self.table, used)?;
                 transaction = transaction
                     .transact_items(TransactWriteItem::builder().condition_check(check).build());
             }

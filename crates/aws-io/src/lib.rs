@@ -5,6 +5,7 @@
 //! same settings, trust roots and 2-second bound, written once.
 
 pub mod cognito;
+mod device_items;
 pub mod devices;
 pub mod dynamo;
 mod dynamo_call;

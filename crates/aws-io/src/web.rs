@@ -83,11 +83,42 @@ impl WebClient {
         self.call(request, limit).await
     }
 
+    /// `POST url` with the JSON `body` and `bearer` as the `Authorization` token: the status and
+    /// the body (at most `limit` bytes), whatever the status (an API's refusal is its answer).
+    pub async fn post_json(
+        &self,
+        url: &str,
+        bearer: &str,
+        body: &str,
+        limit: usize,
+    ) -> Result<(u16, Vec<u8>), DependencyError> {
+        let request = http::Request::post(url)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(http::header::AUTHORIZATION, format!("Bearer {bearer}"))
+            .header(http::header::CONTENT_LENGTH, body.len())
+            .body(SdkBody::from(body.to_owned()))
+            .map_err(|_| DependencyError::Failed)?;
+        self.exchange(request, limit).await
+    }
+
     async fn call(
         &self,
         request: http::Request<SdkBody>,
         limit: usize,
     ) -> Result<Vec<u8>, DependencyError> {
+        match self.exchange(request, limit).await? {
+            (status, body) if (200..300).contains(&status) => Ok(body),
+            _ => Err(DependencyError::Failed),
+        }
+    }
+
+    /// Sends `request`: the status and the body (at most `limit` bytes), within
+    /// `CALL_TIMEOUT`.
+    async fn exchange(
+        &self,
+        request: http::Request<SdkBody>,
+        limit: usize,
+    ) -> Result<(u16, Vec<u8>), DependencyError> {
         let call = async {
             let request = HttpRequest::try_from(request).map_err(|_| DependencyError::Failed)?;
             let response = self
@@ -101,9 +132,7 @@ impl WebClient {
                         DependencyError::Failed
                     }
                 })?;
-            if !response.status().is_success() {
-                return Err(DependencyError::Failed);
-            }
+            let status = response.status().as_u16();
             let declared = response
                 .headers()
                 .get("content-length")
@@ -122,7 +151,7 @@ impl WebClient {
                     }
                 }
             }
-            Ok(out)
+            Ok((status, out))
         };
         tokio::time::timeout(CALL_TIMEOUT, call)
             .await

@@ -3,6 +3,7 @@
 //! success it prints the decoded ID-token claims. The endpoint comes from the standard AWS
 //! configuration, so `AWS_ENDPOINT_URL` points it at a local emulator.
 
+mod device;
 mod prompt;
 
 use std::collections::HashMap;
@@ -19,6 +20,7 @@ const USAGE: &str = "\
 usage: cognito-signin --user-pool-id ID --client-id ID --username NAME
                       [--with-password | --password-file FILE] [--answer VALUE]...
                       [--before-prompt COMMAND] [--client-metadata KEY=VALUE]... [--tokens]
+                      [--device-key FILE [--remember-device NAME --account-api URL]]
 
   --with-password   start with Cognito's SRP password check (flows that begin with `password`);
                     the password comes from COGNITO_SIGNIN_PASSWORD when set, else it is asked
@@ -35,6 +37,11 @@ usage: cognito-signin --user-pool-id ID --client-id ID --username NAME
                     sign-in sends a fresh random signInId unless this sets one
   --tokens          print the claims of both tokens, {id: ..., access: ...}, instead of
                     the ID token's alone
+  --device-key      this machine's remembered-device key (a file only you may read): when it
+                    exists, a choice that offers `device` takes it and its round is signed
+  --remember-device after a sign-in that used no device, remember this machine as NAME: a new
+                    key, its public half to the account API (--account-api, the stack's
+                    PasskeyApiUrl), the private half into --device-key (created, mode 0600)
 
 The region, credentials and endpoint come from the standard AWS configuration
 (AWS_REGION, AWS_ENDPOINT_URL, ...).";
@@ -115,6 +122,8 @@ struct Args {
     before_prompt: Option<String>,
     client_metadata: HashMap<String, String>,
     print_both_tokens: bool,
+    device_key: Option<String>,
+    remember: Option<(String, String)>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, CliError> {
@@ -126,7 +135,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, CliError> 
     while let Some(flag) = args.next() {
         let name = match flag.as_str() {
             "--user-pool-id" | "--client-id" | "--username" | "--password" | "--answer"
-            | "--before-prompt" | "--client-metadata" | "--password-file" => flag,
+            | "--before-prompt" | "--client-metadata" | "--password-file" | "--device-key"
+            | "--remember-device" | "--account-api" => flag,
             "--tokens" => {
                 print_both_tokens = true;
                 continue;
@@ -154,6 +164,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, CliError> 
             "--username" => drop(flags.insert("user", Some(value))),
             "--password" => password = Some(Password::Given(value)),
             "--password-file" => password = Some(Password::File(value)),
+            "--device-key" => drop(flags.insert("device", Some(value))),
+            "--remember-device" => drop(flags.insert("remember", Some(value))),
+            "--account-api" => drop(flags.insert("api", Some(value))),
             _ => drop(flags.insert("before", Some(value))),
         }
     }
@@ -163,7 +176,19 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, CliError> 
             .flatten()
             .ok_or_else(|| CliError::Usage(format!("{flag} is required")))
     };
+    let device_key = take("device", "").ok();
+    let remember = match (take("remember", "").ok(), take("api", "").ok()) {
+        (Some(name), Some(api)) if device_key.is_some() => Some((name, api)),
+        (None, None) => None,
+        _ => {
+            return Err(CliError::Usage(
+                "--remember-device needs --account-api and --device-key".into(),
+            ));
+        }
+    };
     Ok(Args {
+        device_key,
+        remember,
         pool_id: take("pool", "--user-pool-id")?,
         client_id: take("client", "--client-id")?,
         username: take("user", "--username")?,
@@ -200,6 +225,12 @@ async fn sign_in(mut args: Args) -> Result<String, CliError> {
     let password = args.password.take().map(Password::read).transpose()?;
     let sdk = aws_config::load_from_env().await;
     let client = Client::new(&sdk);
+    let device_path = args.device_key.as_ref().map(std::path::PathBuf::from);
+    let held = match &device_path {
+        Some(path) => device::DeviceKey::load(path)?,
+        None => None,
+    };
+    let mut used_device = false;
     let mut answers = Answers::new(args.answers, args.before_prompt);
     let mut chose = false;
     let mut metadata = args.client_metadata.clone();
@@ -233,6 +264,19 @@ async fn sign_in(mut args: Args) -> Result<String, CliError> {
             let id_token = result
                 .id_token()
                 .ok_or_else(|| CliError::Cognito("no ID token in the result".into()))?;
+            if let (Some((name, api)), Some(path)) = (&args.remember, &device_path) {
+                if used_device {
+                    eprintln!("not remembered: this sign-in used a remembered device already");
+                } else {
+                    let token = result.access_token().unwrap_or_default();
+                    let remember = device::Remember {
+                        name: name.clone(),
+                        api: api.clone(),
+                        path: path.clone(),
+                    };
+                    eprintln!("{}", device::remember(&remember, token).await?);
+                }
+            }
             if !args.print_both_tokens {
                 return decode_claims(id_token).and_then(pretty);
             }
@@ -280,7 +324,27 @@ async fn sign_in(mut args: Args) -> Result<String, CliError> {
                 if chose && let Some(hint) = after_choice_hint(&kind) {
                     eprintln!("({hint})");
                 }
-                let answer = answers.next(&kind)?;
+                let offers_device = || {
+                    let options: Vec<String> = params
+                        .get("options")
+                        .and_then(|o| serde_json::from_str(o).ok())
+                        .unwrap_or_default();
+                    options.iter().any(|o| o == "device")
+                };
+                let answer = match (kind.as_str(), &held) {
+                    // This machine is remembered: take that way, and sign its round.
+                    ("CHOOSE", Some(_)) if offers_device() => "device".to_owned(),
+                    ("DEVICE", Some(key)) => {
+                        used_device = true;
+                        key.answer(params.get("nonce").map(String::as_str).unwrap_or_default())
+                    }
+                    ("DEVICE", None) => {
+                        return Err(CliError::Input(
+                            "the pool asks for a remembered device: pass --device-key".into(),
+                        ));
+                    }
+                    _ => answers.next(&kind)?,
+                };
                 // A pick goes twice: as the answer (checked) and in `ClientMetadata`
                 // `choice`, where the next round's Create reads it.
                 if kind == "CHOOSE" {

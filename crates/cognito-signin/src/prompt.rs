@@ -26,6 +26,9 @@ pub fn describe(params: &HashMap<String, String>) -> String {
             format!("choose an account by id ({tries}):\n{}", list.join("\n"))
         }
         "SIGNED_TOKEN" => format!("signed token: give the JWT from your backend ({tries})"),
+        "DEVICE" => {
+            format!("remembered device: signing the challenge with this machine's key ({tries})")
+        }
         "CHOOSE" => {
             let options: Vec<String> = serde_json::from_str(get("options")).unwrap_or_default();
             format!(

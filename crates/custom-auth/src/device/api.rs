@@ -201,9 +201,12 @@ pub async fn handle(
         ("DELETE", _, Some(id)) => Route::Forget(id),
         _ => Route::None,
     };
-    let outcome = match api {
-        Some(api) => answer(api, store, tokens, request, route, now).await,
-        None => Err(DeviceError::NoRoute),
+    // Who calls comes first, as for the passkey routes: without an access token every call is
+    // 401, whether or not devices are on.
+    let outcome = match (caller(request.claims), api) {
+        (None, _) => Err(DeviceError::SignedOut),
+        (Some(_), None) => Err(DeviceError::NoRoute),
+        (Some(_), Some(api)) => answer(api, store, tokens, request, route, now).await,
     };
     let response =
         outcome.unwrap_or_else(|e| ApiResponse::error(e.status(), &e.to_string(), e.code()));
