@@ -818,16 +818,20 @@ fn remembered_device_in_the_cli(aws: &LocalAws) -> Vec<String> {
         .mode();
     assert_eq!(mode & 0o777, 0o600, "the key file is its owner's alone");
 
+    // A sign-in with nothing but a key file.
+    let with_key = |path: &str| {
+        SignIn::start_args(
+            aws,
+            "e2e-device",
+            &client,
+            "jane",
+            None,
+            &[],
+            &["--device-key", path],
+        )
+    };
     let before = aws.mails_to(jane);
-    let run = SignIn::start_args(
-        aws,
-        "e2e-device",
-        &client,
-        "jane",
-        None,
-        &[],
-        &["--device-key", &key_arg],
-    );
+    let run = with_key(&key_arg);
     run.expect_line("remembered device: signing the challenge");
     let (exit, stdout) = run.finish();
     assert_eq!(exit, Some(0), "signed in as a remembered device");
@@ -841,16 +845,7 @@ fn remembered_device_in_the_cli(aws: &LocalAws) -> Vec<String> {
 
     // Others may read the key: refused before anything is sent.
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    let (exit, _) = SignIn::start_args(
-        aws,
-        "e2e-device",
-        &client,
-        "jane",
-        None,
-        &[],
-        &["--device-key", &key_arg],
-    )
-    .finish();
+    let (exit, _) = with_key(&key_arg).finish();
     assert_eq!(exit, Some(1), "a key file others may read is refused");
 
     // Another key under the device's id: every round refused, no tokens.
@@ -861,16 +856,7 @@ fn remembered_device_in_the_cli(aws: &LocalAws) -> Vec<String> {
     std::fs::write(&forged_path, forged.to_string()).expect("forged key");
     std::fs::set_permissions(&forged_path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let forged_arg = forged_path.display().to_string();
-    let (exit, stdout) = SignIn::start_args(
-        aws,
-        "e2e-device",
-        &client,
-        "jane",
-        None,
-        &[],
-        &["--device-key", &forged_arg],
-    )
-    .finish();
+    let (exit, stdout) = with_key(&forged_arg).finish();
     assert_eq!(exit, Some(2), "another key is refused");
     assert!(stdout.is_empty());
     std::fs::remove_dir_all(&dir).expect("clean up");

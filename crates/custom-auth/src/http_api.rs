@@ -71,6 +71,23 @@ impl ApiResponse {
     }
 }
 
+/// Logs the answer to `request` on `route` (its name, never the path: a path may carry an id)
+/// and returns it.
+pub(crate) fn answered(
+    request: &ApiRequest<'_>,
+    route: &'static str,
+    response: ApiResponse,
+) -> ApiResponse {
+    tracing::info!(
+        function = "passkey-api",
+        method = request.method,
+        route,
+        status = response.status,
+        "request answered"
+    );
+    response
+}
+
 /// Who calls the API: the pool, and the user from the access token the API's JWT authorizer
 /// checked. Every call acts on this person's own passkeys and devices only, found by `sub`.
 #[derive(Clone, Copy, Debug)]

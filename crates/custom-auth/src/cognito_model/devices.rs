@@ -170,13 +170,14 @@ fn every_other_device_answer_is_wrong_and_counts() {
     }
 }
 
-#[test]
-fn a_forgotten_device_is_refused_at_once_even_in_a_round_that_offered_it() {
-    let cognito = model();
-    let (id, signing) = remember(&cognito, SUB, 7, T0 - 86_400);
-    let state = cognito.config.state.as_ref().unwrap();
-    let owner = crate::keys::devices_key(&state.key, POOL, SUB);
-    // Create offers the device; it is forgotten before the answer reaches Verify.
+/// The `DEVICE` round Create builds after the password and the pick, answered once by `id`
+/// with `signing`'s signature of its challenge: each call of the returned closure hands that
+/// same answer to Verify.
+fn offered_round<'a>(
+    cognito: &'a Cognito,
+    id: &[u8],
+    signing: &SigningKey,
+) -> impl Fn() -> crate::Verdict + 'a {
     let mut c: CreateAuthChallengeEvent = fixture("create/email-otp-first.json");
     c.request.session = vec![
         entry(SRP_A, true, None),
@@ -197,10 +198,11 @@ fn a_forgotten_device_is_refused_at_once_even_in_a_round_that_offered_it() {
     ))
     .unwrap();
     let nonce = c.response.public_challenge_parameters[public::NONCE].clone();
-    let answer = json!({ "device": b64(&id), "signature": b64(&sign(&signing, &nonce)) });
-    let verify_once = || {
+    let answer = json!({ "device": b64(id), "signature": b64(&sign(signing, &nonce)) });
+    let private = c.response.private_challenge_parameters;
+    move || {
         let mut v: VerifyAuthChallengeEvent = fixture("verify/email-otp-correct.json");
-        v.request.private_challenge_parameters = c.response.private_challenge_parameters.clone();
+        v.request.private_challenge_parameters = private.clone();
         v.request.challenge_answer = Some(Value::String(answer.to_string()));
         v.request.user_attributes = cognito.attributes.clone();
         block_on(verify(
@@ -211,7 +213,17 @@ fn a_forgotten_device_is_refused_at_once_even_in_a_round_that_offered_it() {
             &cognito.store,
             T0,
         ))
-    };
+    }
+}
+
+#[test]
+fn a_forgotten_device_is_refused_at_once_even_in_a_round_that_offered_it() {
+    let cognito = model();
+    let (id, signing) = remember(&cognito, SUB, 7, T0 - 86_400);
+    let state = cognito.config.state.as_ref().unwrap();
+    let owner = crate::keys::devices_key(&state.key, POOL, SUB);
+    // Create offers the device; it is forgotten before the answer reaches Verify.
+    let verify_once = offered_round(&cognito, &id, &signing);
     assert_eq!(block_on(cognito.store.forget_device(&owner, &id)), Ok(true));
     assert_eq!(verify_once(), Err(Wrong::Replayed));
     // Remembered again (a new id): the old round's answer still names the forgotten one.
@@ -223,41 +235,7 @@ fn a_forgotten_device_is_refused_at_once_even_in_a_round_that_offered_it() {
 fn each_challenge_signs_in_once() {
     let cognito = model();
     let (id, signing) = remember(&cognito, SUB, 7, T0 - 86_400);
-    let mut c: CreateAuthChallengeEvent = fixture("create/email-otp-first.json");
-    c.request.session = vec![
-        entry(SRP_A, true, None),
-        entry(PASSWORD_VERIFIER, true, None),
-        custom("CHOOSE:device,email-otp", true),
-    ];
-    c.request.client_metadata = HashMap::from([(choice::CHOICE_KEY.into(), "device".into())]);
-    c.request.user_attributes = cognito.attributes.clone();
-    let mut rng = StdRng::seed_from_u64(1);
-    let sender = fakes::Sender::default();
-    block_on(create(
-        &cognito.config,
-        &mut c,
-        &sender,
-        &cognito.store,
-        &mut rng,
-        T0,
-    ))
-    .unwrap();
-    let nonce = c.response.public_challenge_parameters[public::NONCE].clone();
-    let answer = json!({ "device": b64(&id), "signature": b64(&sign(&signing, &nonce)) });
-    let verify_once = || {
-        let mut v: VerifyAuthChallengeEvent = fixture("verify/email-otp-correct.json");
-        v.request.private_challenge_parameters = c.response.private_challenge_parameters.clone();
-        v.request.challenge_answer = Some(Value::String(answer.to_string()));
-        v.request.user_attributes = cognito.attributes.clone();
-        block_on(verify(
-            &cognito.config,
-            &mut v,
-            &cognito.captcha,
-            &cognito.keys,
-            &cognito.store,
-            T0,
-        ))
-    };
+    let verify_once = offered_round(&cognito, &id, &signing);
     assert_eq!(verify_once(), Ok(Step::Device));
     assert_eq!(verify_once(), Err(Wrong::Replayed), "the same answer again");
 }

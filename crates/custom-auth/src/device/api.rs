@@ -25,7 +25,7 @@ use crate::config::device::DeviceSettings;
 use crate::config::env::Secret;
 use crate::device::{clean_name, device_id, public_key};
 use crate::encoding::{b64, unb64};
-use crate::http_api::{ApiRequest, ApiResponse, Refusal, caller, privileged};
+use crate::http_api::{ApiRequest, ApiResponse, Refusal, answered, caller, privileged};
 use crate::keys::devices_key;
 use crate::ports::{DependencyError, TokenCheck};
 use crate::store::devices::{DeviceStore, Remembered, StoredDevice};
@@ -210,14 +210,7 @@ pub async fn handle(
     };
     let response =
         outcome.unwrap_or_else(|e| ApiResponse::error(e.status(), &e.to_string(), e.code()));
-    tracing::info!(
-        function = "passkey-api",
-        method = request.method,
-        route = route.name(),
-        status = response.status,
-        "request answered"
-    );
-    response
+    answered(request, route.name(), response)
 }
 
 async fn answer(

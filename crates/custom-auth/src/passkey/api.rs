@@ -243,14 +243,7 @@ pub async fn handle(
 /// Logs the answer to `request` and returns it. The route's name, not the path: a `DELETE`
 /// path carries a credential id.
 fn answered(request: &ApiRequest<'_>, route: Route<'_>, response: ApiResponse) -> ApiResponse {
-    tracing::info!(
-        function = "passkey-api",
-        method = request.method,
-        route = route.name(),
-        status = response.status,
-        "request answered"
-    );
-    response
+    crate::http_api::answered(request, route.name(), response)
 }
 
 /// The public routes of a sign-in without a name ([`super::discover`]): nothing of the
