@@ -81,6 +81,8 @@ export async function devices(t) {
   await page.locator('#device-list li').filter({ hasText: 'Work laptop (this device)' }).waitFor();
   await page.getByRole('button', { name: 'Forget device Work laptop' }).click();
   await page.getByRole('status').filter({ hasText: 'is forgotten' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Forget all devices' }).isVisible(), false, 'nothing left to forget');
+  assert.equal(await page.getByRole('button', { name: 'Remember this device for 30 days' }).isVisible(), true);
   await shot(page, 'device-forgotten');
   await signOut(page);
   // Three codes went out in this scenario: the stack's send limit (3 per 30 s) must roll over

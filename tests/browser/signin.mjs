@@ -125,6 +125,8 @@ async function startSignIn(page, password, name = user.name) {
 async function passwordThenCode(browser, base) {
   const { context, page } = await open(browser, base, 'e2e-password', DESKTOP);
   assert.equal(await focused(page), 'username', 'focus starts on the user name');
+  assert.equal(await page.getByRole('button', { name: 'Sign in with a passkey' }).isVisible(), false,
+    'a flow without passkeys offers none');
   const before = (await mails(user.email)).length;
   await startSignIn(page, user.password);
   await page.getByRole('heading', { name: 'Check your e-mail' }).waitFor();
