@@ -65,7 +65,7 @@ pub struct ApiConfig {
     /// user's passkeys and makes the user handle).
     pub state: StateSettings,
     /// `PASSKEY_REGISTRATION_MAX_AGE_SECONDS` (10 to 3600, default 300): how old a sign-in may
-    /// be to add or delete a passkey.
+    /// be to add or delete a passkey, or to change remembered devices.
     pub max_age_seconds: u64,
     /// `OTP_EMAIL_FROM`: the sender of the notices (the same as the codes'). Without it, no
     /// notice is sent (logged at start).
