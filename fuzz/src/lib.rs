@@ -11,7 +11,7 @@ use custom_auth::ports::{
     TokenStatus,
 };
 use custom_auth::store::devices::{DeviceStore, Remembered, StoredDevice};
-use custom_auth::store::{Admission, Limits, SendGate, StateStore, OneTime};
+use custom_auth::store::{Admission, Failures, Limits, OneTime, SendGate, StateStore};
 
 /// The HS256 secret the `signed-token` step trusts in the fuzz configuration.
 pub const HS_SECRET: &str = "fuzz-hs256-secret-of-32-bytes-or-more!!";
@@ -153,8 +153,8 @@ impl StateStore for Gate {
     ) -> Result<SendGate, DependencyError> {
         Ok(if self.0 { SendGate::Locked } else { SendGate::Allowed })
     }
-    async fn record_failure(&self, _: &str, _: u64, _: &Limits) -> Result<(), DependencyError> {
-        Ok(())
+    async fn record_failure(&self, _: &str, _: u64, _: &Limits) -> Result<Failures, DependencyError> {
+        Ok(Failures::default())
     }
     async fn admit(
         &self,

@@ -16,11 +16,13 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    AttributeValue, ConditionCheck, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem,
 };
 use custom_auth::ports::DependencyError;
 use custom_auth::store::{
-    Admission, Limits, OneTime, SendGate, StateSettings, StateStore, TAKE_GRACE_SECONDS, UserRecord,
+    Admission, Failures, Limits, OneTime, SendGate, StateSettings, StateStore, TAKE_GRACE_SECONDS,
+    UserRecord,
 };
 use tokio::sync::OnceCell;
 
@@ -59,7 +61,8 @@ pub struct DynamoStore {
 
 /// What a conditional update did.
 enum Written {
-    Yes,
+    /// Written; the item as it is now.
+    Yes(UserRecord),
     /// The condition failed; the item as it was (default when there was none).
     Refused(UserRecord),
 }
@@ -131,12 +134,13 @@ impl DynamoStore {
             .key(attr::KEY, AttributeValue::S(user.to_owned()))
             .update_expression(update)
             .condition_expression(condition)
+            .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         for (name, value) in values {
             request = request.expression_attribute_values(*name, value.clone());
         }
         match request.send().await {
-            Ok(_) => Ok(Written::Yes),
+            Ok(written) => record(written.attributes.as_ref()).map(Written::Yes),
             Err(SdkError::ServiceError(e)) => match e.err() {
                 UpdateItemError::ConditionalCheckFailedException(refused) => {
                     record(refused.item()).map(Written::Refused)
@@ -280,7 +284,7 @@ impl StateStore for DynamoStore {
         user: &str,
         now: u64,
         limits: &Limits,
-    ) -> Result<(), DependencyError> {
+    ) -> Result<Failures, DependencyError> {
         let values = [
             (":now", number(now)),
             (":one", number(1)),
@@ -297,8 +301,11 @@ impl StateStore for DynamoStore {
                         &values,
                     )
                     .await?;
-                if matches!(counted, Written::Yes) {
-                    return Ok(());
+                if let Written::Yes(now) = counted {
+                    return Ok(Failures {
+                        count: now.fail_count,
+                        window_end: now.fail_window_end,
+                    });
                 }
                 let mut start = values.to_vec();
                 start.push((":until", number(now.saturating_add(limits.lockout_window))));
@@ -310,8 +317,11 @@ impl StateStore for DynamoStore {
                         &start,
                     )
                     .await?;
-                if matches!(started, Written::Yes) {
-                    return Ok(());
+                if let Written::Yes(now) = started {
+                    return Ok(Failures {
+                        count: now.fail_count,
+                        window_end: now.fail_window_end,
+                    });
                 }
             }
             Err(DependencyError::Failed)

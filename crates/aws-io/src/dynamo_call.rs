@@ -7,6 +7,7 @@ use std::future::Future;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use custom_auth::ports::DependencyError;
+use custom_auth::telemetry::Dependency;
 
 use crate::sdk::OPERATION_TIMEOUT;
 
@@ -37,10 +38,14 @@ pub(crate) fn number(n: u64) -> AttributeValue {
 
 /// Bounds a whole decision (all its requests) by [`OPERATION_TIMEOUT`]. The work is boxed: the
 /// SDK's futures are large, and polled in place they grew Verify's peak stack by 16 KiB.
+/// Each decision is timed for the metrics ([`crate::calls`]).
 pub(crate) async fn bounded<T>(
     work: impl Future<Output = Result<T, DependencyError>>,
 ) -> Result<T, DependencyError> {
-    tokio::time::timeout(OPERATION_TIMEOUT, Box::pin(work))
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(OPERATION_TIMEOUT, Box::pin(work))
         .await
-        .unwrap_or(Err(DependencyError::Timeout))
+        .unwrap_or(Err(DependencyError::Timeout));
+    crate::calls::record(Dependency::Store, started, result.is_err());
+    result
 }

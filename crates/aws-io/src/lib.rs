@@ -4,6 +4,7 @@
 //! ([`SesMail`]) and the pool's word on an access token ([`PoolTokens`]). Create and Verify share this crate, so every AWS call has the
 //! same settings, trust roots and 2-second bound, written once.
 
+pub mod calls;
 pub mod cognito;
 mod device_items;
 pub mod devices;

@@ -9,6 +9,7 @@ use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::MessageAttributeValue;
 use custom_auth::config::{Config, Step};
 use custom_auth::ports::{Channel, CodeMessage, CodeSender, DependencyError};
+use custom_auth::telemetry::Dependency;
 use tokio::sync::OnceCell;
 
 use crate::CreateError;
@@ -148,6 +149,11 @@ impl CodeSender for AwsSender {
         let result = tokio::time::timeout(SEND_TIMEOUT, send)
             .await
             .unwrap_or(Err(DependencyError::Timeout));
+        let dependency = match m.channel {
+            Channel::Email => Dependency::Email,
+            Channel::Sms => Dependency::Sms,
+        };
+        aws_io::calls::record(dependency, started, result.is_err());
         if result.is_ok() {
             let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
             let old = self.typical_micros.load(Ordering::Relaxed);

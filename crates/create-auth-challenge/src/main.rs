@@ -5,6 +5,7 @@ mod delivery;
 mod faults;
 
 use custom_auth::events::{CreateAuthChallengeEvent, Incoming};
+use custom_auth::telemetry::{self, Telemetry, facts};
 use custom_auth::{Config, LogSettings};
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
 use rand::SeedableRng;
@@ -25,11 +26,16 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_lookup(|name| secrets.get(name).or_else(|| env(name)))?;
     let store = DynamoStore::new(config.state.as_ref(), aws.clone())?;
     let sender = AwsSender::new(&config, aws)?;
-    run(service_fn(|event| handler(&config, &sender, &store, event))).await
+    let telemetry = Telemetry::from_lookup(env)?;
+    run(service_fn(|event| {
+        handler(&config, &telemetry, &sender, &store, event)
+    }))
+    .await
 }
 
 async fn handler(
     config: &Config,
+    telemetry: &Telemetry,
     sender: &AwsSender,
     store: &DynamoStore,
     event: LambdaEvent<Incoming<CreateAuthChallengeEvent>>,
@@ -38,7 +44,12 @@ async fn handler(
     // A fresh CSPRNG seeded from the OS for each challenge; failing to seed is an error.
     let mut rng = StdRng::try_from_os_rng().map_err(|_| CreateError::Entropy)?;
     let now = aws_io::unix_now();
-    if let Err(e) = custom_auth::create(config, &mut payload, sender, store, &mut rng, now).await {
+    let created = custom_auth::create(config, &mut payload, sender, store, &mut rng, now).await;
+    let mut report = facts::create(config, &payload, &created);
+    report.calls = aws_io::calls::take();
+    let millis = telemetry::millis(std::time::SystemTime::now());
+    telemetry.write(&report, millis, std::io::stdout());
+    if let Err(e) = created {
         tracing::warn!(trigger = "create", error = ?e, "challenge not created");
         return Err(e.into());
     }

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use crate::ports::{DependencyError, TokenCheck, TokenStatus};
+use crate::telemetry::Audit;
 
 /// How far in the future a token's `auth_time` may lie (clock skew between Cognito and us).
 const MAX_SKEW_SECONDS: u64 = 60;
@@ -39,13 +40,16 @@ pub struct ApiRequest<'a> {
     pub body: &'a [u8],
 }
 
-/// A response: status and JSON body (empty for 204).
+/// A response: status and JSON body (empty for 204), and the audit event it makes, if any.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiResponse {
     /// The HTTP status.
     pub status: u16,
     /// The JSON text.
     pub body: String,
+    /// The security event this answer is ([`crate::telemetry::facts::api`]); the function's
+    /// edge writes it, never to the client.
+    pub audit: Option<Audit>,
 }
 
 impl ApiResponse {
@@ -54,6 +58,7 @@ impl ApiResponse {
         ApiResponse {
             status,
             body: body.to_string(),
+            audit: None,
         }
     }
 
@@ -67,17 +72,19 @@ impl ApiResponse {
         ApiResponse {
             status: 204,
             body: String::new(),
+            audit: None,
         }
     }
 }
 
 /// Logs the answer to `request` on `route` (its name, never the path: a path may carry an id)
-/// and returns it.
+/// and returns it, with its audit event.
 pub(crate) fn answered(
     request: &ApiRequest<'_>,
     route: &'static str,
-    response: ApiResponse,
+    mut response: ApiResponse,
 ) -> ApiResponse {
+    response.audit = crate::telemetry::facts::api(request, route, &response);
     tracing::info!(
         function = "passkey-api",
         method = request.method,

@@ -23,6 +23,7 @@ pub mod passkey;
 pub mod ports;
 pub mod steps;
 pub mod store;
+pub mod telemetry;
 pub mod token_keys;
 pub mod triggers;
 
@@ -41,6 +42,7 @@ pub use flow::{Decision, FailReason, decide, define};
 pub use logging::LogSettings;
 pub use steps::answer::Wrong;
 pub use steps::round::Created;
+pub use telemetry::{Report, Telemetry};
 pub use triggers::create::create;
 pub use triggers::pre_token::{Account, Minted, pre_token_generation};
-pub use triggers::verify::{TokenKeys, Verdict, verify};
+pub use triggers::verify::{TokenKeys, Verdict, Verified, verified, verify};

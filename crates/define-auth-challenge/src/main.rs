@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 
 use custom_auth::events::{DefineAuthChallengeEvent, Incoming};
+use custom_auth::telemetry::{self, Telemetry, facts};
 use custom_auth::{Config, LogSettings};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
@@ -13,14 +14,19 @@ async fn main() -> Result<(), Error> {
         LogSettings::from_lookup(env)?.subscriber(std::io::stdout),
     )?;
     let config = Config::for_define(env)?;
-    run(service_fn(|event| handler(&config, event))).await
+    let telemetry = Telemetry::from_lookup(env)?;
+    run(service_fn(|event| handler(&config, &telemetry, event))).await
 }
 
 async fn handler(
     config: &Config,
+    telemetry: &Telemetry,
     event: LambdaEvent<Incoming<DefineAuthChallengeEvent>>,
 ) -> Result<DefineAuthChallengeEvent, Infallible> {
     let Incoming(mut payload) = event.payload;
-    custom_auth::define(config, &mut payload);
+    let decision = custom_auth::define(config, &mut payload);
+    let report = facts::define(&payload, &decision);
+    let now = telemetry::millis(std::time::SystemTime::now());
+    telemetry.write(&report, now, std::io::stdout());
     Ok(payload)
 }

@@ -10,6 +10,7 @@ use aws_lambda_events::http::{HeaderMap, HeaderValue, header::CONTENT_TYPE};
 use custom_auth::LogSettings;
 use custom_auth::events::Incoming;
 use custom_auth::passkey::api::{ApiConfig, ApiRequest, Io, handle};
+use custom_auth::telemetry::{self, Function, Report, Telemetry};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
@@ -30,13 +31,15 @@ async fn main() -> Result<(), Error> {
         tokens: &tokens,
         mail: &mail,
     };
-    run(service_fn(|event| handler(&config, io, event))).await
+    let telemetry = Telemetry::from_lookup(env)?;
+    run(service_fn(|event| handler(&config, &telemetry, io, event))).await
 }
 
 type Clients<'a> = Io<'a, DynamoStore, PoolTokens, SesMail>;
 
 async fn handler(
     config: &ApiConfig,
+    telemetry: &Telemetry,
     io: Clients<'_>,
     event: LambdaEvent<Incoming<ApiGatewayV2httpRequest>>,
 ) -> Result<ApiGatewayV2httpResponse, Infallible> {
@@ -75,6 +78,14 @@ async fn handler(
         aws_io::unix_now(),
     )
     .await;
+    let mut report = Report::new(Function::AccountApi);
+    report.calls = aws_io::calls::take();
+    report.audit.extend(answer.audit);
+    telemetry.write(
+        &report,
+        telemetry::millis(std::time::SystemTime::now()),
+        std::io::stdout(),
+    );
     let mut response = ApiGatewayV2httpResponse::default();
     response.status_code = answer.status.into();
     let mut headers = HeaderMap::new();

@@ -3,6 +3,7 @@
 
 use aws_io::{AwsSettings, DynamoStore};
 use custom_auth::events::{Incoming, PreTokenGenerationEvent};
+use custom_auth::telemetry::{self, Function, Report, Telemetry};
 use custom_auth::{AuthError, Config, LogSettings};
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
 
@@ -16,17 +17,31 @@ async fn main() -> Result<(), Error> {
     let secrets = aws_io::Secrets::load(&aws, env).await?;
     let config = Config::from_lookup(|name| secrets.get(name).or_else(|| env(name)))?;
     let store = DynamoStore::new(config.state.as_ref(), aws)?;
-    run(service_fn(|event| handler(&config, &store, event))).await
+    let telemetry = Telemetry::from_lookup(env)?;
+    run(service_fn(|event| {
+        handler(&config, &telemetry, &store, event)
+    }))
+    .await
 }
 
 async fn handler(
     config: &Config,
+    telemetry: &Telemetry,
     store: &DynamoStore,
     event: LambdaEvent<Incoming<PreTokenGenerationEvent>>,
 ) -> Result<PreTokenGenerationEvent, TokenError> {
     let Incoming(mut payload) = event.payload;
     let now = aws_io::unix_now();
-    if let Err(e) = custom_auth::pre_token_generation(config, &mut payload, store, now).await {
+    let minted = custom_auth::pre_token_generation(config, &mut payload, store, now).await;
+    // Its metrics are its store calls; whether the sign-in got tokens, Define counted.
+    let mut report = Report::new(Function::PreToken);
+    report.calls = aws_io::calls::take();
+    telemetry.write(
+        &report,
+        telemetry::millis(std::time::SystemTime::now()),
+        std::io::stdout(),
+    );
+    if let Err(e) = minted {
         tracing::warn!(trigger = "pre-token", error = ?e, "no tokens");
         return Err(TokenError(e));
     }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use aws_io::{AwsSettings, DynamoStore, WebClient};
 use custom_auth::events::{Incoming, VerifyAuthChallengeEvent};
+use custom_auth::telemetry::{self, Telemetry, facts};
 use custom_auth::{Config, LogSettings, TokenKeys};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
@@ -27,31 +28,48 @@ async fn main() -> Result<(), Error> {
     let captcha = HttpCaptcha::new(&config, client.clone());
     let keys = TokenKeys::new(&config, HttpJwks::new(&config, client));
     let store = DynamoStore::new(config.state.as_ref(), aws)?;
+    let telemetry = Telemetry::from_lookup(env)?;
+    let clients = Clients {
+        captcha: &captcha,
+        keys: &keys,
+        store: &store,
+    };
     run(service_fn(|event| {
-        handler(&config, &captcha, &keys, &store, event)
+        handler(&config, &telemetry, clients, event)
     }))
     .await
 }
 
+/// The clients, built once.
+#[derive(Clone, Copy)]
+struct Clients<'a> {
+    captcha: &'a HttpCaptcha,
+    keys: &'a TokenKeys<HttpJwks>,
+    store: &'a DynamoStore,
+}
+
 async fn handler(
     config: &Config,
-    captcha: &HttpCaptcha,
-    keys: &TokenKeys<HttpJwks>,
-    store: &DynamoStore,
+    telemetry: &Telemetry,
+    clients: Clients<'_>,
     event: LambdaEvent<Incoming<VerifyAuthChallengeEvent>>,
 ) -> Result<VerifyAuthChallengeEvent, Infallible> {
     let Incoming(mut payload) = event.payload;
     let now = aws_io::unix_now();
     // Boxed: the check's future is large and lambda_runtime's layers move the handler's future
     // by value; on the heap it is not copied down the stack (peak stack -8 KiB, BENCHMARKS.md).
-    let _ = Box::pin(custom_auth::verify(
+    let verified = Box::pin(custom_auth::verified(
         config,
         &mut payload,
-        captcha,
-        keys,
-        store,
+        clients.captcha,
+        clients.keys,
+        clients.store,
         now,
     ))
     .await;
+    let mut report = facts::verify(config, &payload, &verified);
+    report.calls = aws_io::calls::take();
+    let millis = telemetry::millis(std::time::SystemTime::now());
+    telemetry.write(&report, millis, std::io::stdout());
     Ok(payload)
 }

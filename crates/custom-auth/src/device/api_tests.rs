@@ -89,7 +89,7 @@ impl Api {
             token: "the-access-token",
             body: body.as_bytes(),
         };
-        let ApiResponse { status, body } = handle(&self.config, io, request, self.now).await;
+        let ApiResponse { status, body, .. } = handle(&self.config, io, request, self.now).await;
         (status, serde_json::from_str(&body).unwrap_or(Value::Null))
     }
 }

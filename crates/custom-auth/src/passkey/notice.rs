@@ -42,25 +42,10 @@ pub fn message(to: &str, change: Change, name: &str, at: u64) -> CodeMessage {
     }
 }
 
-/// `at` (Unix seconds) as `YYYY-MM-DD at HH:MM UTC`, by the civil-from-days algorithm
-/// (Howard Hinnant's): no date crate for one line of text.
+/// `at` (Unix seconds) as `YYYY-MM-DD at HH:MM UTC`.
 fn utc(at: u64) -> String {
-    let days = i64::try_from(at / 86_400).unwrap_or(0);
-    let seconds = at % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} at {:02}:{:02} UTC",
-        seconds / 3600,
-        seconds % 3600 / 60
-    )
+    let (year, month, day, hour, minute, _) = crate::encoding::civil(at);
+    format!("{year:04}-{month:02}-{day:02} at {hour:02}:{minute:02} UTC")
 }
 
 #[cfg(test)]

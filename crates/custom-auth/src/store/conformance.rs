@@ -32,20 +32,35 @@ pub async fn check(store: &impl StateStore, prefix: &str) {
     let user = format!("u#{prefix}-fails");
     let admit = |now| store.admit(&user, &[], now, &LIMITS);
     for k in 0..3 {
-        store
+        let counted = store
             .record_failure(&user, t0 + k, &LIMITS)
             .await
             .expect("failure");
+        // The window runs from the first failure; the count says where it stands.
+        assert_eq!(
+            counted,
+            Failures {
+                count: u32::try_from(k + 1).unwrap_or(u32::MAX),
+                window_end: t0 + LIMITS.lockout_window
+            },
+            "failure {k}"
+        );
+        assert_eq!(counted.lockout_began(&LIMITS), None, "failure {k}");
         assert_eq!(
             admit(t0 + k).await,
             Ok(Admission::Admitted),
             "after {k} failures"
         );
     }
-    store
+    let fourth = store
         .record_failure(&user, t0 + 3, &LIMITS)
         .await
         .expect("failure");
+    assert_eq!(
+        fourth.lockout_began(&LIMITS),
+        Some(t0 + LIMITS.lockout_window),
+        "the fourth failure begins the lockout, once"
+    );
     assert_eq!(
         admit(t0 + 3).await,
         Ok(Admission::Locked),

@@ -10,7 +10,7 @@ use crate::ports::DependencyError;
 use crate::store::devices::StoredDevice;
 use crate::store::passkeys::{Added, Discovered, Holder, PasskeyStore, StoredPasskey};
 use crate::store::port::{OneTime, StateStore, TAKE_GRACE_SECONDS};
-use crate::store::rules::{Admission, SendGate, UserRecord, count_send};
+use crate::store::rules::{Admission, Failures, SendGate, UserRecord, count_send};
 
 /// A one-time record as [`MemoryStore`] holds it: expiry, value, and when it was first taken.
 type Held = (u64, Option<String>, Option<u64>);
@@ -99,7 +99,7 @@ impl StateStore for MemoryStore {
         user: &str,
         now: u64,
         limits: &Limits,
-    ) -> Result<(), DependencyError> {
+    ) -> Result<Failures, DependencyError> {
         self.check()?;
         let mut users = self.users.lock().map_err(|_| DependencyError::Failed)?;
         let record = users.entry(user.to_owned()).or_default();
@@ -109,7 +109,10 @@ impl StateStore for MemoryStore {
             record.fail_count = 1;
             record.fail_window_end = now.saturating_add(limits.lockout_window);
         }
-        Ok(())
+        Ok(Failures {
+            count: record.fail_count,
+            window_end: record.fail_window_end,
+        })
     }
 
     async fn admit(

@@ -32,7 +32,7 @@ pub use crate::config::state::{
 pub use memory::MemoryStore;
 pub use none::NoStore;
 pub use port::{OneTime, OneTimeKind, StateStore, TAKE_GRACE_SECONDS};
-pub use rules::{Admission, SendGate, UserRecord};
+pub use rules::{Admission, Failures, SendGate, UserRecord};
 
 /// The rules every [`StateStore`] adapter must follow, as one scripted run: the unit tests run
 /// it against [`MemoryStore`], the end-to-end tests against DynamoDB. Time is a parameter of

@@ -5,7 +5,7 @@ use crate::ports::DependencyError;
 use crate::store::devices::{DeviceStore, Remembered, StoredDevice};
 use crate::store::passkeys::{Added, Discovered, Holder, PasskeyStore, StoredPasskey};
 use crate::store::port::{OneTime, StateStore};
-use crate::store::rules::{Admission, SendGate};
+use crate::store::rules::{Admission, Failures, SendGate};
 
 /// The store of a deployment without `AUTH_STATE_TABLE`: allows every send and admits every
 /// correct answer, keeping nothing. Each sign-in then stands alone (README: what it lacks).
@@ -30,8 +30,13 @@ impl StateStore for NoStore {
         Ok(SendGate::Allowed)
     }
 
-    async fn record_failure(&self, _: &str, _: u64, _: &Limits) -> Result<(), DependencyError> {
-        Ok(())
+    async fn record_failure(
+        &self,
+        _: &str,
+        _: u64,
+        _: &Limits,
+    ) -> Result<Failures, DependencyError> {
+        Ok(Failures::default())
     }
 
     async fn admit(

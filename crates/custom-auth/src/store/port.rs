@@ -7,7 +7,7 @@ use crate::config::state::Limits;
 use crate::ports::DependencyError;
 use crate::store::devices::DeviceUse;
 use crate::store::passkeys::PasskeyUse;
-use crate::store::rules::{Admission, SendGate};
+use crate::store::rules::{Admission, Failures, SendGate};
 
 /// How long after its first take a one-time record can be taken again (see
 /// [`StateStore::take`]).
@@ -106,13 +106,14 @@ pub trait StateStore: Sync {
         link: u64,
     ) -> impl Future<Output = Result<SendGate, DependencyError>> + Send;
 
-    /// Counts one wrong answer of `user` at `now` (starting a lockout window if none runs).
+    /// Counts one wrong answer of `user` at `now` (starting a lockout window if none runs),
+    /// and says where the count stands after it (for the lockout's metric and audit event).
     fn record_failure(
         &self,
         user: &str,
         now: u64,
         limits: &Limits,
-    ) -> impl Future<Output = Result<(), DependencyError>> + Send;
+    ) -> impl Future<Output = Result<Failures, DependencyError>> + Send;
 
     /// Decides whether a correct answer of `user` passes at `now`: not while locked; and the
     /// `records` (the step's own, and the sign-in's methods in its last round), each only if

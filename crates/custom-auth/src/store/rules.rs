@@ -85,6 +85,24 @@ impl SendGate {
     }
 }
 
+/// Where a user's wrong answers stand right after one was counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Failures {
+    /// Wrong answers in the running lockout window, this one included.
+    pub count: u32,
+    /// When that window ends (Unix seconds).
+    pub window_end: u64,
+}
+
+impl Failures {
+    /// When the lockout this very answer began ends: `Some` exactly once per lockout, for
+    /// the answer that reached `LOCKOUT_AFTER_FAILURES` (later ones only extend nothing: the
+    /// window is fixed at its first failure).
+    pub fn lockout_began(&self, limits: &Limits) -> Option<u64> {
+        (limits.lockout_after > 0 && self.count == limits.lockout_after).then_some(self.window_end)
+    }
+}
+
 /// Whether a correct answer may pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Admission {

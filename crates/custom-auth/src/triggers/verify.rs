@@ -50,8 +50,33 @@ pub async fn verify<C: CaptchaVerifier, F: JwksFetcher>(
     store: &impl StateStore,
     now: u64,
 ) -> Verdict {
+    verified(config, event, captcha, keys, store, now)
+        .await
+        .verdict
+}
+
+/// What Verify did, for its metrics and audit events ([`crate::telemetry`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// The verdict, as [`verify`] returns it.
+    pub verdict: Verdict,
+    /// The round's step kind, when its private parameters name one.
+    pub step: Option<Step>,
+    /// When the lockout this wrong answer began ends (it was the one that reached the limit).
+    pub lockout_until: Option<u64>,
+}
+
+/// [`verify`], saying also what the metrics and the audit trail need.
+pub async fn verified<C: CaptchaVerifier, F: JwksFetcher>(
+    config: &Config,
+    event: &mut VerifyAuthChallengeEvent,
+    captcha: &C,
+    keys: &TokenKeys<F>,
+    store: &impl StateStore,
+    now: u64,
+) -> Verified {
     let judged = judge(config, event, captcha, keys, now).await;
-    let verdict = settle(config, event, store, judged, now).await;
+    let (verdict, lockout_until) = settle(config, event, store, judged, now).await;
     event.response.answer_correct = verdict.is_ok();
     let params = &event.request.private_challenge_parameters;
     let step = params.get(private::STEP).and_then(|t| Step::from_tag(t));
@@ -66,20 +91,25 @@ pub async fn verify<C: CaptchaVerifier, F: JwksFetcher>(
             tracing::info!(trigger = "verify", step = ?step, attempt, decision = "wrong", reason = ?why, "answer checked")
         }
     }
-    verdict
+    Verified {
+        verdict,
+        step,
+        lockout_until,
+    }
 }
 
 /// The state store's part: one request for a right answer (admit), one or two for a wrong
 /// one (count it). A store that fails turns a right answer wrong; a wrong answer stays wrong.
+/// With the verdict, when the lockout a counted wrong answer began ends.
 async fn settle(
     config: &Config,
     event: &VerifyAuthChallengeEvent,
     store: &impl StateStore,
     judged: Result<Passed, Wrong>,
     now: u64,
-) -> Verdict {
+) -> (Verdict, Option<u64>) {
     let Some(state) = &config.state else {
-        return judged.map(|p| p.step);
+        return (judged.map(|p| p.step), None);
     };
     let header = &event.cognito_event_user_pools_header;
     let user = user_key(
@@ -99,19 +129,19 @@ async fn settle(
         },
         Err(why) => Err(why),
     };
+    let mut lockout_until = None;
     if let Err(why) = verdict
         && why.counts_as_failure()
-        && store
-            .record_failure(&user, now, &state.limits)
-            .await
-            .is_err()
     {
-        tracing::warn!(
-            trigger = "verify",
-            "the state store failed; a wrong answer was not counted"
-        );
+        match store.record_failure(&user, now, &state.limits).await {
+            Ok(failures) => lockout_until = failures.lockout_began(&state.limits),
+            Err(_) => tracing::warn!(
+                trigger = "verify",
+                "the state store failed; a wrong answer was not counted"
+            ),
+        }
     }
-    verdict
+    (verdict, lockout_until)
 }
 
 async fn judge<C: CaptchaVerifier, F: JwksFetcher>(

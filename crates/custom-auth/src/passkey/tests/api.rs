@@ -87,7 +87,7 @@ async fn call_with(
         token: "the-access-token",
         body: body.as_bytes(),
     };
-    let ApiResponse { status, body } = handle(&api_config("300"), io, request, now()).await;
+    let ApiResponse { status, body, .. } = handle(&api_config("300"), io, request, now()).await;
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
