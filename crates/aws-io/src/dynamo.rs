@@ -31,7 +31,7 @@ use crate::passkey_items::use_update;
 use crate::sdk::{AwsSettings, SettingError};
 
 /// Attribute names. None is a DynamoDB reserved word, so no expression needs `#name`s.
-mod attr {
+pub(crate) mod attr {
     pub const KEY: &str = "pk";
     pub const SENDS: &str = "sends";
     pub const SENDS_UNTIL: &str = "sendsUntil";
@@ -233,7 +233,9 @@ impl DynamoStore {
 
 /// A user's record from an item; an attribute that is there but not a number is garbage, and
 /// garbage fails closed.
-fn record(item: Option<&HashMap<String, AttributeValue>>) -> Result<UserRecord, DependencyError> {
+pub(crate) fn record(
+    item: Option<&HashMap<String, AttributeValue>>,
+) -> Result<UserRecord, DependencyError> {
     let Some(item) = item else {
         return Ok(UserRecord::default());
     };

@@ -19,6 +19,7 @@ mod passkey_items;
 pub mod passkeys;
 pub mod sdk;
 pub mod secrets;
+pub mod support;
 pub mod web;
 
 pub use cognito::PoolTokens;

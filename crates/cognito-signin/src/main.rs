@@ -5,6 +5,7 @@
 
 mod device;
 mod prompt;
+mod support;
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -42,6 +43,9 @@ usage: cognito-signin --user-pool-id ID --client-id ID --username NAME
   --remember-device after a sign-in that used no device, remember this machine as NAME: a new
                     key, its public half to the account API (--account-api, the stack's
                     PasskeyApiUrl), the private half into --device-key (created, mode 0600)
+
+Support commands for one user (state, unlock, reset sends, remove a passkey, forget devices):
+`cognito-signin support` (its own usage).
 
 The region, credentials and endpoint come from the standard AWS configuration
 (AWS_REGION, AWS_ENDPOINT_URL, ...).";
@@ -397,6 +401,24 @@ fn decode_claims(jwt: &str) -> Result<serde_json::Value, CliError> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("support") {
+        return match support::parse(std::env::args().skip(2)) {
+            Ok(args) => match support::run(args).await {
+                Ok(state) => {
+                    println!("{state}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(64)
+            }
+        };
+    }
     let result = match parse_args(std::env::args().skip(1)) {
         Ok(args) => sign_in(args).await,
         Err(e) => Err(e),

@@ -23,6 +23,7 @@ pub mod passkey;
 pub mod ports;
 pub mod steps;
 pub mod store;
+pub mod support;
 pub mod telemetry;
 pub mod token_keys;
 pub mod triggers;

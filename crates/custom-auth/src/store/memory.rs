@@ -290,3 +290,31 @@ impl PasskeyStore for MemoryStore {
             .map(|(_, state)| state))
     }
 }
+
+impl crate::support::SupportStore for MemoryStore {
+    async fn user_record(&self, user: &str) -> Result<UserRecord, DependencyError> {
+        self.check()?;
+        let users = self.users.lock().map_err(|_| DependencyError::Failed)?;
+        Ok(users.get(user).copied().unwrap_or_default())
+    }
+
+    async fn unlock(&self, user: &str) -> Result<(), DependencyError> {
+        self.check()?;
+        let mut users = self.users.lock().map_err(|_| DependencyError::Failed)?;
+        if let Some(record) = users.get_mut(user) {
+            record.fail_count = 0;
+            record.fail_window_end = 0;
+        }
+        Ok(())
+    }
+
+    async fn reset_sends(&self, user: &str) -> Result<(), DependencyError> {
+        self.check()?;
+        let mut users = self.users.lock().map_err(|_| DependencyError::Failed)?;
+        if let Some(record) = users.get_mut(user) {
+            record.send_count = 0;
+            record.send_window_end = 0;
+        }
+        Ok(())
+    }
+}
