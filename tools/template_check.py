@@ -81,6 +81,10 @@ PARAMETER_SETS = {
     "devices without the methods claim": {"AuthFlow": "password,device|email-otp", "OtpEmailFrom": SENDER},
     "methods claim, stateless": {"AuthFlow": "email-otp", "OtpEmailFrom": SENDER, "StateStore": "false",
                                  "SignInMethodsClaim": "signin_amr"},
+    "alarms to an address": {"AuthFlow": "password,sms-otp|email-otp", "OtpEmailFrom": SENDER,
+                             "AlarmEmail": "ops@example.com", "MetricsNamespace": "Acme/SignIn"},
+    "metrics off": {"OtpEmailFrom": SENDER, "Metrics": "off", "AlarmEmail": "ops@example.com"},
+    "no success alarm": {"OtpEmailFrom": SENDER, "SuccessRatioAlarmPercent": "0"},
 }
 
 NO_VALUE = object()
@@ -88,8 +92,9 @@ NO_VALUE = object()
 # The secret variables: none may be in a function's environment (their `_ARN` forms may).
 SECRET_VARIABLES = ("AUTH_STATE_KEY", "CAPTCHA_SECRET", "MAGIC_LINK_SECRET", "SIGNED_TOKEN_SECRET")
 
-# Define reads these alone (`Config::for_define`; `define_reads_its_own_variables_and_no_secret`).
-DEFINE_READS = {"AUTH_FLOW", "AUTH_FLOWS", "AUTH_MAX_ATTEMPTS"}
+# Define reads these alone (`Config::for_define`; `define_reads_its_own_variables_and_no_secret`),
+# and the metrics' two (`Telemetry::from_lookup`, which every function reads).
+DEFINE_READS = {"AUTH_FLOW", "AUTH_FLOWS", "AUTH_MAX_ATTEMPTS", "METRICS", "METRICS_NAMESPACE"}
 
 # Each function's crate, for the names its code reads.
 CRATES = {
@@ -210,6 +215,79 @@ def role_statements(resources, action):
             for statement in statements(policy["PolicyDocument"]):
                 if action in json.dumps(statement.get("Action")):
                     yield name, statement
+
+
+def telemetry_names():
+    """The metric names, dimensions and reasons the functions' code spells (telemetry, flow)."""
+    names = set()
+    for rel in ("crates/custom-auth/src/telemetry/emf.rs", "crates/custom-auth/src/telemetry/facts.rs",
+                "crates/custom-auth/src/flow.rs"):
+        names.update(re.findall(r'"([A-Za-z][A-Za-z0-9-]+)"', (ROOT / rel).read_text()))
+    return names
+
+
+def check_operations(evaluator, resources, finding):
+    """The alarms and the dashboard: there exactly when metrics are on; every alarm on a metric
+    the functions write, in the namespace they write it to, with dimensions and values their
+    code spells; notifying the topic exactly when there is an address to notify."""
+    metrics_on = evaluator.parameters["Metrics"] == "on"
+    alarms = {n: r for n, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    dashboards = [r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    if not metrics_on and (alarms or dashboards):
+        finding(f"metrics off, yet {sorted(alarms)} and {len(dashboards)} dashboard(s) deployed")
+    if metrics_on and (len(dashboards) != 1 or not {"DefineErrorsAlarm", "VerifyErrorsAlarm"} <= set(alarms)):
+        finding("metrics on, yet no dashboard or no trigger error alarms")
+    wants_ratio = metrics_on and str(evaluator.parameters["SuccessRatioAlarmPercent"]) != "0"
+    if ("SuccessRatioAlarm" in alarms) != wants_ratio:
+        finding(f"SuccessRatioAlarm deployed={'SuccessRatioAlarm' in alarms}, wanted {wants_ratio}")
+    namespaces = {json.dumps(r["Properties"]["Environment"]["Variables"].get("METRICS_NAMESPACE"))
+                  for r in resources.values() if r["Type"] == "AWS::Lambda::Function"}
+    if len(namespaces) != 1:
+        finding(f"the functions write metrics to several namespaces: {namespaces}")
+    spelled = telemetry_names()
+    topic = "AlarmTopic" in resources
+    if topic != bool(evaluator.parameters["AlarmEmail"]):
+        finding(f"AlarmTopic deployed={topic} with AlarmEmail {evaluator.parameters['AlarmEmail']!r}")
+    for name, alarm in alarms.items():
+        props = alarm["Properties"]
+        stats = [m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m]
+        if not stats:
+            stats = [{"Namespace": props.get("Namespace"), "MetricName": props.get("MetricName"),
+                      "Dimensions": props.get("Dimensions", [])}]
+        for metric in stats:
+            if metric["Namespace"] == "AWS/Lambda":
+                continue
+            if json.dumps(metric["Namespace"]) not in namespaces:
+                finding(f"{name}: namespace {metric['Namespace']} is not the functions'")
+            if metric["MetricName"] not in spelled:
+                finding(f"{name}: no function writes {metric['MetricName']}")
+            for dim in metric.get("Dimensions", []):
+                if dim["Name"] not in spelled or dim["Value"] not in spelled | {"email", "sms"}:
+                    finding(f"{name}: dimension {dim} is not one the functions write")
+        ids = {m["Id"] for m in props.get("Metrics", [])}
+        for m in props.get("Metrics", []):
+            expression = m.get("Expression")
+            if isinstance(expression, dict):
+                expression = expression.get("Fn::Sub", "")
+            for used in re.findall(r"\b([a-z][a-z0-9_]*)\b", expression or ""):
+                if used not in ids | {"fill", "if"} and used.upper() != used:
+                    finding(f"{name}: expression names {used}, which is no metric id")
+        actions = props.get("AlarmActions", [])
+        if bool(actions) != topic:
+            finding(f"{name}: alarm actions {actions} with AlarmTopic deployed={topic}")
+    for dashboard in dashboards:
+        body = dashboard["Properties"]["DashboardBody"]["Fn::Sub"][0]
+        try:
+            parsed = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))
+        except ValueError as e:
+            finding(f"the dashboard body is not JSON once substituted: {e}")
+            continue
+        for widget in parsed["widgets"]:
+            text = json.dumps(widget)
+            for metric in re.findall(r'MetricName=\\"([A-Za-z]+)', text) + [
+                    m[1] for m in widget["properties"].get("metrics", []) if len(m) > 1 and isinstance(m[1], str) and m[1] != "."]:
+                if metric not in spelled:
+                    finding(f"dashboard: no function writes {metric}")
 
 
 def check(label, template, parameters):
@@ -341,6 +419,7 @@ def check(label, template, parameters):
         for key in variables:
             if key not in reads:
                 finding(f"{name}: {key} is not a variable its code reads")
+    check_operations(evaluator, resources, finding)
     return findings, resources
 
 
