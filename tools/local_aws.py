@@ -215,8 +215,15 @@ def build(port, architecture="x86_64", build_dir=None):
     )
 
 
+# The local AWS runs no CloudWatch metric math, which the success-ratio alarm is: every stack
+# deployed here leaves that one alarm out (tools/template_check.py checks it; README).
+LOCAL_DEFAULTS = {"Architecture": "x86_64", "OtpEmailFrom": SENDER, "SuccessRatioAlarmPercent": "0"}
+
+
 def deploy(port, stack, flow, extra):
-    overrides = ["Architecture=x86_64", f"AuthFlow={flow}", f"OtpEmailFrom={SENDER}"] + extra
+    given = {pair.split("=", 1)[0] for pair in extra}
+    overrides = [f"{k}={v}" for k, v in LOCAL_DEFAULTS.items() if k not in given]
+    overrides += [f"AuthFlow={flow}"] + extra
     run(
         ["sam", "deploy", "--stack-name", stack, "--resolve-s3", "--capabilities", "CAPABILITY_IAM",
          "--no-confirm-changeset", "--no-fail-on-empty-changeset", "--parameter-overrides", *overrides],
@@ -230,7 +237,7 @@ def try_deploy(port, stack, flow, extra):
     """One more deploy into a running local AWS (built already), which may fail: returns what a
     test needs to judge it: whether it succeeded, the stack's status, its resources, and the
     reasons of the events that failed."""
-    overrides = {"Architecture": "x86_64", "AuthFlow": flow, "OtpEmailFrom": SENDER}
+    overrides = {**LOCAL_DEFAULTS, "AuthFlow": flow}
     overrides.update(pair.split("=", 1) for pair in extra)
     # (The parameters' names only: a value may be a secret.)
     say(f"sam deploy of stack {stack} with AUTH_FLOW={flow}, setting {', '.join(p.split('=', 1)[0] for p in extra)}")
@@ -302,7 +309,9 @@ def prepare(port, stack):
                ["UserAttributes"] if a["Name"] == "sub")
     info = {"port": port, "stack": stack, "userPoolId": pool, "clientId": out["UserPoolClientId"],
             "handoffClientId": out.get("HandoffClientId", ""),
-            "stateTable": out.get("AuthStateTableName", ""), "sub": sub, **DEMO_USER}
+            "stateTable": out.get("AuthStateTableName", ""), "sub": sub,
+            "stateKeyArn": out.get("AuthStateKeySecretArn", ""),
+            "auditLogGroup": out.get("SupportAuditLogGroup", ""), **DEMO_USER}
     if out.get("AuthStateTableName"):
         # The emulator's CloudFormation makes the table without the template's encryption, TTL
         # and point-in-time recovery (README, the local AWS); AWS applies all three. Applied here
@@ -404,11 +413,12 @@ def messages(port, to):
     return sorted(found, key=lambda m: m.get("Timestamp", 0))
 
 
-def function_logs(port):
-    """Every line the functions logged, from the local CloudWatch Logs."""
+def function_logs(port, prefix="/aws/lambda/"):
+    """Every line logged in the log groups under `prefix` (the functions', by default), from the
+    local CloudWatch Logs."""
     logs = boto(port, "logs")
     lines = []
-    groups = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/").get("logGroups", [])
+    groups = logs.describe_log_groups(logGroupNamePrefix=prefix).get("logGroups", [])
     for group in groups:
         token = None
         for _ in range(1000):
@@ -522,6 +532,9 @@ def main():
     bld.add_argument("--build-dir", help="where sam puts the functions (default .aws-sam/build)")
     logs = sub.add_parser("logs", help="print every line the functions logged")
     logs.add_argument("--port", type=int, required=True)
+    logs.add_argument("--group-prefix", default="/aws/lambda/", help="another log group (prefix)")
+    ops = sub.add_parser("operations", help="print the alarms, dashboards and SNS subscriptions (JSON)")
+    ops.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
 
     if args.command == "up":
@@ -567,8 +580,18 @@ def main():
     elif args.command == "describe":
         print(json.dumps(describe(args.port, args.stack)))
     elif args.command == "logs":
-        for line in function_logs(args.port):
+        for line in function_logs(args.port, args.group_prefix):
             print(line)
+    elif args.command == "operations":
+        alarms = boto(args.port, "cloudwatch").describe_alarms().get("MetricAlarms", [])
+        dashboards = boto(args.port, "cloudwatch").list_dashboards().get("DashboardEntries", [])
+        subscriptions = boto(args.port, "sns").list_subscriptions().get("Subscriptions", [])
+        print(json.dumps({
+            "alarms": [{k: a.get(k) for k in ("AlarmName", "Namespace", "MetricName", "Dimensions",
+                                               "Threshold", "AlarmActions")} for a in alarms],
+            "dashboards": [d["DashboardName"] for d in dashboards],
+            "subscriptions": [{"protocol": x.get("Protocol"), "endpoint": x.get("Endpoint")}
+                              for x in subscriptions]}))
     elif args.command == "code":
         found = messages(args.port, args.to)
         match = re.search(r"code is (\d+)", found[-1].get("BodyText", "")) if found else None
