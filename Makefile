@@ -63,7 +63,8 @@ rust-arm64:
 
 FUNCTIONS := -p define-auth-challenge -p create-auth-challenge -p verify-auth-challenge -p pre-token-generation -p passkey-api
 
-## Speed and size (not part of `make test`: timings are reported, never asserted).
+## Speed and size (not part of `make test`: timings are reported, never asserted), and what a
+## million sign-ins cost per flow from those timings (tools/costs.py).
 # The harness runs last, on binaries each built on its own: `sam build` builds each function
 # from its crate, and the baseline is a plain hello world. Built in one cargo run, every binary
 # would get the features any of them switches on (HTTP/2 from the AWS SDK's client), and which
@@ -74,6 +75,7 @@ bench: venv
 	for p in define-auth-challenge create-auth-challenge verify-auth-challenge pre-token-generation passkey-api bench; do \
 		cargo build --release --locked -p $$p || exit 1; done
 	./target/release/bench
+	$(VENV)/bin/python tools/costs.py target/bench-runtime.json
 
 ## The post-deploy check of a stack on your account (README, Deploying to AWS): the stack's
 ## wiring, then a sign-in as a throwaway user with EMAIL's address (you type the code), deleted

@@ -580,6 +580,8 @@ fn sign_in_through_the_local_aws() {
     let out = local_aws(&["logs", "--port", &aws.port]);
     assert!(out.status.success(), "could not read the function logs");
     let logs = String::from_utf8_lossy(&out.stdout).into_owned();
+    // Kept for a look after the run (the metric and audit lines among them).
+    let _ = std::fs::write(target_dir().join("e2e-artifacts/function-logs.txt"), &logs);
     let json_lines: Vec<Value> = logs
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())

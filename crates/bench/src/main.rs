@@ -354,6 +354,28 @@ async fn main() -> Result<(), String> {
         );
     }
 
+    // The warm medians, for tools/costs.py (`make bench` turns them into a million sign-ins'
+    // bill). Written beside the other results; a failed write only loses that table.
+    let runtime: serde_json::Map<String, serde_json::Value> = FUNCTIONS
+        .iter()
+        .zip(&warms)
+        .filter_map(|(f, w)| {
+            let w = w.as_ref()?;
+            let p50 = quantile(&w.latencies, 0.5).as_secs_f64() * 1e6;
+            Some((
+                f.label.to_owned(),
+                serde_json::json!({ "warm_p50_us": p50 }),
+            ))
+        })
+        .collect();
+    let runtime_file = root().join("target/bench-runtime.json");
+    if let Err(e) = std::fs::write(
+        &runtime_file,
+        serde_json::Value::Object(runtime).to_string(),
+    ) {
+        eprintln!("could not write {}: {e}", runtime_file.display());
+    }
+
     let r = |i: usize| init[i].as_secs_f64() / init[0].as_secs_f64();
     let rf = |i: usize| first[i].as_secs_f64() / first[0].as_secs_f64();
     let rr = |i: usize| rss[i] / rss[0];
