@@ -139,6 +139,35 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+def where_the_time_went(lines):
+    """From the functions' own metric lines (EMF, crates/custom-auth/src/telemetry): every
+    dependency call's time and failures, by function and dependency; and the invocations that
+    ended in an error, by what the function logged."""
+    calls = {}
+    failed_sign_ins = {}
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict) or "_aws" not in record:
+            continue
+        if "DependencyLatency" in record:
+            key = (record.get("Function"), record.get("Dependency"))
+            times, errors = calls.setdefault(key, ([], [0]))
+            times.extend(record["DependencyLatency"])
+            errors[0] += record.get("DependencyErrors", 0)
+        if "SignInsFailed" in record and record.get("Reason"):
+            reason = f"{record.get('Function')}: {record['Reason']}"
+            failed_sign_ins[reason] = failed_sign_ins.get(reason, 0) + record["SignInsFailed"]
+    rows = []
+    for (function, dependency), (times, errors) in sorted(calls.items(), key=lambda kv: str(kv[0])):
+        rows.append(f"  {function} → {dependency}: {len(times)} calls, p50 {percentile(times, 50):.1f} ms, "
+                    f"p99 {percentile(times, 99):.1f} ms, max {max(times):.1f} ms, {errors[0]} failed")
+    rows += [f"  sign-ins failed by {reason}: {n}" for reason, n in sorted(failed_sign_ins.items())]
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=4598)
@@ -147,6 +176,8 @@ def main():
                         help="seconds over which the sign-ins start (all overlap: each takes longer)")
     parser.add_argument("--password-every", type=int, default=5,
                         help="every Nth sign-in uses the password flow, 0 none (the emulator's SRP is costly)")
+    parser.add_argument("--in-flight", type=int, default=0,
+                        help="at most this many sign-ins at once (0: no cap); the others wait their turn")
     parser.add_argument("--no-build", action="store_true", help="reuse .aws-sam/build")
     args = parser.parse_args()
     if args.users < 10:
@@ -176,9 +207,16 @@ def main():
         local_aws.say(f"{len(plan)} concurrent sign-ins across {len(flows)} stacks")
         mailbox = Mailbox(args.port)
         started = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(max_workers=len(plan)) as pool:
+        workers = args.in_flight or len(plan)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
             step = args.ramp / len(plan)
-            futures = {pool.submit(sign_in, args.port, mailbox, stacks[s], u, pw, wrong, i * step): (s, u, wrong)
+
+            def run(i, stack, user, password, wrong):
+                # At its place in the ramp, or when a place in flight frees up, if later.
+                delay = max(0.0, started + i * step - time.monotonic())
+                return sign_in(args.port, mailbox, stacks[stack], user, password, wrong, delay)
+
+            futures = {pool.submit(run, i, s, u, pw, wrong): (s, u, wrong)
                        for i, (s, u, pw, wrong) in enumerate(plan)}
             results = {}
             for future in concurrent.futures.as_completed(futures):
@@ -202,7 +240,8 @@ def main():
                 body = mails[-1].get("BodyText", "") if mails else ""
                 if typed[-1] not in body:
                     misses.append(f"{user}: typed a code that is not in its own e-mail")
-        errors = [line for line in local_aws.function_logs(args.port) if '"level":"ERROR"' in line]
+        logs = local_aws.function_logs(args.port)
+        errors = [line for line in logs if '"level":"ERROR"' in line]
         if errors:
             misses.append(f"{len(errors)} ERROR lines in the function logs, first: {errors[0][:300]}")
 
@@ -221,6 +260,9 @@ def main():
         print(f"failures: {len(misses)}")
         print(f"wall time per sign-in: p50 {percentile(times, 50):.2f} s, p99 {percentile(times, 99):.2f} s, "
               f"max {max(times):.2f} s; all {len(results)} in {total:.1f} s")
+        print("where the time went (the functions' own metrics):")
+        for row in where_the_time_went(logs):
+            print(row)
         for miss in misses[:30]:
             print(f"  miss: {miss}")
         sys.exit(1 if misses else 0)
