@@ -87,14 +87,17 @@ smoke: venv
 	cargo build --locked -p cognito-signin
 	$(VENV)/bin/python tools/smoke.py --stack "$(STACK)" --email "$(EMAIL)"
 
-## Concurrent sign-ins through the local AWS (several minutes: not part of `make test`).
+## Concurrent sign-ins through the local AWS (a few minutes; `make test` runs a small one).
 LOAD_USERS ?= 100
 LOAD_PORT ?= 4598
 LOAD_RAMP ?= 1
 LOAD_PASSWORD_EVERY ?= 5
+# At most this many sign-ins in flight: the local AWS runs every function process and its own
+# services on this machine's cores, where AWS gives each sandbox its own (RELIABILITY.md).
+LOAD_IN_FLIGHT ?= 20
 load: venv
 	$(VENV)/bin/python tools/load.py --port $(LOAD_PORT) --users $(LOAD_USERS) --ramp $(LOAD_RAMP) \
-		--password-every $(LOAD_PASSWORD_EVERY)
+		--password-every $(LOAD_PASSWORD_EVERY) --in-flight $(LOAD_IN_FLIGHT)
 
 ## Coverage-guided fuzzing of the three triggers' logic (nightly), FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60

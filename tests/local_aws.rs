@@ -24,6 +24,8 @@ mod browser;
 mod clients;
 #[path = "local_aws/hostile.rs"]
 mod hostile;
+#[path = "local_aws/load.rs"]
+mod load;
 #[path = "local_aws/operations.rs"]
 mod operations;
 #[path = "local_aws/options.rs"]
@@ -569,6 +571,7 @@ fn sign_in_through_the_local_aws() {
     );
 
     codes.extend(state_across_sign_ins(&aws));
+    load::a_small_load_run_through_the_stacks(&aws);
     selected_account_in_the_tokens(&aws);
     codes.extend(remembered_device_in_the_cli(&aws));
     codes.extend(clients::flows_per_client_and_choice(&aws));

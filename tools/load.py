@@ -1,16 +1,19 @@
-"""Many concurrent sign-ins through the local AWS: `make load`.
+"""Many concurrent sign-ins through the local AWS: `make load` (and a small run in `make test`).
 
 Deploys template.yaml twice into a fresh ministack on 127.0.0.1 (email-otp, and
-password,email-otp), creates one user per sign-in, then starts every sign-in within --ramp
-seconds (default 1: all in flight at once), each with the real `cognito-signin` CLI: it reads
-the e-mail code from the local mailbox of its own user and types it in. Every fifth sign-in
+password,email-otp), or with --attach uses the stacks of a local AWS already running (the
+end-to-end test's); creates one user per sign-in, then starts the sign-ins over --ramp seconds
+with at most --in-flight at once, each with the real `cognito-signin` CLI: it reads the e-mail
+code from the local mailbox of its own user and types it in. Every fifth sign-in
 (--password-every) uses the password flow: the emulator checks SRP in pure Python with its
-interpreter lock held, and a third of 100 at once queued its SES behind seconds of that math.
-A tenth of the sign-ins answer wrong codes and must fail. Checks: every
-sign-in ends as expected, each user got exactly one e-mail and only to its own address, the
-functions logged no error; prints sign-ins, failures, p50/p99 wall time. Exit 1 on any miss.
+interpreter lock held. A tenth of the sign-ins answer wrong codes and must fail. Then one
+user's sign-ins at once against the send limit, and one user's wrong codes in concurrent
+sessions against the lockout. Checks: every sign-in ends as expected, each user got exactly one
+e-mail and only to its own address, the send limit and the lockout hold exactly, the functions
+logged no unexpected error; prints sign-ins, failures, p50/p99 wall time, and where the time
+went by the functions' own metrics (RELIABILITY.md). Exit 1 on any miss.
 
-    .venv/bin/python tools/load.py --port 4598 --users 100
+    .venv/bin/python tools/load.py --port 4598 --users 100 --in-flight 20
 """
 
 import argparse
@@ -26,9 +29,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import local_aws  # noqa: E402  (the same start/build/deploy as `make demo`)
 
-CLI = local_aws.ROOT / "target" / "release" / "cognito-signin"
+RELEASE_CLI = local_aws.ROOT / "target" / "release" / "cognito-signin"
 PASSWORD = "Load-Passw0rd!"
 SIGN_IN_LIMIT = 240  # seconds one sign-in may take, queueing included
+# What Create says when a limit refuses a sign-in (crates/custom-auth/src/error.rs).
+LIMIT_MESSAGES = ("too many codes requested", "too many failed attempts")
 
 
 def create_users(port, pool, names):
@@ -90,12 +95,12 @@ class Mailbox:
         self.thread.join(timeout=15)
 
 
-def sign_in(port, mailbox, stack, user, password, wrong, delay):
+def sign_in(cli, port, mailbox, stack, user, password, wrong, delay):
     """One sign-in, started after `delay` seconds; returns (user, outcome, seconds, codes typed,
     start, end)."""
     time.sleep(delay)
     env = {**local_aws.aws_env(port), "NO_COLOR": "1"}
-    args = [str(CLI), "--user-pool-id", stack["userPoolId"], "--client-id", stack["clientId"],
+    args = [str(cli), "--user-pool-id", stack["userPoolId"], "--client-id", stack["clientId"],
             "--username", user]
     if password:
         args += ["--with-password"]
@@ -129,9 +134,51 @@ def sign_in(port, mailbox, stack, user, password, wrong, delay):
         outcome = "signed-in" if claims.get("cognito:username") == user else "wrong-user"
     elif proc.returncode == 2:
         outcome = "refused"
+    elif said and any(limit in said[-1] for limit in LIMIT_MESSAGES):
+        # A limit of the state store: Create refuses with its fixed message (a trigger error).
+        outcome = "limited"
     else:
         outcome = f"error(exit {proc.returncode}: {said[-1] if said else ''})"
     return user, outcome, seconds, typed, started, ended
+
+
+def one_user_at_once(cli, port, mailbox, stack, user, runs, wrong):
+    """`runs` sign-ins of one `user` at once, each typing its code (or three wrong ones): the
+    first lines each said, and the outcomes."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=runs) as pool:
+        futures = [pool.submit(sign_in, cli, port, mailbox, stack, user, False, wrong, 0.0) for _ in range(runs)]
+        return [f.result() for f in futures]
+
+
+def stateful_checks(args, mailbox, stacks, idp_pool):
+    """The store's rules under concurrency, each on a user of its own: sign-ins of one user at
+    once get exactly the send limit's codes; wrong answers of one user's concurrent sessions
+    begin exactly one lockout, after which no code is sent. Returns the misses."""
+    misses = []
+    stack = stacks[args.email_stack]
+    sender, locked = f"{args.prefix}-sends", f"{args.prefix}-locks"
+    create_users(args.port, idp_pool, [sender, locked])
+    runs = one_user_at_once(args.cli, args.port, mailbox, stack, sender, args.send_limit + 3, False)
+    got = sum(1 for r in runs if r[3])
+    mails = len(mailbox.fetch().get(f"{sender}@load.example.com", []))
+    if got != args.send_limit or mails != args.send_limit:
+        misses.append(f"{args.send_limit + 3} sign-ins of one user at once: {got} got a code, {mails} e-mails; "
+                      f"expected exactly {args.send_limit} (OTP_SEND_LIMIT)")
+    # (Which session signs in is not checked: the sessions share one mailbox, so each may type
+    # another's code.)
+    sessions = -(-args.lockout_after // 3) + 1
+    limited = sum(1 for r in runs if r[1] == "limited")
+    if limited != len(runs) - args.send_limit:
+        misses.append(f"one user at once: {[r[1] for r in runs]}; expected {len(runs) - args.send_limit} "
+                      "refused by the send limit")
+    runs = one_user_at_once(args.cli, args.port, mailbox, stack, locked, sessions, True)
+    if any(r[1] not in ("refused", "limited") for r in runs):
+        misses.append(f"wrong codes at once: {[r[1] for r in runs]}; expected every one refused")
+    after = sign_in(args.cli, args.port, mailbox, stack, locked, False, False, 0.0)
+    if after[1] != "limited" or after[3]:
+        misses.append(f"after {sessions} sessions of wrong codes at once: {after[1]}, codes typed {len(after[3])}; "
+                      "expected refused before any code (locked)")
+    return misses, locked
 
 
 def percentile(values, p):
@@ -179,29 +226,45 @@ def main():
     parser.add_argument("--in-flight", type=int, default=0,
                         help="at most this many sign-ins at once (0: no cap); the others wait their turn")
     parser.add_argument("--no-build", action="store_true", help="reuse .aws-sam/build")
+    parser.add_argument("--attach", action="store_true",
+                        help="use the local AWS already on --port and its stacks --email-stack and "
+                             "--password-stack (the end-to-end test's): no start, build, deploy or stop")
+    parser.add_argument("--email-stack", default="load-email")
+    parser.add_argument("--password-stack", default="load-password")
+    parser.add_argument("--cli", default=str(RELEASE_CLI), help="the cognito-signin binary (built here unless given)")
+    parser.add_argument("--prefix", default="user", help="the users' names begin with it")
+    parser.add_argument("--send-limit", type=int, default=5, help="the stacks' OtpSendLimit")
+    parser.add_argument("--lockout-after", type=int, default=10, help="the stacks' LockoutAfterFailures")
     args = parser.parse_args()
     if args.users < 10:
         parser.error("--users must be at least 10")
     if args.password_every < 0:
         parser.error("--password-every must be 0 (none) or more")
 
-    local_aws.say("building the sign-in CLI")
-    subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "cognito-signin"], cwd=local_aws.ROOT,
-                   check=True)
-    local_aws.start(args.port)
+    if args.cli == str(RELEASE_CLI):
+        local_aws.say("building the sign-in CLI")
+        subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "cognito-signin"],
+                       cwd=local_aws.ROOT, check=True)
+    if not args.attach:
+        local_aws.start(args.port)
+    since_ms = int(time.time() * 1000)
     try:
-        if not args.no_build:
+        if not args.attach and not args.no_build:
             local_aws.build(args.port)
-        flows = {"load-email": ("email-otp", False), "load-password": ("password,email-otp", True)}
+        flows = {args.email_stack: ("email-otp", False), args.password_stack: ("password,email-otp", True)}
         stacks = {}
         for name, (flow, _) in flows.items():
-            local_aws.deploy(args.port, name, flow, [])
-            stacks[name] = local_aws.prepare(args.port, name)
+            if args.attach:
+                out = local_aws.outputs(args.port, name)
+                stacks[name] = {"userPoolId": out["UserPoolId"], "clientId": out["UserPoolClientId"]}
+            else:
+                local_aws.deploy(args.port, name, flow, [])
+                stacks[name] = local_aws.prepare(args.port, name)
         plan = []
         for i in range(args.users):
             every = args.password_every
-            name = "load-password" if every and i % every == every - 1 else "load-email"
-            plan.append((name, f"user{i:03d}", flows[name][1], i % 10 == 9))
+            name = args.password_stack if every and i % every == every - 1 else args.email_stack
+            plan.append((name, f"{args.prefix}{i:03d}", flows[name][1], i % 10 == 9))
         for name in flows:
             create_users(args.port, stacks[name]["userPoolId"], [u for s, u, _, _ in plan if s == name])
         local_aws.say(f"{len(plan)} concurrent sign-ins across {len(flows)} stacks")
@@ -214,7 +277,7 @@ def main():
             def run(i, stack, user, password, wrong):
                 # At its place in the ramp, or when a place in flight frees up, if later.
                 delay = max(0.0, started + i * step - time.monotonic())
-                return sign_in(args.port, mailbox, stacks[stack], user, password, wrong, delay)
+                return sign_in(args.cli, args.port, mailbox, stacks[stack], user, password, wrong, delay)
 
             futures = {pool.submit(run, i, s, u, pw, wrong): (s, u, wrong)
                        for i, (s, u, pw, wrong) in enumerate(plan)}
@@ -223,6 +286,9 @@ def main():
                 stack, user, wrong = futures[future]
                 results[user] = (stack, wrong, *future.result()[1:])
         total = time.monotonic() - started
+        local_aws.say("one user at once: the send limit and the lockout")
+        stateful_misses, locked_user = stateful_checks(args, mailbox, stacks,
+                                                      stacks[args.email_stack]["userPoolId"])
         mailbox.stop()
 
         misses = []
@@ -240,8 +306,19 @@ def main():
                 body = mails[-1].get("BodyText", "") if mails else ""
                 if typed[-1] not in body:
                     misses.append(f"{user}: typed a code that is not in its own e-mail")
-        logs = local_aws.function_logs(args.port)
-        errors = [line for line in logs if '"level":"ERROR"' in line]
+        misses += stateful_misses
+        logs = local_aws.function_logs(args.port, since_ms=since_ms)
+        # (Create's refusals by a limit are errors to the runtime, which logs them: expected of
+        # the one-user checks, and the main run's outcomes would show any other.)
+        errors = [line for line in logs if '"level":"ERROR"' in line
+                  and "Auth(TooManyCodes)" not in line and "Auth(Locked)" not in line]
+        # The lockout began once (the audit trail, by the locked user's sub).
+        locked_sub = next(a["Value"] for a in local_aws.boto(args.port, "cognito-idp").admin_get_user(
+            UserPoolId=stacks[args.email_stack]["userPoolId"], Username=locked_user)["UserAttributes"]
+            if a["Name"] == "sub")
+        begun = sum(1 for line in logs if '"lockout_begun"' in line and locked_sub in line)
+        if begun != 1:
+            misses.append(f"{begun} lockout_begun audit lines for the user locked at once; expected exactly 1")
         if errors:
             misses.append(f"{len(errors)} ERROR lines in the function logs, first: {errors[0][:300]}")
 
@@ -267,7 +344,8 @@ def main():
             print(f"  miss: {miss}")
         sys.exit(1 if misses else 0)
     finally:
-        local_aws.stop(args.port)
+        if not args.attach:
+            local_aws.stop(args.port)
 
 
 if __name__ == "__main__":

@@ -413,9 +413,9 @@ def messages(port, to):
     return sorted(found, key=lambda m: m.get("Timestamp", 0))
 
 
-def function_logs(port, prefix="/aws/lambda/"):
+def function_logs(port, prefix="/aws/lambda/", since_ms=None):
     """Every line logged in the log groups under `prefix` (the functions', by default), from the
-    local CloudWatch Logs."""
+    local CloudWatch Logs; only those logged from `since_ms` (Unix ms) when given."""
     logs = boto(port, "logs")
     lines = []
     groups = logs.describe_log_groups(logGroupNamePrefix=prefix).get("logGroups", [])
@@ -424,6 +424,8 @@ def function_logs(port, prefix="/aws/lambda/"):
         for _ in range(1000):
             kwargs = {"logGroupName": group["logGroupName"], "nextToken": token} if token else \
                 {"logGroupName": group["logGroupName"]}
+            if since_ms is not None:
+                kwargs["startTime"] = since_ms
             page = logs.filter_log_events(**kwargs)
             lines.extend(e["message"].rstrip("\n") for e in page.get("events", []))
             token = page.get("nextToken")

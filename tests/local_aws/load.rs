@@ -1,0 +1,37 @@
+//! A small load run inside `make test` (issue 32), so a change that breaks concurrency fails
+//! CI: `tools/load.py --attach` on the stacks this test deployed, with the CLI it built. A few
+//! dozen sign-ins, a cap on those in flight, every fourth with a password, every tenth with
+//! wrong codes; then one user's sign-ins at once against the send limit, and one user's wrong
+//! answers in concurrent sessions against the lockout (exactly one lockout begun).
+
+use std::process::{Command, Stdio};
+
+use super::{LocalAws, cli, root};
+
+pub fn a_small_load_run_through_the_stacks(aws: &LocalAws) {
+    let out = Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("tools/load.py"))
+        .args(["--attach", "--port", &aws.port])
+        .args([
+            "--email-stack",
+            "e2e-email",
+            "--password-stack",
+            "e2e-password",
+        ])
+        .args(["--users", "24", "--ramp", "2", "--in-flight", "8"])
+        .args(["--password-every", "4", "--prefix", "e2eload"])
+        // The end-to-end stacks' limits (sign_in_through_the_local_aws).
+        .args(["--send-limit", "3", "--lockout-after", "4"])
+        .args(["--cli", &cli().to_string_lossy()])
+        .current_dir(root())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run tools/load.py");
+    let report = String::from_utf8_lossy(&out.stdout);
+    println!("{report}");
+    assert!(
+        out.status.success(),
+        "the small load run missed (see its report above)"
+    );
+    assert!(report.contains("failures: 0"), "{report}");
+}
