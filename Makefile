@@ -95,9 +95,11 @@ LOAD_PASSWORD_EVERY ?= 5
 # At most this many sign-ins in flight: the local AWS runs every function process and its own
 # services on this machine's cores, where AWS gives each sandbox its own (RELIABILITY.md).
 LOAD_IN_FLIGHT ?= 20
+# Every tenth sign-in (the first of each ten) by a magic link.
+LOAD_LINK_EVERY ?= 10
 load: venv
 	$(VENV)/bin/python tools/load.py --port $(LOAD_PORT) --users $(LOAD_USERS) --ramp $(LOAD_RAMP) \
-		--password-every $(LOAD_PASSWORD_EVERY) --in-flight $(LOAD_IN_FLIGHT)
+		--password-every $(LOAD_PASSWORD_EVERY) --in-flight $(LOAD_IN_FLIGHT) --link-every $(LOAD_LINK_EVERY)
 
 ## Coverage-guided fuzzing of the three triggers' logic (nightly), FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60

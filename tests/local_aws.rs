@@ -571,7 +571,10 @@ fn sign_in_through_the_local_aws() {
     );
 
     codes.extend(state_across_sign_ins(&aws));
-    load::a_small_load_run_through_the_stacks(&aws);
+    load::a_small_load_run_through_the_stacks(
+        &aws,
+        &format!("http://127.0.0.1:{page_port}/e2e-link/"),
+    );
     selected_account_in_the_tokens(&aws);
     codes.extend(remembered_device_in_the_cli(&aws));
     codes.extend(clients::flows_per_client_and_choice(&aws));

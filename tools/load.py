@@ -90,14 +90,27 @@ class Mailbox:
                 self.changed.wait(1)
         return "no-mail"
 
+    def wait_for_link(self, address, timeout=120):
+        """The proof in the newest magic link mailed to `address`."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while time.monotonic() < deadline:
+                found = self.by_address.get(address, [])
+                match = re.search(r"#magic-link=([A-Za-z0-9_.-]+)", found[-1].get("BodyText", "")) if found else None
+                if match:
+                    return match.group(1)
+                self.changed.wait(1)
+        return "no-mail"
+
     def stop(self):
         self.stopped = True
         self.thread.join(timeout=15)
 
 
-def sign_in(cli, port, mailbox, stack, user, password, wrong, delay):
-    """One sign-in, started after `delay` seconds; returns (user, outcome, seconds, codes typed,
-    start, end)."""
+def sign_in(cli, port, mailbox, stack, user, password, wrong, delay, link_url=None):
+    """One sign-in, started after `delay` seconds, by an e-mailed code or, with `link_url`, by a
+    magic link to that page (asked for, then its proof typed as the page would send it);
+    returns (user, outcome, seconds, codes or proofs typed, start, end)."""
     time.sleep(delay)
     env = {**local_aws.aws_env(port), "NO_COLOR": "1"}
     args = [str(cli), "--user-pool-id", stack["userPoolId"], "--client-id", stack["clientId"],
@@ -105,6 +118,8 @@ def sign_in(cli, port, mailbox, stack, user, password, wrong, delay):
     if password:
         args += ["--with-password"]
         env["COGNITO_SIGNIN_PASSWORD"] = PASSWORD
+    if link_url:
+        args += ["--client-metadata", "magicLink=request", "--client-metadata", f"redirectUri={link_url}"]
     started = time.monotonic()
     proc = subprocess.Popen(args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -115,6 +130,14 @@ def sign_in(cli, port, mailbox, stack, user, password, wrong, delay):
     try:
         for line in proc.stderr:
             said.append(line.rstrip())
+            if link_url and "challenge MAGIC_LINK" in line:
+                # First ask for a link (an answer that is never right, and counts as no
+                # failure); then type the proof from the link that came.
+                answer = mailbox.wait_for_link(f"{user}@load.example.com") if typed else "request"
+                typed.append(answer)
+                proc.stdin.write(answer + "\n")
+                proc.stdin.flush()
+                continue
             if "a code was sent to" not in line:
                 continue
             if wrong:
@@ -229,6 +252,11 @@ def main():
     parser.add_argument("--attach", action="store_true",
                         help="use the local AWS already on --port and its stacks --email-stack and "
                              "--password-stack (the end-to-end test's): no start, build, deploy or stop")
+    parser.add_argument("--link-every", type=int, default=10,
+                        help="every Nth sign-in (the first of each N) signs in by a magic link, 0 none")
+    parser.add_argument("--link-stack", default="load-link")
+    parser.add_argument("--link-url", default="http://127.0.0.1:9/load/",
+                        help="the page the links open (one of the link stack's MagicLinkUrls)")
     parser.add_argument("--email-stack", default="load-email")
     parser.add_argument("--password-stack", default="load-password")
     parser.add_argument("--cli", default=str(RELEASE_CLI), help="the cognito-signin binary (built here unless given)")
@@ -252,19 +280,27 @@ def main():
         if not args.attach and not args.no_build:
             local_aws.build(args.port)
         flows = {args.email_stack: ("email-otp", False), args.password_stack: ("password,email-otp", True)}
+        if args.link_every:
+            flows[args.link_stack] = ("magic-link", False)
         stacks = {}
         for name, (flow, _) in flows.items():
             if args.attach:
                 out = local_aws.outputs(args.port, name)
                 stacks[name] = {"userPoolId": out["UserPoolId"], "clientId": out["UserPoolClientId"]}
             else:
-                local_aws.deploy(args.port, name, flow, [])
+                extra = [f"MagicLinkUrls={args.link_url}"] if flow == "magic-link" else []
+                local_aws.deploy(args.port, name, flow, extra)
                 stacks[name] = local_aws.prepare(args.port, name)
         plan = []
         for i in range(args.users):
             every = args.password_every
-            name = args.password_stack if every and i % every == every - 1 else args.email_stack
-            plan.append((name, f"{args.prefix}{i:03d}", flows[name][1], i % 10 == 9))
+            if args.link_every and i % args.link_every == 0:
+                name = args.link_stack
+            elif every and i % every == every - 1:
+                name = args.password_stack
+            else:
+                name = args.email_stack
+            plan.append((name, f"{args.prefix}{i:03d}", flows[name][1], i % 10 == 9 and name != args.link_stack))
         for name in flows:
             create_users(args.port, stacks[name]["userPoolId"], [u for s, u, _, _ in plan if s == name])
         local_aws.say(f"{len(plan)} concurrent sign-ins across {len(flows)} stacks")
@@ -277,7 +313,8 @@ def main():
             def run(i, stack, user, password, wrong):
                 # At its place in the ramp, or when a place in flight frees up, if later.
                 delay = max(0.0, started + i * step - time.monotonic())
-                return sign_in(args.cli, args.port, mailbox, stacks[stack], user, password, wrong, delay)
+                link = args.link_url if stack == args.link_stack and args.link_every else None
+                return sign_in(args.cli, args.port, mailbox, stacks[stack], user, password, wrong, delay, link)
 
             futures = {pool.submit(run, i, s, u, pw, wrong): (s, u, wrong)
                        for i, (s, u, pw, wrong) in enumerate(plan)}
@@ -305,7 +342,7 @@ def main():
             if not wrong and typed:
                 body = mails[-1].get("BodyText", "") if mails else ""
                 if typed[-1] not in body:
-                    misses.append(f"{user}: typed a code that is not in its own e-mail")
+                    misses.append(f"{user}: typed a code or link that is not in its own e-mail")
         misses += stateful_misses
         logs = local_aws.function_logs(args.port, since_ms=since_ms)
         # (Create's refusals by a limit are errors to the runtime, which logs them: expected of
@@ -332,7 +369,9 @@ def main():
         ok = sum(1 for r in results.values() if r[2] == "signed-in")
         refused = sum(1 for r in results.values() if r[2] == "refused")
         on_password = sum(1 for _, _, pw, _ in plan if pw)
-        print(f"\nsign-ins: {len(results)} ({on_password} with a password), started over {args.ramp:.0f} s, "
+        by_link = sum(1 for s, _, _, _ in plan if args.link_every and s == args.link_stack)
+        print(f"\nsign-ins: {len(results)} ({on_password} with a password, {by_link} by a magic link), "
+              f"started over {args.ramp:.0f} s, "
               f"at most {peak} in flight at once ({ok} signed in, {refused} refused as planned)")
         print(f"failures: {len(misses)}")
         print(f"wall time per sign-in: p50 {percentile(times, 50):.2f} s, p99 {percentile(times, 99):.2f} s, "

@@ -585,7 +585,9 @@ def main():
         for line in function_logs(args.port, args.group_prefix):
             print(line)
     elif args.command == "operations":
-        alarms = boto(args.port, "cloudwatch").describe_alarms().get("MetricAlarms", [])
+        # (Fifty alarms a page: every page.)
+        alarms = [a for page in boto(args.port, "cloudwatch").get_paginator("describe_alarms").paginate()
+                  for a in page.get("MetricAlarms", [])]
         dashboards = boto(args.port, "cloudwatch").list_dashboards().get("DashboardEntries", [])
         subscriptions = boto(args.port, "sns").list_subscriptions().get("Subscriptions", [])
         print(json.dumps({

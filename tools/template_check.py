@@ -237,6 +237,8 @@ def check_operations(evaluator, resources, finding):
         finding(f"metrics off, yet {sorted(alarms)} and {len(dashboards)} dashboard(s) deployed")
     if metrics_on and (len(dashboards) != 1 or not {"DefineErrorsAlarm", "VerifyErrorsAlarm"} <= set(alarms)):
         finding("metrics on, yet no dashboard or no trigger error alarms")
+    if ("AccountApiErrorsAlarm" in alarms) != (metrics_on and "PasskeyApiFunction" in resources):
+        finding("the account API's error alarm is not there exactly when the API and metrics are")
     wants_ratio = metrics_on and str(evaluator.parameters["SuccessRatioAlarmPercent"]) != "0"
     if ("SuccessRatioAlarm" in alarms) != wants_ratio:
         finding(f"SuccessRatioAlarm deployed={'SuccessRatioAlarm' in alarms}, wanted {wants_ratio}")

@@ -1,14 +1,16 @@
 //! A small load run inside `make test` (issue 32), so a change that breaks concurrency fails
 //! CI: `tools/load.py --attach` on the stacks this test deployed, with the CLI it built. A few
-//! dozen sign-ins, a cap on those in flight, every fourth with a password, every tenth with
-//! wrong codes; then one user's sign-ins at once against the send limit, and one user's wrong
-//! answers in concurrent sessions against the lockout (exactly one lockout begun).
+//! dozen sign-ins, a cap on those in flight, every fourth with a password, every sixth by a
+//! magic link, every tenth with wrong codes; then one user's sign-ins at once against the send
+//! limit, and one user's wrong answers in concurrent sessions against the lockout (exactly one
+//! lockout begun).
 
 use std::process::{Command, Stdio};
 
 use super::{LocalAws, cli, root};
 
-pub fn a_small_load_run_through_the_stacks(aws: &LocalAws) {
+/// `link_page`: the page the `e2e-link` stack's links open (one of its `MagicLinkUrls`).
+pub fn a_small_load_run_through_the_stacks(aws: &LocalAws, link_page: &str) {
     let out = Command::new(root().join(".venv/bin/python"))
         .arg(root().join("tools/load.py"))
         .args(["--attach", "--port", &aws.port])
@@ -20,6 +22,14 @@ pub fn a_small_load_run_through_the_stacks(aws: &LocalAws) {
         ])
         .args(["--users", "24", "--ramp", "2", "--in-flight", "8"])
         .args(["--password-every", "4", "--prefix", "e2eload"])
+        .args([
+            "--link-every",
+            "6",
+            "--link-stack",
+            "e2e-link",
+            "--link-url",
+            link_page,
+        ])
         // The end-to-end stacks' limits (sign_in_through_the_local_aws).
         .args(["--send-limit", "3", "--lockout-after", "4"])
         .args(["--cli", &cli().to_string_lossy()])

@@ -136,6 +136,7 @@ pub fn alarms_and_dashboards_deployed(aws: &LocalAws) {
         "DeliveryFailuresAlarm",
         "DefineErrorsAlarm",
         "VerifyErrorsAlarm",
+        "AccountApiErrorsAlarm",
     ] {
         let found: Vec<&Value> = alarms
             .iter()
