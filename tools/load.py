@@ -79,28 +79,24 @@ class Mailbox:
                     self.changed.notify_all()
             time.sleep(0.5)
 
-    def wait_for_code(self, address, timeout=120):
+    def wait_for(self, address, pattern, timeout=120):
+        """The first group of `pattern` in the newest e-mail to `address` ("no-mail" if none comes)."""
         deadline = time.monotonic() + timeout
         with self.changed:
             while time.monotonic() < deadline:
                 found = self.by_address.get(address, [])
-                match = re.search(r"code is (\d+)", found[-1].get("BodyText", "")) if found else None
+                match = re.search(pattern, found[-1].get("BodyText", "")) if found else None
                 if match:
                     return match.group(1)
                 self.changed.wait(1)
         return "no-mail"
 
-    def wait_for_link(self, address, timeout=120):
+    def wait_for_code(self, address):
+        return self.wait_for(address, r"code is (\d+)")
+
+    def wait_for_link(self, address):
         """The proof in the newest magic link mailed to `address`."""
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while time.monotonic() < deadline:
-                found = self.by_address.get(address, [])
-                match = re.search(r"#magic-link=([A-Za-z0-9_.-]+)", found[-1].get("BodyText", "")) if found else None
-                if match:
-                    return match.group(1)
-                self.changed.wait(1)
-        return "no-mail"
+        return self.wait_for(address, r"#magic-link=([A-Za-z0-9_.-]+)")
 
     def stop(self):
         self.stopped = True
