@@ -5,7 +5,8 @@ mod delivery;
 mod faults;
 
 use custom_auth::events::{CreateAuthChallengeEvent, Incoming};
-use custom_auth::telemetry::{self, Telemetry, facts};
+use custom_auth::telemetry::{self, Telemetry};
+use custom_auth::triggers::report as facts;
 use custom_auth::{Config, LogSettings};
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
 use rand::SeedableRng;

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use crate::ports::{DependencyError, TokenCheck, TokenStatus};
-use crate::telemetry::Audit;
+use crate::telemetry::{Audit, AuditEvent, Subject};
 
 /// How far in the future a token's `auth_time` may lie (clock skew between Cognito and us).
 const MAX_SKEW_SECONDS: u64 = 60;
@@ -47,7 +47,7 @@ pub struct ApiResponse {
     pub status: u16,
     /// The JSON text.
     pub body: String,
-    /// The security event this answer is ([`crate::telemetry::facts::api`]); the function's
+    /// The security event this answer is ([`audit`]); the function's
     /// edge writes it, never to the client.
     pub audit: Option<Audit>,
 }
@@ -84,7 +84,7 @@ pub(crate) fn answered(
     route: &'static str,
     mut response: ApiResponse,
 ) -> ApiResponse {
-    response.audit = crate::telemetry::facts::api(request, route, &response);
+    response.audit = audit(request, route, &response);
     tracing::info!(
         function = "passkey-api",
         method = request.method,
@@ -166,4 +166,63 @@ pub async fn privileged(
 pub fn fresh(signed_in_at: u64, now: u64, max_age: u64) -> bool {
     signed_in_at <= now.saturating_add(MAX_SKEW_SECONDS)
         && now.saturating_sub(signed_in_at) <= max_age
+}
+
+/// The account API's audit event for `response` to `request` on `route` (the route's fixed
+/// name), if it is one: a passkey added or removed, a device remembered or forgotten, a change
+/// refused for a stale sign-in or a revoked token.
+pub fn audit(
+    request: &ApiRequest<'_>,
+    route: &'static str,
+    response: &ApiResponse,
+) -> Option<Audit> {
+    let changes = matches!(
+        route,
+        "start"
+            | "finish"
+            | "delete"
+            | "devices-remember"
+            | "devices-rename"
+            | "devices-forget"
+            | "devices-forget-all"
+    );
+    let code = || {
+        serde_json::from_str::<serde_json::Value>(&response.body)
+            .ok()
+            .and_then(|b| b.get("code").and_then(|c| c.as_str()).map(str::to_owned))
+    };
+    let (audit, outcome, detail) = match (route, response.status) {
+        ("finish", 201) => (AuditEvent::PasskeyAdded, "done", None),
+        ("delete", 204) => (AuditEvent::PasskeyRemoved, "done", None),
+        ("devices-remember", 201) => (AuditEvent::DeviceRemembered, "done", None),
+        ("devices-forget", 204) => (AuditEvent::DeviceForgotten, "done", Some("one")),
+        ("devices-forget-all", 204) => (AuditEvent::DeviceForgotten, "done", Some("all")),
+        (_, 401 | 403) if changes => {
+            let reason = match code().as_deref() {
+                Some("sign-in-again") => "stale-sign-in",
+                Some("signed-out") => "revoked-token",
+                _ => return None,
+            };
+            (AuditEvent::ChangeRefused, "refused", Some(reason))
+        }
+        _ => return None,
+    };
+    let who = caller(request.claims);
+    let mut audit = Audit {
+        event: audit,
+        outcome,
+        pool: who.map(|c| c.pool.to_owned()).unwrap_or_default(),
+        client: request.claims.get("client_id").cloned(),
+        subject: who.map_or(Subject::Unknown, |c| Subject::Sub(c.sub.to_owned())),
+        detail: vec![("route", route.to_owned())],
+    };
+    if let Some(detail) = detail {
+        let key = if audit.event == AuditEvent::ChangeRefused {
+            "reason"
+        } else {
+            "which"
+        };
+        audit.detail.push((key, detail.to_owned()));
+    }
+    Some(audit)
 }

@@ -8,8 +8,6 @@
 //! shown holds no secret: no key, no public key, no code; passkeys and devices by id, name and
 //! dates.
 
-use std::future::Future;
-
 use serde_json::{Value, json};
 
 use crate::config::env::Secret;
@@ -17,26 +15,11 @@ use crate::config::state::Limits;
 use crate::encoding::{b64, rfc3339, unb64};
 use crate::keys::{devices_key, owner_key, user_key};
 use crate::ports::DependencyError;
-use crate::store::UserRecord;
 use crate::store::devices::DeviceStore;
 use crate::store::passkeys::PasskeyStore;
 use crate::telemetry::{Audit, AuditEvent, Subject};
 
-/// The state store's support side: read a user's record, and clear parts of it. Each write
-/// is one request.
-pub trait SupportStore: Sync {
-    /// The record of `user` (a store key, [`user_key`]); the default when there is none.
-    fn user_record(
-        &self,
-        user: &str,
-    ) -> impl Future<Output = Result<UserRecord, DependencyError>> + Send;
-
-    /// Ends `user`'s lockout window: the wrong answers counted so far are forgotten.
-    fn unlock(&self, user: &str) -> impl Future<Output = Result<(), DependencyError>> + Send;
-
-    /// Ends `user`'s send window: the codes sent so far no longer count.
-    fn reset_sends(&self, user: &str) -> impl Future<Output = Result<(), DependencyError>> + Send;
-}
+pub use crate::store::support::SupportStore;
 
 /// What the operator asked.
 #[derive(Clone, Debug, PartialEq, Eq)]

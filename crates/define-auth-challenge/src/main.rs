@@ -3,7 +3,8 @@
 use std::convert::Infallible;
 
 use custom_auth::events::{DefineAuthChallengeEvent, Incoming};
-use custom_auth::telemetry::{self, Telemetry, facts};
+use custom_auth::telemetry::{self, Telemetry};
+use custom_auth::triggers::report as facts;
 use custom_auth::{Config, LogSettings};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 

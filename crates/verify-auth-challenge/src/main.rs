@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use aws_io::{AwsSettings, DynamoStore, WebClient};
 use custom_auth::events::{Incoming, VerifyAuthChallengeEvent};
-use custom_auth::telemetry::{self, Telemetry, facts};
+use custom_auth::telemetry::{self, Telemetry};
+use custom_auth::triggers::report as facts;
 use custom_auth::{Config, LogSettings, TokenKeys};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 

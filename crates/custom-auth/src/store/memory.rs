@@ -291,7 +291,7 @@ impl PasskeyStore for MemoryStore {
     }
 }
 
-impl crate::support::SupportStore for MemoryStore {
+impl crate::store::support::SupportStore for MemoryStore {
     async fn user_record(&self, user: &str) -> Result<UserRecord, DependencyError> {
         self.check()?;
         let users = self.users.lock().map_err(|_| DependencyError::Failed)?;

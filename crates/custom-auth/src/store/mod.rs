@@ -24,6 +24,7 @@ pub mod none;
 pub mod passkeys;
 pub mod port;
 pub mod rules;
+pub mod support;
 
 pub use crate::config::state::{
     DEFAULT_LOCKOUT_AFTER_FAILURES, DEFAULT_LOCKOUT_WINDOW_SECONDS, DEFAULT_SEND_LIMIT,

@@ -1,6 +1,7 @@
 //! What operators see without reading raw logs: CloudWatch metrics written as Embedded Metric
 //! Format lines ([`emf`]) and an audit trail of security events, one JSON line each
-//! ([`audit`]), both made from what a trigger or the account API did ([`facts`]).
+//! ([`audit`]), both made from what a trigger did ([`crate::triggers::report`]) or the account
+//! API answered ([`crate::http_api`]).
 //!
 //! Everything here is pure: a [`Report`] is plain data, [`Telemetry::lines`] makes the text,
 //! and the function's edge writes it to standard output, which Lambda sends to CloudWatch Logs,
@@ -14,7 +15,6 @@
 
 pub mod audit;
 pub mod emf;
-pub mod facts;
 #[cfg(test)]
 mod tests;
 

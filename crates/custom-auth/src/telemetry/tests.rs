@@ -6,7 +6,6 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use super::facts::{create_reason, wrong_reason};
 use super::*;
 use crate::config::Step;
 use crate::error::AuthError;
@@ -17,6 +16,7 @@ use crate::steps::answer::{LinkRejection, Wrong};
 use crate::steps::round::Created;
 use crate::store::MemoryStore;
 use crate::testing::{config_with, fakes, fixture};
+use crate::triggers::report::{self as facts, create_reason, wrong_reason};
 use crate::triggers::verify::{TokenKeys, Verified, verified};
 
 const NOW_MS: u64 = 1_796_500_000_123;
@@ -566,7 +566,7 @@ fn account_api_changes_and_refusals_are_audited() {
         ("sign-in-options", 200, "", None),
     ];
     for (route, status, code, want) in cases {
-        let got = facts::api(&request, route, &response(*status, code));
+        let got = crate::http_api::audit(&request, route, &response(*status, code));
         assert_eq!(
             got.as_ref().map(|a| (a.event, a.outcome)),
             *want,
@@ -584,9 +584,10 @@ fn account_api_changes_and_refusals_are_audited() {
             );
         }
     }
-    let refused = facts::api(&request, "start", &response(403, "sign-in-again")).unwrap();
+    let refused =
+        crate::http_api::audit(&request, "start", &response(403, "sign-in-again")).unwrap();
     assert_eq!(fields(&refused.line(0))["reason"], "stale-sign-in");
-    let revoked = facts::api(&request, "delete", &response(401, "signed-out")).unwrap();
+    let revoked = crate::http_api::audit(&request, "delete", &response(401, "signed-out")).unwrap();
     assert_eq!(fields(&revoked.line(0))["reason"], "revoked-token");
 }
 

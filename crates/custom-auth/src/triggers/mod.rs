@@ -4,4 +4,5 @@
 
 pub mod create;
 pub mod pre_token;
+pub mod report;
 pub mod verify;

@@ -1,19 +1,19 @@
-//! From what an invocation did to its [`Report`]: the counts, the closed-list dimensions and
-//! the audit events of each trigger and of the account API. Pure; the edges add the calls to
-//! dependencies they timed.
+//! From what a trigger did to its metrics and audit events ([`Report`], of
+//! [`crate::telemetry`]): the counts, the closed-list dimensions and the audit events of each
+//! trigger (the account API's are made in [`crate::http_api`]). Pure; it sits with the triggers
+//! because it reads what they return; the binaries add the dependency calls they timed.
 
 use std::collections::HashMap;
 
-use super::{Audit, AuditEvent, Function, Metric, Report, Subject};
 use crate::config::{Config, Step};
 use crate::encoding::rfc3339;
 use crate::error::AuthError;
 use crate::events::{CreateAuthChallengeEvent, DefineAuthChallengeEvent, VerifyAuthChallengeEvent};
 use crate::flow::{Decision, FailReason};
-use crate::http_api::{ApiRequest, ApiResponse, caller};
 use crate::keys::user_key;
 use crate::steps::answer::Wrong;
 use crate::steps::round::Created;
+use crate::telemetry::{Audit, AuditEvent, Function, Metric, Report, Subject};
 use crate::triggers::verify::Verified;
 
 /// The user an event of a trigger is about: the `sub` Cognito passes for a user; for a name
@@ -251,59 +251,4 @@ pub fn verify(config: &Config, e: &VerifyAuthChallengeEvent, verified: &Verified
         report.audit.push(audit);
     }
     report
-}
-
-/// The account API's audit event for `response` to `request` on `route` (the route's fixed
-/// name), if it is one: a passkey added or removed, a device remembered or forgotten, a change
-/// refused for a stale sign-in or a revoked token.
-pub fn api(request: &ApiRequest<'_>, route: &'static str, response: &ApiResponse) -> Option<Audit> {
-    let changes = matches!(
-        route,
-        "start"
-            | "finish"
-            | "delete"
-            | "devices-remember"
-            | "devices-rename"
-            | "devices-forget"
-            | "devices-forget-all"
-    );
-    let code = || {
-        serde_json::from_str::<serde_json::Value>(&response.body)
-            .ok()
-            .and_then(|b| b.get("code").and_then(|c| c.as_str()).map(str::to_owned))
-    };
-    let (audit, outcome, detail) = match (route, response.status) {
-        ("finish", 201) => (AuditEvent::PasskeyAdded, "done", None),
-        ("delete", 204) => (AuditEvent::PasskeyRemoved, "done", None),
-        ("devices-remember", 201) => (AuditEvent::DeviceRemembered, "done", None),
-        ("devices-forget", 204) => (AuditEvent::DeviceForgotten, "done", Some("one")),
-        ("devices-forget-all", 204) => (AuditEvent::DeviceForgotten, "done", Some("all")),
-        (_, 401 | 403) if changes => {
-            let reason = match code().as_deref() {
-                Some("sign-in-again") => "stale-sign-in",
-                Some("signed-out") => "revoked-token",
-                _ => return None,
-            };
-            (AuditEvent::ChangeRefused, "refused", Some(reason))
-        }
-        _ => return None,
-    };
-    let who = caller(request.claims);
-    let mut audit = Audit {
-        event: audit,
-        outcome,
-        pool: who.map(|c| c.pool.to_owned()).unwrap_or_default(),
-        client: request.claims.get("client_id").cloned(),
-        subject: who.map_or(Subject::Unknown, |c| Subject::Sub(c.sub.to_owned())),
-        detail: vec![("route", route.to_owned())],
-    };
-    if let Some(detail) = detail {
-        let key = if audit.event == AuditEvent::ChangeRefused {
-            "reason"
-        } else {
-            "which"
-        };
-        audit.detail.push((key, detail.to_owned()));
-    }
-    Some(audit)
 }
