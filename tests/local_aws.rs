@@ -204,13 +204,27 @@ fn http_get(port: &str, path: &str) -> String {
     body
 }
 
+/// The sign-in CLI, as `make unit` built it: `cargo test --workspace` builds the binary for its
+/// own integration test (crates/cognito-signin/tests), with the features of every other test, so
+/// this is a no-op after `make unit`. (`cargo build -p cognito-signin` would resolve features for
+/// the CLI alone and compile the AWS SDK's crates again: minutes on a fresh 2-core machine.)
 fn cli() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--locked", "-p", "cognito-signin"])
-        .current_dir(root())
-        .status()
-        .expect("cargo build");
-    assert!(status.success());
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        let status = Command::new(env!("CARGO"))
+            .args([
+                "test",
+                "--workspace",
+                "--exclude",
+                "e2e",
+                "--locked",
+                "--no-run",
+            ])
+            .current_dir(root())
+            .status()
+            .expect("cargo test --no-run");
+        assert!(status.success(), "building the CLI failed");
+    });
     target_dir().join("debug/cognito-signin")
 }
 

@@ -141,6 +141,9 @@ class Evaluator:
             name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()
         }
         self.parameters.update(parameters)
+        for name, spec in template.get("Parameters", {}).items():
+            if spec.get("Type") == "CommaDelimitedList":
+                self.parameters[name] = self.parameters[name].split(",")
         self.parameters.update({"AWS::StackName": STACK, "AWS::Region": "us-east-1",
                                 "AWS::AccountId": "123456789012", "AWS::Partition": "aws"})
         self.raw_conditions = template.get("Conditions", {})
@@ -181,6 +184,19 @@ class Evaluator:
                 separator, text = arg
                 text = self.value(text)
                 return text.split(separator) if isinstance(text, str) else node
+            if key == "Fn::Select":
+                index, items = arg
+                items = self.value(items)
+                return items[int(index)] if isinstance(items, list) else node
+            if key == "Fn::Sub":
+                text, names = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+                names = {name: self.value(value) for name, value in names.items()}
+
+                def put(match):
+                    name = match.group(1)
+                    value = names.get(name, self.parameters.get(name))
+                    return value if isinstance(value, str) else match.group(0)
+                return re.sub(r"\$\{([A-Za-z0-9:]+)\}", put, text)
             if key == "Fn::Join":
                 separator, items = arg
                 items = self.value(items)
@@ -278,7 +294,8 @@ def check_operations(evaluator, resources, finding):
         if bool(actions) != topic:
             finding(f"{name}: alarm actions {actions} with AlarmTopic deployed={topic}")
     for dashboard in dashboards:
-        body = dashboard["Properties"]["DashboardBody"]["Fn::Sub"][0]
+        body = dashboard["Properties"]["DashboardBody"]
+        body = body if isinstance(body, str) else body["Fn::Sub"][0]
         try:
             parsed = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))
         except ValueError as e:
@@ -290,6 +307,47 @@ def check_operations(evaluator, resources, finding):
                     m[1] for m in widget["properties"].get("metrics", []) if len(m) > 1 and isinstance(m[1], str) and m[1] != "."]:
                 if metric not in spelled:
                     finding(f"dashboard: no function writes {metric}")
+
+
+EXISTING_POOL = {"ExistingUserPoolId": "us-east-1_Existing9", "ExistingUserPoolClientIds": "webclient1,mobileclient2"}
+EXISTING_HANDOFF = "backendclient3"
+
+
+def check_existing_pool(evaluator, resources, finding):
+    """On a pool that exists: no pool, app client or SMS role of the stack's own; every
+    trigger permission and the account API's authorizer name that pool and its clients; each
+    function's flows name exactly the listed clients (and the hand-off's)."""
+    pool_id = evaluator.parameters["ExistingUserPoolId"]
+    clients = evaluator.parameters["ExistingUserPoolClientIds"]
+    arn = f"arn:aws:cognito-idp:us-east-1:123456789012:userpool/{pool_id}"
+    for own in ("UserPool", "UserPoolClient", "HandoffClient", "CognitoSmsRole"):
+        if own in resources:
+            finding(f"{own} deployed on an existing pool")
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::Lambda::Permission" and \
+                resource["Properties"]["Principal"] == "cognito-idp.amazonaws.com" and \
+                resource["Properties"]["SourceArn"] != arn:
+            finding(f"{name}: SourceArn {resource['Properties']['SourceArn']} is not the existing pool's")
+        if resource["Type"] == "AWS::ApiGatewayV2::Authorizer":
+            jwt = resource["Properties"]["JwtConfiguration"]
+            if jwt["Audience"] != clients or jwt["Issuer"] != f"https://cognito-idp.us-east-1.amazonaws.com/{pool_id}":
+                finding(f"{name}: JWT audience {jwt['Audience']} issuer {jwt['Issuer']}")
+    handoff = evaluator.parameters["ExistingHandoffClientId"]
+    want = {client: evaluator.parameters["AuthFlow"] for client in clients}
+    if handoff:
+        want[handoff] = "signed-token"
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::Lambda::Function" or name == "PasskeyApiFunction":
+            continue
+        variables = resource["Properties"]["Environment"]["Variables"]
+        try:
+            named = json.loads(variables["AUTH_FLOWS"])
+        except (TypeError, ValueError, KeyError):
+            finding(f"{name}: AUTH_FLOWS {variables.get('AUTH_FLOWS')!r} is not a JSON object")
+            continue
+        got = {client: flow for key, flow in named.items() for client in key.split(",")}
+        if got != want or variables.get("AUTH_FLOW"):
+            finding(f"{name}: flows {got} (AUTH_FLOW {variables.get('AUTH_FLOW')!r}), wanted {want}")
 
 
 def check(label, template, parameters):
@@ -328,12 +386,15 @@ def check(label, template, parameters):
     if ("PasskeyApiFunction" in resources) != (devices_ok or "PasskeyStartRoute" in resources):
         finding("the account API function without a route set, or routes without it")
 
-    # Essentials exactly with Pre Token Generation V2; LITE said otherwise.
-    pool = resources["UserPool"]["Properties"]
+    # Essentials exactly with Pre Token Generation V2; LITE said otherwise. (An existing
+    # pool keeps its plan: `cognito-signin pool attach` refuses a Lite pool a V2 trigger.)
     pre_token = "PreTokenGenerationFunction" in resources
-    tier = pool.get("UserPoolTier")
-    if tier != ("ESSENTIALS" if pre_token else "LITE"):
-        finding(f"UserPoolTier {tier!r} with Pre Token Generation {'on' if pre_token else 'off'}")
+    if evaluator.parameters["ExistingUserPoolId"]:
+        check_existing_pool(evaluator, resources, finding)
+    else:
+        tier = resources["UserPool"]["Properties"].get("UserPoolTier")
+        if tier != ("ESSENTIALS" if pre_token else "LITE"):
+            finding(f"UserPoolTier {tier!r} with Pre Token Generation {'on' if pre_token else 'off'}")
     # The paid plan only when asked for: a claim named, the state store on, and for the
     # account claim a flow that selects an account.
     stateful = evaluator.parameters["StateStore"] == "true"
@@ -430,14 +491,21 @@ def main():
     template = yaml_parse(path.read_text())
     transformed = sam_transform(template)
     findings = []
+    # Every set twice: with the stack's own pool, and on a pool that exists.
     for label, parameters in PARAMETER_SETS.items():
         found, resources = check(label, transformed, parameters)
         findings += found
-        print(f"  {label}: {len(resources)} resources, {len(found)} findings")
+        existing = dict(parameters, **EXISTING_POOL)
+        if any(parameters.get(k) for k in ("SignedTokenSecret", "SignedTokenSecretArn")):
+            existing["ExistingHandoffClientId"] = EXISTING_HANDOFF
+        found_existing, on_existing = check(f"{label} (existing pool)", transformed, existing)
+        findings += found_existing
+        print(f"  {label}: {len(resources)} resources, {len(found)} findings; "
+              f"on an existing pool {len(on_existing)} resources, {len(found_existing)} findings")
     if findings:
         print("template check: findings", *findings, sep="\n  ", file=sys.stderr)
         return 1
-    print(f"template check: {len(PARAMETER_SETS)} parameter sets, no findings")
+    print(f"template check: {len(PARAMETER_SETS)} parameter sets, each on a new and an existing pool, no findings")
     return 0
 
 

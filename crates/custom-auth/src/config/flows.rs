@@ -240,7 +240,7 @@ impl Flows {
     }
 
     /// Reads `AUTH_FLOW` (optional when `AUTH_FLOWS` is set) and `AUTH_FLOWS` (optional: a JSON
-    /// object from app client id to flow).
+    /// object from app client id, or several ids comma-separated, to flow).
     pub fn from_vars(
         auth_flow: Option<&str>,
         auth_flows: Option<&str>,
@@ -257,25 +257,33 @@ impl Flows {
                 .map_err(|_| {
                     bad("expected a JSON object of app client id to flow, for example {\"<client id>\": \"password,email-otp\"}".into())
                 })?;
-            for (client, flow) in map {
-                let well_formed = !client.is_empty()
-                    && client.len() <= MAX_CLIENT_ID
-                    && client
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'+');
-                if !well_formed {
-                    return Err(bad(format!("{client:?} is not an app client id")));
-                }
+            for (key, flow) in map {
                 let serde_json::Value::String(flow) = flow else {
-                    return Err(bad(format!("the flow of {client:?} is not a string")));
+                    return Err(bad(format!("the flow of {key:?} is not a string")));
                 };
                 let flow = Flow::parse_var("AUTH_FLOWS", &flow).map_err(|e| match e {
                     ConfigError::Invalid { why, value, .. } => {
-                        bad(format!("the flow of {client:?} ({value:?}): {why}"))
+                        bad(format!("the flow of {key:?} ({value:?}): {why}"))
                     }
                     other => other,
                 })?;
-                clients.push((client, flow));
+                // A key may name several clients, comma-separated: the template builds the
+                // object from a list of an existing pool's clients, and CloudFormation cannot
+                // repeat the flow for each.
+                for client in key.split(',') {
+                    let well_formed = !client.is_empty()
+                        && client.len() <= MAX_CLIENT_ID
+                        && client
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'+');
+                    if !well_formed {
+                        return Err(bad(format!("{client:?} is not an app client id")));
+                    }
+                    if clients.iter().any(|(named, _)| named == client) {
+                        return Err(bad(format!("{client:?} is named twice")));
+                    }
+                    clients.push((client.to_owned(), flow.clone()));
+                }
             }
             if clients.is_empty() {
                 return Err(bad("it names no app client".into()));
@@ -398,8 +406,44 @@ mod tests {
         assert!(only_listed.for_client(None).is_none());
         assert!(only_listed.for_client(Some("web1")).is_some());
 
+        // An existing pool's clients, listed in one key (the template's form), and the
+        // hand-off client beside them.
+        let listed = Flows::from_vars(
+            None,
+            Some(r#"{"webA,webB": "password,email-otp", "backend": "signed-token"}"#),
+        )
+        .unwrap();
+        for client in ["webA", "webB"] {
+            let flow = listed.for_client(Some(client)).map(ToString::to_string);
+            assert_eq!(flow.as_deref(), Some("password,email-otp"), "{client}");
+        }
+        let backend = listed.for_client(Some("backend")).map(ToString::to_string);
+        assert_eq!(backend.as_deref(), Some("signed-token"));
+        assert!(listed.for_client(Some("webA,webB")).is_none());
+        assert!(listed.for_client(Some("webC")).is_none());
+
         let errors = [
             (None, None, "AUTH_FLOW is required"),
+            (
+                None,
+                Some(r#"{"webA,": "email-otp"}"#),
+                "\"\" is not an app client id",
+            ),
+            (
+                None,
+                Some(r#"{"webA, webB": "email-otp"}"#),
+                "\" webB\" is not an app client id",
+            ),
+            (
+                None,
+                Some(r#"{"webA,webB": "email-otp", "webB": "signed-token"}"#),
+                "\"webB\" is named twice",
+            ),
+            (
+                None,
+                Some(r#"{"webA,webA": "email-otp"}"#),
+                "\"webA\" is named twice",
+            ),
             (None, Some("{}"), "names no app client"),
             (None, Some("[]"), "expected a JSON object"),
             (None, Some("not json"), "expected a JSON object"),
