@@ -4,6 +4,14 @@
 //! wrong in the build alone: it succeeds (the crates, the SDK's and ring's C and assembly, and
 //! zig's link for aarch64 glibc), and every bootstrap is an AArch64 executable.
 //!
+//! Built with the release profile's optimisation turned down (`opt-level` 0, no LTO, many
+//! codegen units, through cargo's `CARGO_PROFILE_RELEASE_*` variables): what can break on arm64
+//! alone is the cross build (the C and assembly compiled by zig for aarch64, the link against
+//! its glibc), which this still does in full, while the optimised code is built and run on
+//! x86_64 by the rest of the test and measured by `make bench`. Optimised, this build was the
+//! longest part of `make test` on two cores (19.5 of its 31 minutes on a fresh clone); turned
+//! down, 7.8 minutes beside other builds.
+//!
 //! The build runs at the lowest CPU priority into a target directory of its own (so it waits on
 //! no cargo lock of the x86_64 build): it takes the CPU that the x86_64 build's single-threaded
 //! link steps and the test's waits for windows and browsers leave idle, instead of adding its
@@ -44,6 +52,9 @@ impl Arm64Build {
                 .args(["build", "--architecture", "arm64", "--build-dir"])
                 .arg(&built)
                 .env("CARGO_TARGET_DIR", work.join("target"))
+                .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+                .env("CARGO_PROFILE_RELEASE_LTO", "off")
+                .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "256")
                 .current_dir(root())
                 .stdin(Stdio::null())
                 .stdout(out.try_clone().expect("log handle"))

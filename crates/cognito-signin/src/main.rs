@@ -4,6 +4,7 @@
 //! configuration, so `AWS_ENDPOINT_URL` points it at a local emulator.
 
 mod device;
+mod pool;
 mod prompt;
 mod support;
 
@@ -45,7 +46,8 @@ usage: cognito-signin --user-pool-id ID --client-id ID --username NAME
                     PasskeyApiUrl), the private half into --device-key (created, mode 0600)
 
 Support commands for one user (state, unlock, reset sends, remove a passkey, forget devices):
-`cognito-signin support` (its own usage).
+`cognito-signin support` (its own usage). A user pool that already exists: `cognito-signin pool`
+(check it, attach our triggers, detach them; its own usage).
 
 The region, credentials and endpoint come from the standard AWS configuration
 (AWS_REGION, AWS_ENDPOINT_URL, ...).";
@@ -407,6 +409,28 @@ async fn main() -> ExitCode {
                 Ok(state) => {
                     println!("{state}");
                     ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(64)
+            }
+        };
+    }
+    if std::env::args().nth(1).as_deref() == Some("pool") {
+        return match pool::parse(std::env::args().skip(2)) {
+            Ok(args) => match pool::run(args).await {
+                Ok(done) => {
+                    eprintln!("{done}");
+                    ExitCode::SUCCESS
+                }
+                Err(pool::PoolCliError::Findings(n)) => {
+                    eprintln!("{}", pool::PoolCliError::Findings(n));
+                    ExitCode::from(3)
                 }
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -16,10 +16,30 @@ pub enum Behaviour {
     Hang,
     /// Picks the behaviour by the request path's prefix (first match); 404 if none matches.
     Routes(Vec<(&'static str, Behaviour)>),
+    /// Picks the behaviour by the AWS JSON protocol's operation, the end of the request's
+    /// `X-Amz-Target` header (`...UpdateUserPool`); 400 if none matches.
+    Operations(Vec<(&'static str, Behaviour)>),
 }
 
 impl Behaviour {
     fn for_request(&self, request: &str) -> Behaviour {
+        if let Behaviour::Operations(operations) = self {
+            let target = request
+                .lines()
+                .take_while(|l| !l.is_empty())
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("x-amz-target").then(|| v.trim())
+                })
+                .unwrap_or_default();
+            return operations
+                .iter()
+                .find(|(name, _)| target.rsplit('.').next() == Some(*name))
+                .map_or(
+                    Behaviour::Respond(400, "application/x-amz-json-1.1", "{}".into()),
+                    |(_, b)| b.for_request(request),
+                );
+        }
         let Behaviour::Routes(routes) = self else {
             return self.clone();
         };
@@ -80,7 +100,9 @@ impl FakeServer {
                             let _ = socket.write_all(body.as_bytes()).await;
                             let _ = socket.shutdown().await;
                         }
-                        Behaviour::Routes(_) => unreachable!("resolved by for_request"),
+                        Behaviour::Routes(_) | Behaviour::Operations(_) => {
+                            unreachable!("resolved by for_request")
+                        }
                     }
                 });
             }
