@@ -22,6 +22,8 @@ mod arm64;
 mod browser;
 #[path = "local_aws/clients.rs"]
 mod clients;
+#[path = "local_aws/existing_pool.rs"]
+mod existing_pool;
 #[path = "local_aws/hostile.rs"]
 mod hostile;
 #[path = "local_aws/load.rs"]
@@ -594,6 +596,9 @@ fn sign_in_through_the_local_aws() {
     codes.extend(clients::flows_per_client_and_choice(&aws));
     codes.extend(browser::sign_in_through_the_page(&aws, page_port));
     options::every_option_deploys(&mut aws);
+    codes.extend(existing_pool::our_sign_in_on_an_existing_pool(
+        &mut aws, page_port,
+    ));
 
     // Every line the functions logged (JSON, trace asked, info and above written) holds no code, answer, password or
     // token. Codes are matched as whole words, so a request id cannot fake a hit.

@@ -268,6 +268,56 @@ def try_deploy(port, stack, flow, extra):
             "resources": sorted(resources), "failures": failures, "log": result.stdout[-3000:]}
 
 
+# A user pool made outside our template, with settings of its own (README, Using an existing
+# user pool): the end-to-end test adds our sign-in to it and checks each setting survives.
+EXISTING_USER = {"username": "olivia", "email": "olivia@example.com"}
+
+
+def existing_pool(port, name):
+    """Creates the pool, its app client and a user; prints their ids."""
+    idp = boto(port, "cognito-idp")
+    pool = idp.create_user_pool(
+        PoolName=name,
+        Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireUppercase": True, "RequireLowercase": True,
+                                     "RequireNumbers": True, "RequireSymbols": False,
+                                     "TemporaryPasswordValidityDays": 3}},
+        DeletionProtection="ACTIVE",
+        LambdaConfig={"PreSignUp": f"arn:aws:lambda:us-east-1:000000000000:function:{name}-pre-sign-up",
+                      "PostConfirmation": f"arn:aws:lambda:us-east-1:000000000000:function:{name}-welcome"},
+        AutoVerifiedAttributes=["email"],
+        UserAttributeUpdateSettings={"AttributesRequireVerificationBeforeUpdate": ["email"]},
+        EmailVerificationMessage="Your Acme verification code is {####}",
+        EmailVerificationSubject="Verify your Acme address",
+        VerificationMessageTemplate={"EmailMessage": "Your Acme verification code is {####}",
+                                     "EmailSubject": "Verify your Acme address",
+                                     "DefaultEmailOption": "CONFIRM_WITH_CODE"},
+        SmsAuthenticationMessage="Your Acme sign-in code is {####}",
+        MfaConfiguration="OPTIONAL",
+        DeviceConfiguration={"ChallengeRequiredOnNewDevice": True, "DeviceOnlyRememberedOnUserPrompt": True},
+        AdminCreateUserConfig={"AllowAdminCreateUserOnly": True,
+                               "InviteMessageTemplate": {"EmailMessage": "Welcome {username}: {####}",
+                                                         "EmailSubject": "Welcome to Acme"}},
+        AccountRecoverySetting={"RecoveryMechanisms": [{"Priority": 1, "Name": "verified_email"}]},
+        UsernameConfiguration={"CaseSensitive": False},
+        UserPoolTags={"team": "identity"},
+        Schema=[{"Name": "email", "AttributeDataType": "String", "Mutable": True}],
+    )["UserPool"]
+    client = idp.create_user_pool_client(
+        UserPoolId=pool["Id"], ClientName=f"{name}-web", GenerateSecret=False,
+        ExplicitAuthFlows=["ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        PreventUserExistenceErrors="ENABLED", ReadAttributes=["email", "email_verified"],
+        WriteAttributes=["email"])["UserPoolClient"]
+    idp.admin_create_user(UserPoolId=pool["Id"], Username=EXISTING_USER["username"], MessageAction="SUPPRESS",
+                          UserAttributes=[{"Name": "email", "Value": EXISTING_USER["email"]},
+                                          {"Name": "email_verified", "Value": "true"}])
+    return {"userPoolId": pool["Id"], "clientId": client["ClientId"], **EXISTING_USER}
+
+
+def describe_pool(port, pool):
+    """The pool as DescribeUserPool returns it (dates as text)."""
+    return boto(port, "cognito-idp").describe_user_pool(UserPoolId=pool)["UserPool"]
+
+
 def boto(port, service):
     import boto3  # from the project .venv (aws-sam-cli pins it)
 
@@ -535,6 +585,12 @@ def main():
     logs = sub.add_parser("logs", help="print every line the functions logged")
     logs.add_argument("--port", type=int, required=True)
     logs.add_argument("--group-prefix", default="/aws/lambda/", help="another log group (prefix)")
+    ex = sub.add_parser("existing-pool", help="create a user pool outside the template (settings, client, user); print ids")
+    ex.add_argument("--name", required=True)
+    ex.add_argument("--port", type=int, required=True)
+    dp = sub.add_parser("describe-pool", help="print DescribeUserPool's pool as JSON")
+    dp.add_argument("--pool", required=True)
+    dp.add_argument("--port", type=int, required=True)
     ops = sub.add_parser("operations", help="print the alarms, dashboards and SNS subscriptions (JSON)")
     ops.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
@@ -581,6 +637,10 @@ def main():
         print(json.dumps(password_only(args.port, args.stack)))
     elif args.command == "describe":
         print(json.dumps(describe(args.port, args.stack)))
+    elif args.command == "existing-pool":
+        print(json.dumps(existing_pool(args.port, args.name)))
+    elif args.command == "describe-pool":
+        print(json.dumps(describe_pool(args.port, args.pool), default=str))
     elif args.command == "logs":
         for line in function_logs(args.port, args.group_prefix):
             print(line)

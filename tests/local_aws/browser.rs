@@ -95,13 +95,33 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws, page_port: u16) -> Vec<St
     assert!(out.status.success(), "could not set up {other}");
     let input = serde_json::json!({
         "endpoint": aws.endpoint(),
-        "artifacts": artifacts(),
-        "chromium": chromium(),
         "pagePort": page_port,
         "user": { "name": name, "password": "Demo-Passw0rd!", "email": email, "phone": phone },
         "other": { "name": other, "email": other_email },
         "stacks": stacks,
     });
+    let (status, result) = run_page_script(&input);
+    assert!(
+        status,
+        "the sign-in page failed in the browser (see `page:` lines above)"
+    );
+    let list = |key: &str| -> Vec<String> {
+        result[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {key} in the browser test's result"))
+            .iter()
+            .filter_map(|c| c.as_str().map(str::to_owned))
+            .collect()
+    };
+    check_page_run(list("codes"), list("proofs"))
+}
+
+/// Runs `tests/browser/signin.mjs` with `input` (bounded); whether it passed, and its result
+/// (the codes and proofs it read).
+pub(crate) fn run_page_script(input: &Value) -> (bool, Value) {
+    let mut input = input.clone();
+    input["artifacts"] = artifacts().to_string_lossy().into_owned().into();
+    input["chromium"] = chromium().to_string_lossy().into_owned().into();
     let mut child = Command::new("node")
         .arg(root().join("tests/browser/signin.mjs"))
         .arg(input.to_string())
@@ -133,19 +153,11 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws, page_port: u16) -> Vec<St
         .last()
         .and_then(|l| serde_json::from_str(l).ok())
         .unwrap_or(Value::Null);
-    assert!(
-        status.success(),
-        "the sign-in page failed in the browser (see `page:` lines above)"
-    );
-    let list = |key: &str| -> Vec<String> {
-        result[key]
-            .as_array()
-            .unwrap_or_else(|| panic!("no {key} in the browser test's result"))
-            .iter()
-            .filter_map(|c| c.as_str().map(str::to_owned))
-            .collect()
-    };
-    let codes = list("codes");
+    (status.success(), result)
+}
+
+/// The main page run's codes, links and screenshots; returns its codes and proofs.
+fn check_page_run(codes: Vec<String>, proofs: Vec<String>) -> Vec<String> {
     // Six sign-ins by code, two more in the passkey scenario (Pat signing in again to delete
     // a passkey, Quinn's fresh sign-in before her user is deleted), and four in the device
     // scenario (the first sign-in, another profile, after the refused device, after forgetting).
@@ -154,7 +166,6 @@ pub(crate) fn sign_in_through_the_page(aws: &LocalAws, page_port: u16) -> Vec<St
         12,
         "twelve codes read from the mailboxes: {codes:?}"
     );
-    let proofs = list("proofs");
     assert_eq!(
         proofs.len(),
         2,

@@ -7,7 +7,13 @@
 use super::*;
 
 /// `tools/local_aws.py deploy`'s outcome.
-fn deploy(aws: &LocalAws, stack: &str, flow: &str, params: &[&str], prepare: bool) -> Value {
+pub(crate) fn deploy(
+    aws: &LocalAws,
+    stack: &str,
+    flow: &str,
+    params: &[&str],
+    prepare: bool,
+) -> Value {
     let mut args = vec![
         "deploy", "--port", &aws.port, "--stack", stack, "--flow", flow,
     ];
@@ -22,7 +28,7 @@ fn deploy(aws: &LocalAws, stack: &str, flow: &str, params: &[&str], prepare: boo
     serde_json::from_slice(&out.stdout).expect("deploy outcome")
 }
 
-fn has(outcome: &Value, resource: &str) -> bool {
+pub(crate) fn has(outcome: &Value, resource: &str) -> bool {
     outcome["resources"]
         .as_array()
         .is_some_and(|all| all.iter().any(|r| r == resource))

@@ -410,15 +410,9 @@ async fn main() -> ExitCode {
                     println!("{state}");
                     ExitCode::SUCCESS
                 }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
+                Err(e) => error(e, ExitCode::FAILURE),
             },
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(64)
-            }
+            Err(e) => error(e, ExitCode::from(64)),
         };
     }
     if std::env::args().nth(1).as_deref() == Some("pool") {
@@ -432,15 +426,9 @@ async fn main() -> ExitCode {
                     eprintln!("{}", pool::PoolCliError::Findings(n));
                     ExitCode::from(3)
                 }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
+                Err(e) => error(e, ExitCode::FAILURE),
             },
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(64)
-            }
+            Err(e) => error(e, ExitCode::from(64)),
         };
     }
     let result = match parse_args(std::env::args().skip(1)) {
@@ -457,11 +445,14 @@ async fn main() -> ExitCode {
             eprintln!("sign-in failed: {message}");
             ExitCode::from(2)
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => error(e, ExitCode::FAILURE),
     }
+}
+
+/// Says what went wrong (usage errors with the usage), and exits with `status`.
+fn error(e: impl std::fmt::Display, status: ExitCode) -> ExitCode {
+    eprintln!("error: {e}");
+    status
 }
 
 #[cfg(test)]

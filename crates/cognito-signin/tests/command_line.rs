@@ -72,6 +72,18 @@ fn usage_errors_say_what_is_wrong() {
             says: "--username needs a value",
             usage: "usage: cognito-signin support ACTION",
         },
+        Case {
+            args: &["pool"],
+            status: 64,
+            says: "name an action",
+            usage: "usage: cognito-signin pool check|attach|detach",
+        },
+        Case {
+            args: &["pool", "check", "--stack-outputs", "o.json", "--apply"],
+            status: 64,
+            says: "check changes nothing",
+            usage: "usage: cognito-signin pool check|attach|detach",
+        },
     ];
     for case in cases {
         let out = run(case.args);

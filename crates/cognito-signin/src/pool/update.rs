@@ -47,7 +47,13 @@ pub fn request(
         .set_mfa_configuration(pool.mfa_configuration.clone())
         .set_device_configuration(pool.device_configuration.clone())
         .set_email_configuration(pool.email_configuration.clone())
-        .set_sms_configuration(pool.sms_configuration.clone())
+        .set_sms_configuration(
+            // An empty configuration (an emulator's `{}`, read with the SDK's required role
+            // ARN as "") is no configuration: sent, AWS would refuse its empty role.
+            pool.sms_configuration
+                .clone()
+                .filter(|c| !c.sns_caller_arn.is_empty()),
+        )
         .set_user_pool_tags(Some(tags))
         .set_admin_create_user_config(admin)
         .set_user_pool_add_ons(pool.user_pool_add_ons.clone())
