@@ -108,17 +108,21 @@ pub fn findings(pool: &UserPoolType, clients: &[UserPoolClientType], flow: &str)
         })
         .unwrap_or_default();
     let sends = |step: &str| flow.split([',', '|']).any(|s| s.trim() == step);
-    for (step, attribute) in [
-        ("email-otp", VerifiedAttributeType::Email),
-        ("magic-link", VerifiedAttributeType::Email),
-        ("sms-otp", VerifiedAttributeType::PhoneNumber),
+    for (steps, attribute) in [
+        (
+            &["email-otp", "magic-link"][..],
+            VerifiedAttributeType::Email,
+        ),
+        (&["sms-otp"][..], VerifiedAttributeType::PhoneNumber),
     ] {
-        if sends(step) && !verified_first.contains(&&attribute) {
+        let sending: Vec<&str> = steps.iter().copied().filter(|s| sends(s)).collect();
+        if !sending.is_empty() && !verified_first.contains(&&attribute) {
             found.push(Finding {
                 at: pool_at(),
                 what: format!(
-                    "a changed {} counts before it is verified, and {step} sends to it: a stolen access token could move the codes to its holder",
-                    attribute.as_str()
+                    "a changed {} counts before it is verified, and {} sends to it: a stolen access token could move the codes to its holder",
+                    attribute.as_str(),
+                    sending.join(" and ")
                 ),
                 fix: format!(
                     "add {} to UserAttributeUpdateSettings.AttributesRequireVerificationBeforeUpdate (and to AutoVerifiedAttributes)",
@@ -140,7 +144,6 @@ pub fn findings(pool: &UserPoolType, clients: &[UserPoolClientType], flow: &str)
             fix: "set AdminCreateUserConfig.AllowAdminCreateUserOnly to true, or keep rights out of a self-service pool".into(),
         });
     }
-    found.dedup();
     found
 }
 
@@ -300,6 +303,13 @@ mod tests {
         assert_eq!(both.len(), 2, "{both:?}");
         assert!(both[0].contains("email") && both[1].contains("phone_number"));
         assert_eq!(at("magic-link").len(), 1);
+        // One finding per setting, naming every step that sends to it.
+        let both_mail = at("email-otp|magic-link");
+        assert_eq!(both_mail.len(), 1, "{both_mail:?}");
+        assert!(
+            both_mail[0].contains("email-otp and magic-link"),
+            "{both_mail:?}"
+        );
         assert!(at("password,captcha").is_empty());
         // Without the rights attribute, self sign-up and writable attributes grant nothing.
         let mut plain = safe_pool();
