@@ -97,9 +97,13 @@ LOAD_PASSWORD_EVERY ?= 5
 LOAD_IN_FLIGHT ?= 20
 # Every tenth sign-in (the first of each ten) by a magic link.
 LOAD_LINK_EVERY ?= 10
+# Every tenth sign-in (the middle of each ten) by a passkey, registered through the account API
+# first (a software authenticator, tools/soft_authenticator.py).
+LOAD_PASSKEY_EVERY ?= 10
 load: venv
 	$(VENV)/bin/python tools/load.py --port $(LOAD_PORT) --users $(LOAD_USERS) --ramp $(LOAD_RAMP) \
-		--password-every $(LOAD_PASSWORD_EVERY) --in-flight $(LOAD_IN_FLIGHT) --link-every $(LOAD_LINK_EVERY)
+		--password-every $(LOAD_PASSWORD_EVERY) --in-flight $(LOAD_IN_FLIGHT) --link-every $(LOAD_LINK_EVERY) \
+		--passkey-every $(LOAD_PASSKEY_EVERY)
 
 ## Coverage-guided fuzzing of the three triggers' logic (nightly), FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60

@@ -610,6 +610,7 @@ fn sign_in_through_the_local_aws() {
     load::a_small_load_run_through_the_stacks(
         &aws,
         &format!("http://127.0.0.1:{page_port}/e2e-link/"),
+        &format!("http://localhost:{page_port}"),
     );
     selected_account_in_the_tokens(&aws);
     codes.extend(remembered_device_in_the_cli(&aws));

@@ -6,12 +6,17 @@ end-to-end test's); creates one user per sign-in, then starts the sign-ins over 
 with at most --in-flight at once, each with the real `cognito-signin` CLI: it reads the e-mail
 code from the local mailbox of its own user and types it in. Every fifth sign-in
 (--password-every) uses the password flow: the emulator checks SRP in pure Python with its
-interpreter lock held. A tenth of the sign-ins answer wrong codes and must fail. Then one
-user's sign-ins at once against the send limit, and one user's wrong codes in concurrent
-sessions against the lockout. Checks: every sign-in ends as expected, each user got exactly one
-e-mail and only to its own address, the send limit and the lockout hold exactly, the functions
-logged no unexpected error; prints sign-ins, failures, p50/p99 wall time, and where the time
-went by the functions' own metrics (RELIABILITY.md). Exit 1 on any miss.
+interpreter lock held; every tenth (--link-every) a magic link; every tenth (--passkey-every) a
+passkey, registered first through the account API (a code sign-in for a fresh access token,
+then the ceremony by a software authenticator, tools/soft_authenticator.py) and then answering
+the CLI's PASSKEY round. A tenth of the sign-ins answer wrong codes and must fail. Then one
+user's sign-ins at once against the send limit, one user's wrong codes in concurrent sessions
+against the lockout, one passkey cloned into concurrent sessions (one counter value signs in
+once), and one user's round answered with another's passkey. Checks: every sign-in ends as
+expected, each user got exactly its e-mails and only to its own address, each user's passkeys
+are its own, the limits hold exactly, the functions logged no unexpected error; prints
+sign-ins, failures, p50/p99 wall time, and where the time went by the functions' own metrics
+(RELIABILITY.md). Exit 1 on any miss.
 
     .venv/bin/python tools/load.py --port 4598 --users 100 --in-flight 20
 """
@@ -20,20 +25,26 @@ import argparse
 import concurrent.futures
 import json
 import re
+import secrets
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import local_aws  # noqa: E402  (the same start/build/deploy as `make demo`)
+import soft_authenticator  # noqa: E402
 
 RELEASE_CLI = local_aws.ROOT / "target" / "release" / "cognito-signin"
 PASSWORD = "Load-Passw0rd!"
 SIGN_IN_LIMIT = 240  # seconds one sign-in may take, queueing included
 # What Create says when a limit refuses a sign-in (crates/custom-auth/src/error.rs).
 LIMIT_MESSAGES = ("too many codes requested", "too many failed attempts")
+# The CLI's line with a PASSKEY round's request (crates/cognito-signin/src/prompt.rs).
+PASSKEY_OPTIONS = "passkey request options: "
 
 
 def create_users(port, pool, names):
@@ -103,10 +114,11 @@ class Mailbox:
         self.thread.join(timeout=15)
 
 
-def sign_in(cli, port, mailbox, stack, user, password, wrong, delay, link_url=None):
+def sign_in(cli, port, mailbox, stack, user, password, wrong, delay, link_url=None, passkey=None):
     """One sign-in, started after `delay` seconds, by an e-mailed code or, with `link_url`, by a
-    magic link to that page (asked for, then its proof typed as the page would send it);
-    returns (user, outcome, seconds, codes or proofs typed, start, end)."""
+    magic link to that page (asked for, then its proof typed as the page would send it), or,
+    with `passkey` (request options -> the credential JSON), by a passkey chosen in the flow's
+    choice; returns (user, outcome, seconds, codes or proofs typed, start, end)."""
     time.sleep(delay)
     env = {**local_aws.aws_env(port), "NO_COLOR": "1"}
     args = [str(cli), "--user-pool-id", stack["userPoolId"], "--client-id", stack["clientId"],
@@ -116,6 +128,8 @@ def sign_in(cli, port, mailbox, stack, user, password, wrong, delay, link_url=No
         env["COGNITO_SIGNIN_PASSWORD"] = PASSWORD
     if link_url:
         args += ["--client-metadata", "magicLink=request", "--client-metadata", f"redirectUri={link_url}"]
+    if passkey:
+        args += ["--answer", "passkey"]
     started = time.monotonic()
     proc = subprocess.Popen(args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -126,6 +140,12 @@ def sign_in(cli, port, mailbox, stack, user, password, wrong, delay, link_url=No
     try:
         for line in proc.stderr:
             said.append(line.rstrip())
+            if passkey and line.startswith(PASSKEY_OPTIONS):
+                answer = json.dumps(passkey(json.loads(line[len(PASSKEY_OPTIONS):])), separators=(",", ":"))
+                typed.append("passkey")
+                proc.stdin.write(answer + "\n")
+                proc.stdin.flush()
+                continue
             if link_url and "challenge MAGIC_LINK" in line:
                 # First ask for a link (an answer that is never right, and counts as no
                 # failure); then type the proof from the link that came.
@@ -200,6 +220,125 @@ def stateful_checks(args, mailbox, stacks, idp_pool):
     return misses, locked
 
 
+class AccountApi:
+    """The stack's account API (passkeys), called as the page calls it: a bearer access token."""
+
+    def __init__(self, base):
+        self.base = base.rstrip("/")
+
+    def call(self, method, path, token, body=None):
+        headers = {"Authorization": f"Bearer {token}"}
+        data = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # loopback only
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as e:
+            status, raw = e.code, e.read()
+        return status, json.loads(raw) if raw else {}
+
+
+def tokens_by_code(idp, mailbox, stack, user):
+    """A sign-in by e-mailed code through the flow's choice, as the page makes it (the pick as the
+    answer and in ClientMetadata `choice`): its tokens, for the account API."""
+    metadata = {"signInId": secrets.token_urlsafe(16)}
+    step = idp.initiate_auth(ClientId=stack["clientId"], AuthFlow="CUSTOM_AUTH",
+                             AuthParameters={"USERNAME": user}, ClientMetadata=metadata)
+    for _ in range(6):
+        if "AuthenticationResult" in step:
+            return step["AuthenticationResult"]
+        kind = step.get("ChallengeParameters", {}).get("challenge")
+        if kind == "CHOOSE":
+            answer, extra = "email-otp", {"choice": "email-otp"}
+        elif kind == "EMAIL_OTP":
+            answer, extra = mailbox.wait_for_code(f"{user}@load.example.com"), {}
+        else:
+            raise RuntimeError(f"a code sign-in of {user} met round {kind}")
+        step = idp.respond_to_auth_challenge(
+            ClientId=stack["clientId"], ChallengeName="CUSTOM_CHALLENGE", Session=step["Session"],
+            ChallengeResponses={"USERNAME": user, "ANSWER": answer}, ClientMetadata={**metadata, **extra})
+    raise RuntimeError(f"a code sign-in of {user} did not end")
+
+
+def register_passkey(idp, mailbox, stack, user, origin):
+    """`user` signs in by code and adds a passkey made by the software authenticator, through the
+    account API, within the stack's freshness bound: the credential and the access token."""
+    api = AccountApi(stack["passkeyApi"])
+    token = tokens_by_code(idp, mailbox, stack, user)["AccessToken"]
+    status, options = api.call("POST", "/passkeys/registration", token)
+    if status != 200:
+        raise RuntimeError(f"{user}: the registration did not start: {status} {options.get('code')}")
+    credential, answer = soft_authenticator.create(options, origin)
+    status, added = api.call("POST", "/passkeys", token, {"credential": answer, "name": "load"})
+    if status != 201 or added.get("id") != soft_authenticator.b64(credential.id):
+        raise RuntimeError(f"{user}: the passkey was not added: {status} {added.get('code')}")
+    return credential, token
+
+
+def register_passkeys(args, mailbox, stack, users):
+    """Every user in `users` registers a passkey, at most --in-flight at once: {user: (credential,
+    access token)}, and the misses."""
+    idp = local_aws.boto(args.port, "cognito-idp")  # (a client is safe to share between threads)
+    registered, misses = {}, []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.in_flight or len(users)) as pool:
+        futures = {pool.submit(register_passkey, idp, mailbox, stack, u, args.passkey_origin): u for u in users}
+        for future in concurrent.futures.as_completed(futures):
+            try:
+                registered[futures[future]] = future.result()
+            except Exception as e:  # noqa: BLE001 (reported as a miss, with what failed)
+                misses.append(f"passkey registration: {e}")
+    return registered, misses
+
+
+def passkey_checks(args, mailbox, stack, registered, clone_user, plan_users):
+    """Each user's passkeys are its own, under concurrency: a passkey user's list holds exactly
+    the passkey it added; a round of one user answered with another's passkey is refused (and
+    never offered it); one passkey cloned into concurrent sessions, each saying the same counter
+    value, signs in exactly once (the counter is written in one conditional write). The misses."""
+    misses = []
+    api = AccountApi(stack["passkeyApi"])
+    for user in plan_users:
+        if user not in registered:
+            continue
+        credential, token = registered[user]
+        status, listed = api.call("GET", "/passkeys", token)
+        ids = [p.get("id") for p in listed.get("passkeys", [])]
+        if status != 200 or ids != [soft_authenticator.b64(credential.id)]:
+            misses.append(f"{user}: lists passkeys {ids} ({status}); expected exactly its own")
+    if clone_user not in registered or not plan_users or plan_users[0] not in registered:
+        return misses + ["passkey checks: no registered passkey to check with"]
+    clone, _ = registered[clone_user]
+    victim = plan_users[0]
+    offers = []
+
+    def foreign(options):
+        offers.append((soft_authenticator.offered(options, clone),
+                       soft_authenticator.offered(options, registered[victim][0])))
+        return soft_authenticator.get(options, args.passkey_origin, clone)
+
+    crossed = sign_in(args.cli, args.port, mailbox, stack, victim, False, False, 0.0, passkey=foreign)
+    if crossed[1] != "refused" or any(o[0] or not o[1] for o in offers):
+        misses.append(f"{victim}'s round answered with {clone_user}'s passkey: {crossed[1]}, offers "
+                      f"(other's, own) {offers}; expected refused, and only its own offered")
+    counter = clone.counter + 1
+
+    def cloned(options):
+        return soft_authenticator.get(options, args.passkey_origin, clone, counter=counter)
+
+    sessions = 3
+    with concurrent.futures.ThreadPoolExecutor(max_workers=sessions) as pool:
+        runs = [f.result() for f in [pool.submit(sign_in, args.cli, args.port, mailbox, stack, clone_user,
+                                                 False, False, 0.0, None, cloned) for _ in range(sessions)]]
+    outcomes = sorted(r[1] for r in runs)
+    if outcomes.count("signed-in") != 1 or any(o not in ("signed-in", "refused", "limited") for o in outcomes):
+        misses.append(f"one passkey cloned into {sessions} sessions at once, one counter value: {outcomes}; "
+                      "expected exactly one signed in")
+    return misses
+
+
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -253,10 +392,16 @@ def main():
     parser.add_argument("--link-stack", default="load-link")
     parser.add_argument("--link-url", default="http://127.0.0.1:9/load/",
                         help="the page the links open (one of the link stack's MagicLinkUrls)")
+    parser.add_argument("--passkey-every", type=int, default=10,
+                        help="every Nth sign-in (the middle of each N) signs in by a passkey, 0 none")
+    parser.add_argument("--passkey-stack", default="load-passkey")
+    parser.add_argument("--passkey-origin", default="http://localhost:9",
+                        help="the origin the software authenticator says (one of the stack's PasskeyOrigins)")
     parser.add_argument("--email-stack", default="load-email")
     parser.add_argument("--password-stack", default="load-password")
     parser.add_argument("--cli", default=str(RELEASE_CLI), help="the cognito-signin binary (built here unless given)")
     parser.add_argument("--prefix", default="user", help="the users' names begin with it")
+    parser.add_argument("--logs", help="write the functions' log lines of the run to this file")
     parser.add_argument("--send-limit", type=int, default=5, help="the stacks' OtpSendLimit")
     parser.add_argument("--lockout-after", type=int, default=10, help="the stacks' LockoutAfterFailures")
     args = parser.parse_args()
@@ -278,29 +423,48 @@ def main():
         flows = {args.email_stack: ("email-otp", False), args.password_stack: ("password,email-otp", True)}
         if args.link_every:
             flows[args.link_stack] = ("magic-link", False)
+        if args.passkey_every:
+            flows[args.passkey_stack] = ("passkey|email-otp", False)
         stacks = {}
         for name, (flow, _) in flows.items():
-            if args.attach:
-                out = local_aws.outputs(args.port, name)
-                stacks[name] = {"userPoolId": out["UserPoolId"], "clientId": out["UserPoolClientId"]}
-            else:
+            if not args.attach:
                 extra = [f"MagicLinkUrls={args.link_url}"] if flow == "magic-link" else []
+                if "passkey" in flow:
+                    extra += ["PasskeyRpId=localhost", f"PasskeyOrigins={args.passkey_origin}"]
                 local_aws.deploy(args.port, name, flow, extra)
-                stacks[name] = local_aws.prepare(args.port, name)
+                local_aws.prepare(args.port, name)
+            out = local_aws.outputs(args.port, name)
+            stacks[name] = {"userPoolId": out["UserPoolId"], "clientId": out["UserPoolClientId"]}
+            if out.get("PasskeyApiId"):
+                # (The HTTP API by path on the local AWS, as tools/local_aws.py gives it the page.)
+                stacks[name]["passkeyApi"] = f"http://127.0.0.1:{args.port}/_aws/execute-api/{out['PasskeyApiId']}"
         plan = []
         for i in range(args.users):
             every = args.password_every
             if args.link_every and i % args.link_every == 0:
                 name = args.link_stack
+            elif args.passkey_every and i % args.passkey_every == args.passkey_every // 2:
+                name = args.passkey_stack
             elif every and i % every == every - 1:
                 name = args.password_stack
             else:
                 name = args.email_stack
-            plan.append((name, f"{args.prefix}{i:03d}", flows[name][1], i % 10 == 9 and name != args.link_stack))
+            wrong = i % 10 == 9 and name not in (args.link_stack, args.passkey_stack)
+            plan.append((name, f"{args.prefix}{i:03d}", flows[name][1], wrong))
         for name in flows:
             create_users(args.port, stacks[name]["userPoolId"], [u for s, u, _, _ in plan if s == name])
-        local_aws.say(f"{len(plan)} concurrent sign-ins across {len(flows)} stacks")
         mailbox = Mailbox(args.port)
+        passkey_users = [u for s, u, _, _ in plan if args.passkey_every and s == args.passkey_stack]
+        clone_user = f"{args.prefix}-clone"
+        registered, passkey_misses = {}, []
+        if passkey_users:
+            create_users(args.port, stacks[args.passkey_stack]["userPoolId"], [clone_user])
+            local_aws.say(f"{len(passkey_users) + 1} passkeys registered through the account API")
+            began = time.monotonic()
+            registered, passkey_misses = register_passkeys(args, mailbox, stacks[args.passkey_stack],
+                                                           passkey_users + [clone_user])
+            registering = time.monotonic() - began
+        local_aws.say(f"{len(plan)} concurrent sign-ins across {len(flows)} stacks")
         started = time.monotonic()
         workers = args.in_flight or len(plan)
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
@@ -310,7 +474,15 @@ def main():
                 # At its place in the ramp, or when a place in flight frees up, if later.
                 delay = max(0.0, started + i * step - time.monotonic())
                 link = args.link_url if stack == args.link_stack and args.link_every else None
-                return sign_in(args.cli, args.port, mailbox, stacks[stack], user, password, wrong, delay, link)
+                passkey = None
+                if user in passkey_users:
+                    # (An unregistered user's passkey is a fresh one, which its round refuses.)
+                    credential = registered.get(user, (None,))[0] or soft_authenticator.Credential("localhost", b"")
+
+                    def passkey(options, credential=credential):
+                        return soft_authenticator.get(options, args.passkey_origin, credential)
+                return sign_in(args.cli, args.port, mailbox, stacks[stack], user, password, wrong, delay, link,
+                               passkey)
 
             futures = {pool.submit(run, i, s, u, pw, wrong): (s, u, wrong)
                        for i, (s, u, pw, wrong) in enumerate(plan)}
@@ -322,6 +494,10 @@ def main():
         local_aws.say("one user at once: the send limit and the lockout")
         stateful_misses, locked_user = stateful_checks(args, mailbox, stacks,
                                                       stacks[args.email_stack]["userPoolId"])
+        if passkey_users:
+            local_aws.say("passkeys: each user's own, a cloned one in sessions at once")
+            passkey_misses += passkey_checks(args, mailbox, stacks[args.passkey_stack], registered,
+                                             clone_user, passkey_users)
         mailbox.stop()
 
         misses = []
@@ -330,17 +506,22 @@ def main():
             if outcome != want:
                 misses.append(f"{user} ({stack}): {outcome}, expected {want}")
             mails = mailbox.fetch().get(f"{user}@load.example.com", [])
-            if len(mails) != 1:
-                misses.append(f"{user}: {len(mails)} e-mails, expected exactly 1")
+            # A passkey user's: the code of the sign-in that added the passkey, and the notice
+            # of it; its passkey sign-in sends none.
+            expected = 2 if user in passkey_users else 1
+            if len(mails) != expected:
+                misses.append(f"{user}: {len(mails)} e-mails, expected exactly {expected}")
             for m in mails:
                 if m.get("To") != [f"{user}@load.example.com"]:
                     misses.append(f"{user}: an e-mail addressed to {m.get('To')}")
-            if not wrong and typed:
+            if not wrong and typed and user not in passkey_users:
                 body = mails[-1].get("BodyText", "") if mails else ""
                 if typed[-1] not in body:
                     misses.append(f"{user}: typed a code or link that is not in its own e-mail")
-        misses += stateful_misses
+        misses += stateful_misses + passkey_misses
         logs = local_aws.function_logs(args.port, since_ms=since_ms)
+        if args.logs:
+            Path(args.logs).write_text("\n".join(logs) + "\n")
         # (Create's refusals by a limit are errors to the runtime, which logs them: expected of
         # the one-user checks, and the main run's outcomes would show any other.)
         errors = [line for line in logs if '"level":"ERROR"' in line
@@ -366,12 +547,16 @@ def main():
         refused = sum(1 for r in results.values() if r[2] == "refused")
         on_password = sum(1 for _, _, pw, _ in plan if pw)
         by_link = sum(1 for s, _, _, _ in plan if args.link_every and s == args.link_stack)
-        print(f"\nsign-ins: {len(results)} ({on_password} with a password, {by_link} by a magic link), "
+        print(f"\nsign-ins: {len(results)} ({on_password} with a password, {by_link} by a magic link, "
+              f"{len(passkey_users)} by a passkey), "
               f"started over {args.ramp:.0f} s, "
               f"at most {peak} in flight at once ({ok} signed in, {refused} refused as planned)")
         print(f"failures: {len(misses)}")
         print(f"wall time per sign-in: p50 {percentile(times, 50):.2f} s, p99 {percentile(times, 99):.2f} s, "
               f"max {max(times):.2f} s; all {len(results)} in {total:.1f} s")
+        if passkey_users:
+            print(f"passkeys registered before the run: {len(registered)} in {registering:.1f} s "
+                  "(a code sign-in and the ceremony each)")
         print("where the time went (the functions' own metrics):")
         for row in where_the_time_went(logs):
             print(row)

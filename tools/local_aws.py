@@ -468,7 +468,14 @@ def function_logs(port, prefix="/aws/lambda/", since_ms=None):
     local CloudWatch Logs; only those logged from `since_ms` (Unix ms) when given."""
     logs = boto(port, "logs")
     lines = []
-    groups = logs.describe_log_groups(logGroupNamePrefix=prefix).get("logGroups", [])
+    groups = []
+    token = None
+    for _ in range(100):  # (pages of 50 groups: the end-to-end test's stacks have more)
+        page = logs.describe_log_groups(logGroupNamePrefix=prefix, **({"nextToken": token} if token else {}))
+        groups += page.get("logGroups", [])
+        token = page.get("nextToken")
+        if not token:
+            break
     for group in groups:
         token = None
         for _ in range(1000):

@@ -1,16 +1,20 @@
 //! A small load run inside `make test` (issue 32), so a change that breaks concurrency fails
 //! CI: `tools/load.py --attach` on the stacks this test deployed, with the CLI it built. A few
 //! dozen sign-ins, a cap on those in flight, every fourth with a password, every sixth by a
-//! magic link, every tenth with wrong codes; then one user's sign-ins at once against the send
-//! limit, and one user's wrong answers in concurrent sessions against the lockout (exactly one
-//! lockout begun).
+//! magic link, every sixth (others) by a passkey registered through the account API just
+//! before, every tenth with wrong codes; then one user's sign-ins at once against the send
+//! limit, one user's wrong answers in concurrent sessions against the lockout (exactly one
+//! lockout begun), one user's round answered with another's passkey (refused), and one passkey
+//! cloned into concurrent sessions with one counter value (exactly one signs in).
 
 use std::process::{Command, Stdio};
 
 use super::{LocalAws, cli, root};
 
-/// `link_page`: the page the `e2e-link` stack's links open (one of its `MagicLinkUrls`).
-pub fn a_small_load_run_through_the_stacks(aws: &LocalAws, link_page: &str) {
+/// `link_page`: the page the `e2e-link` stack's links open (one of its `MagicLinkUrls`);
+/// `passkey_origin`: one of the `e2e-passkey` stack's `PasskeyOrigins`, which the software
+/// authenticator says it signs for.
+pub fn a_small_load_run_through_the_stacks(aws: &LocalAws, link_page: &str, passkey_origin: &str) {
     let out = Command::new(root().join(".venv/bin/python"))
         .arg(root().join("tools/load.py"))
         .args(["--attach", "--port", &aws.port])
@@ -29,6 +33,14 @@ pub fn a_small_load_run_through_the_stacks(aws: &LocalAws, link_page: &str) {
             "e2e-link",
             "--link-url",
             link_page,
+        ])
+        .args([
+            "--passkey-every",
+            "6",
+            "--passkey-stack",
+            "e2e-passkey",
+            "--passkey-origin",
+            passkey_origin,
         ])
         // The end-to-end stacks' limits (sign_in_through_the_local_aws).
         .args(["--send-limit", "3", "--lockout-after", "4"])

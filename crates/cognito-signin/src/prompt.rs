@@ -25,6 +25,14 @@ pub fn describe(params: &HashMap<String, String>) -> String {
                 .collect();
             format!("choose an account by id ({tries}):\n{}", list.join("\n"))
         }
+        // The terminal cannot run a WebAuthn ceremony; the request is shown, on one line, for an
+        // authenticator outside this program (a script with a security key, a test's software
+        // authenticator), whose credential JSON is then the answer. Every field is public: the
+        // pool gives the same to any client.
+        "PASSKEY" => format!(
+            "passkey: sign this request with one of your passkeys and give the credential as JSON ({tries})\npasskey request options: {}",
+            get("options")
+        ),
         "SIGNED_TOKEN" => format!("signed token: give the JWT from your backend ({tries})"),
         "DEVICE" => {
             format!("remembered device: signing the challenge with this machine's key ({tries})")
@@ -101,5 +109,58 @@ impl Answers {
             ));
         }
         Ok(line.trim().to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// A round's public parameters, and what its description must say.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+
+    #[test]
+    fn each_kind_is_described_with_what_answering_it_needs() {
+        let tries = [("attempt", "1"), ("attemptsLeft", "3")];
+        let cases: &[Case] = &[
+            (
+                &[("challenge", "EMAIL_OTP"), ("email", "j***@example.com")],
+                &["a code was sent to j***@example.com (attempt 1, 3 left)"],
+            ),
+            (
+                &[
+                    ("challenge", "CHOOSE"),
+                    ("options", r#"["passkey","email-otp"]"#),
+                ],
+                &["choose how to sign in", "\n  passkey\n  email-otp"],
+            ),
+            // The request options on a line of their own, whole, for an authenticator outside.
+            (
+                &[
+                    ("challenge", "PASSKEY"),
+                    ("options", r#"{"challenge":"AAEC","rpId":"localhost"}"#),
+                ],
+                &["\npasskey request options: {\"challenge\":\"AAEC\",\"rpId\":\"localhost\"}"],
+            ),
+            (
+                &[("challenge", "MAGIC_LINK")],
+                &["challenge MAGIC_LINK (attempt 1, 3 left)"],
+            ),
+        ];
+        for (given, want) in cases {
+            let mut all = params(given);
+            all.extend(params(&tries));
+            let shown = describe(&all);
+            for part in *want {
+                assert!(shown.contains(part), "{shown:?} lacks {part:?}");
+            }
+        }
     }
 }
