@@ -134,6 +134,9 @@ def main():
     parser.add_argument("--passkey-stack", default="load-passkey")
     parser.add_argument("--passkey-origin", default="http://localhost:9",
                         help="the origin the software authenticator says (one of the stack's PasskeyOrigins)")
+    parser.add_argument("--methods-claim", default="signin_amr",
+                        help="the stacks' SignInMethodsClaim: each sign-in's ID token must say its own "
+                             "methods there (\"\" for none)")
     parser.add_argument("--email-stack", default="load-email")
     parser.add_argument("--password-stack", default="load-password")
     parser.add_argument("--cli", default=str(RELEASE_CLI), help="the cognito-signin binary (built here unless given)")
@@ -168,6 +171,8 @@ def main():
                 extra = [f"MagicLinkUrls={args.link_url}"] if flow == "magic-link" else []
                 if "passkey" in flow:
                     extra += ["PasskeyRpId=localhost", f"PasskeyOrigins={args.passkey_origin}"]
+                if args.methods_claim:
+                    extra += [f"SignInMethodsClaim={args.methods_claim}"]
                 local_aws.deploy(args.port, name, flow, extra)
                 local_aws.prepare(args.port, name)
             out = local_aws.outputs(args.port, name)
@@ -238,10 +243,19 @@ def main():
         mailbox.stop()
 
         misses = []
-        for user, (stack, wrong, outcome, seconds, typed, _, _) in sorted(results.items()):
+        # How each flow's sign-in passes, as its tokens must say (crates/custom-auth/src/methods.rs;
+        # a passkey verified the user, the template's default): the store keeps each sign-in's
+        # methods under its own signInId until Pre Token Generation reads them, so a sign-in
+        # whose tokens said another's would be cross-talk.
+        methods = {args.email_stack: ["otp"], args.password_stack: ["pwd", "otp", "mfa"],
+                   args.link_stack: ["link"], args.passkey_stack: ["hwk", "user", "mfa"]}
+        for user, (stack, wrong, outcome, seconds, typed, _, _, claims) in sorted(results.items()):
             want = "refused" if wrong else "signed-in"
             if outcome != want:
                 misses.append(f"{user} ({stack}): {outcome}, expected {want}")
+            if outcome == "signed-in" and args.methods_claim and claims.get(args.methods_claim) != methods[stack]:
+                misses.append(f"{user} ({stack}): its tokens say {args.methods_claim} "
+                              f"{claims.get(args.methods_claim)}, expected {methods[stack]}")
             mails = mailbox.fetch().get(f"{user}@load.example.com", [])
             # A passkey user's: the code of the sign-in that added the passkey, and the notice
             # of it; its passkey sign-in sends none.

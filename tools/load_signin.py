@@ -89,7 +89,7 @@ def sign_in(cli, port, mailbox, stack, user, password, wrong, delay, link_url=No
     """One sign-in, started after `delay` seconds, by an e-mailed code or, with `link_url`, by a
     magic link to that page (asked for, then its proof typed as the page would send it), or,
     with `passkey` (request options -> the credential JSON), by a passkey chosen in the flow's
-    choice; returns (user, outcome, seconds, codes or proofs typed, start, end)."""
+    choice; returns (user, outcome, seconds, codes or proofs typed, start, end, ID token claims)."""
     time.sleep(delay)
     env = {**local_aws.aws_env(port), "NO_COLOR": "1"}
     args = [str(cli), "--user-pool-id", stack["userPoolId"], "--client-id", stack["clientId"],
@@ -139,6 +139,7 @@ def sign_in(cli, port, mailbox, stack, user, password, wrong, delay, link_url=No
         timer.cancel()
     ended = time.monotonic()
     seconds = ended - started
+    claims = {}
     if proc.returncode == 0:
         claims = json.loads(out)
         outcome = "signed-in" if claims.get("cognito:username") == user else "wrong-user"
@@ -149,4 +150,4 @@ def sign_in(cli, port, mailbox, stack, user, password, wrong, delay, link_url=No
         outcome = "limited"
     else:
         outcome = f"error(exit {proc.returncode}: {said[-1] if said else ''})"
-    return user, outcome, seconds, typed, started, ended
+    return user, outcome, seconds, typed, started, ended, claims

@@ -106,22 +106,14 @@ def create(options, origin):
     auth_data = authenticator_data(rp_id, UP | UV | AT, credential.next_counter(), attested)
     data = client_data("webauthn.create", options["challenge"], origin)
     attestation = cbor({"fmt": "none", "attStmt": {}, "authData": auth_data})
-    answer = {
-        "id": b64(credential.id),
-        "rawId": b64(credential.id),
-        "type": "public-key",
-        "authenticatorAttachment": "platform",
-        "clientExtensionResults": {},
-        "response": {
-            "clientDataJSON": b64(data),
-            "attestationObject": b64(attestation),
-            "authenticatorData": b64(auth_data),
-            "publicKey": b64(credential.spki()),
-            "publicKeyAlgorithm": ES256,
-            "transports": ["internal"],
-        },
-    }
-    return credential, answer
+    return credential, as_json(credential, {
+        "clientDataJSON": b64(data),
+        "attestationObject": b64(attestation),
+        "authenticatorData": b64(auth_data),
+        "publicKey": b64(credential.spki()),
+        "publicKeyAlgorithm": ES256,
+        "transports": ["internal"],
+    })
 
 
 def get(options, origin, credential, counter=None):
@@ -134,18 +126,23 @@ def get(options, origin, credential, counter=None):
                                    credential.next_counter() if counter is None else counter)
     data = client_data("webauthn.get", options["challenge"], origin)
     signature = credential.key.sign(auth_data + hashlib.sha256(data).digest(), ec.ECDSA(hashes.SHA256()))
+    return as_json(credential, {
+        "clientDataJSON": b64(data),
+        "authenticatorData": b64(auth_data),
+        "signature": b64(signature),
+        "userHandle": b64(credential.user_handle),
+    })
+
+
+def as_json(credential, response):
+    """`PublicKeyCredential.toJSON()` of a platform authenticator's `response` by `credential`."""
     return {
         "id": b64(credential.id),
         "rawId": b64(credential.id),
         "type": "public-key",
         "authenticatorAttachment": "platform",
         "clientExtensionResults": {},
-        "response": {
-            "clientDataJSON": b64(data),
-            "authenticatorData": b64(auth_data),
-            "signature": b64(signature),
-            "userHandle": b64(credential.user_handle),
-        },
+        "response": response,
     }
 
 

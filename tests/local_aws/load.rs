@@ -5,7 +5,9 @@
 //! before, every tenth with wrong codes; then one user's sign-ins at once against the send
 //! limit, one user's wrong answers in concurrent sessions against the lockout (exactly one
 //! lockout begun), one user's round answered with another's passkey (refused), and one passkey
-//! cloned into concurrent sessions with one counter value (exactly one signs in).
+//! cloned into concurrent sessions with one counter value (exactly one signs in). Each sign-in's
+//! ID token must name its own user and say its own methods (`signin_amr`, which every end-to-end
+//! stack sets).
 
 use std::process::{Command, Stdio};
 
