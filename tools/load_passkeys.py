@@ -12,6 +12,7 @@ import local_aws
 import soft_authenticator
 from load_signin import sign_in
 
+
 class AccountApi:
     """The stack's account API (passkeys), called as the page calls it: a bearer access token."""
 
@@ -112,7 +113,8 @@ def passkey_checks(args, mailbox, stack, registered, clone_user, plan_users):
         return soft_authenticator.get(options, args.passkey_origin, clone)
 
     crossed = sign_in(args.cli, args.port, mailbox, stack, victim, False, False, 0.0, passkey=foreign)
-    if crossed[1] != "refused" or any(o[0] or not o[1] for o in offers):
+    # (No round offered at all would prove nothing: a miss too.)
+    if crossed[1] != "refused" or not offers or any(o[0] or not o[1] for o in offers):
         misses.append(f"{victim}'s round answered with {clone_user}'s passkey: {crossed[1]}, offers "
                       f"(other's, own) {offers}; expected refused, and only its own offered")
     counter = clone.counter + 1

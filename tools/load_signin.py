@@ -137,6 +137,10 @@ def sign_in(cli, port, mailbox, stack, user, password, wrong, delay, link_url=No
         out, _ = proc.communicate()
     finally:
         timer.cancel()
+        # (A driver error above leaves the CLI waiting for an answer: it goes with the error.)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     ended = time.monotonic()
     seconds = ended - started
     claims = {}
