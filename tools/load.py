@@ -33,17 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import local_aws  # noqa: E402  (the same start/build/deploy as `make demo`)
 import soft_authenticator  # noqa: E402
 from load_passkeys import passkey_checks, register_passkeys  # noqa: E402
-from load_signin import Mailbox, create_users, sign_in  # noqa: E402
+from load_signin import Mailbox, create_users, one_user_at_once, sign_in  # noqa: E402
 
 RELEASE_CLI = local_aws.ROOT / "target" / "release" / "cognito-signin"
-
-
-def one_user_at_once(cli, port, mailbox, stack, user, runs, wrong):
-    """`runs` sign-ins of one `user` at once, each typing its code (or three wrong ones): the
-    first lines each said, and the outcomes."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=runs) as pool:
-        futures = [pool.submit(sign_in, cli, port, mailbox, stack, user, False, wrong, 0.0) for _ in range(runs)]
-        return [f.result() for f in futures]
 
 
 def stateful_checks(args, mailbox, stacks, idp_pool):
@@ -243,6 +235,7 @@ def main():
         mailbox.stop()
 
         misses = []
+        mailed = mailbox.fetch()
         # How each flow's sign-in passes, as its tokens must say (crates/custom-auth/src/methods.rs;
         # a passkey verified the user, the template's default): the store keeps each sign-in's
         # methods under its own signInId until Pre Token Generation reads them, so a sign-in
@@ -256,7 +249,7 @@ def main():
             if outcome == "signed-in" and args.methods_claim and claims.get(args.methods_claim) != methods[stack]:
                 misses.append(f"{user} ({stack}): its tokens say {args.methods_claim} "
                               f"{claims.get(args.methods_claim)}, expected {methods[stack]}")
-            mails = mailbox.fetch().get(f"{user}@load.example.com", [])
+            mails = mailed.get(f"{user}@load.example.com", [])
             # A passkey user's: the code of the sign-in that added the passkey, and the notice
             # of it; its passkey sign-in sends none.
             expected = 2 if user in passkey_users else 1

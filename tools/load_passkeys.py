@@ -10,7 +10,7 @@ import urllib.request
 
 import local_aws
 import soft_authenticator
-from load_signin import sign_in
+from load_signin import one_user_at_once, sign_in
 
 
 class AccountApi:
@@ -123,9 +123,7 @@ def passkey_checks(args, mailbox, stack, registered, clone_user, plan_users):
         return soft_authenticator.get(options, args.passkey_origin, clone, counter=counter)
 
     sessions = 3
-    with concurrent.futures.ThreadPoolExecutor(max_workers=sessions) as pool:
-        runs = [f.result() for f in [pool.submit(sign_in, args.cli, args.port, mailbox, stack, clone_user,
-                                                 False, False, 0.0, None, cloned) for _ in range(sessions)]]
+    runs = one_user_at_once(args.cli, args.port, mailbox, stack, clone_user, sessions, False, cloned)
     outcomes = sorted(r[1] for r in runs)
     if outcomes.count("signed-in") != 1 or any(o not in ("signed-in", "refused", "limited") for o in outcomes):
         misses.append(f"one passkey cloned into {sessions} sessions at once, one counter value: {outcomes}; "

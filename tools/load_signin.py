@@ -2,6 +2,7 @@
 the local mailbox (codes, magic links) or by a passkey, and the one mailbox poller all
 sign-ins share."""
 
+import concurrent.futures
 import json
 import re
 import subprocess
@@ -108,32 +109,27 @@ def sign_in(cli, port, mailbox, stack, user, password, wrong, delay, link_url=No
     said = []
     timer = threading.Timer(SIGN_IN_LIMIT, proc.kill)
     timer.start()
+
+    def type_in(answer, noted=None):
+        typed.append(noted or answer)
+        proc.stdin.write(answer + "\n")
+        proc.stdin.flush()
+
     try:
         for line in proc.stderr:
             said.append(line.rstrip())
             if passkey and line.startswith(PASSKEY_OPTIONS):
-                answer = json.dumps(passkey(json.loads(line[len(PASSKEY_OPTIONS):])), separators=(",", ":"))
-                typed.append("passkey")
-                proc.stdin.write(answer + "\n")
-                proc.stdin.flush()
-                continue
-            if link_url and "challenge MAGIC_LINK" in line:
+                credential = passkey(json.loads(line[len(PASSKEY_OPTIONS):]))
+                type_in(json.dumps(credential, separators=(",", ":")), noted="passkey")
+            elif link_url and "challenge MAGIC_LINK" in line:
                 # First ask for a link (an answer that is never right, and counts as no
                 # failure); then type the proof from the link that came.
-                answer = mailbox.wait_for_link(f"{user}@load.example.com") if typed else "request"
-                typed.append(answer)
-                proc.stdin.write(answer + "\n")
-                proc.stdin.flush()
-                continue
-            if "a code was sent to" not in line:
-                continue
-            if wrong:
-                answer = "000000" if not typed else f"00000{len(typed)}"
-            else:
-                answer = mailbox.wait_for_code(f"{user}@load.example.com")
-            typed.append(answer)
-            proc.stdin.write(answer + "\n")
-            proc.stdin.flush()
+                type_in(mailbox.wait_for_link(f"{user}@load.example.com") if typed else "request")
+            elif "a code was sent to" in line:
+                if wrong:
+                    type_in("000000" if not typed else f"00000{len(typed)}")
+                else:
+                    type_in(mailbox.wait_for_code(f"{user}@load.example.com"))
         out, _ = proc.communicate()
     finally:
         timer.cancel()
@@ -155,3 +151,12 @@ def sign_in(cli, port, mailbox, stack, user, password, wrong, delay, link_url=No
     else:
         outcome = f"error(exit {proc.returncode}: {said[-1] if said else ''})"
     return user, outcome, seconds, typed, started, ended, claims
+
+
+def one_user_at_once(cli, port, mailbox, stack, user, runs, wrong, passkey=None):
+    """`runs` sign-ins of one `user` at once, each typing its code (or three wrong ones), or
+    answering by `passkey`: what `sign_in` returns of each."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=runs) as pool:
+        futures = [pool.submit(sign_in, cli, port, mailbox, stack, user, False, wrong, 0.0, None, passkey)
+                   for _ in range(runs)]
+        return [f.result() for f in futures]
